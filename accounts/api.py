@@ -1,0 +1,74 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import lockout
+from accounts.models import ApiToken
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, max_length=100, help_text="Which client this is")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    is_staff = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+
+
+class TokenCreateView(APIView):
+    """Exchange a username and password for an API token (shown only in this response)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={201: inline_serializer("TokenIssued", {"token": serializers.CharField(), "expiry": serializers.DateTimeField(), "name": serializers.CharField()})},
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        wait = lockout.seconds_locked(username, lockout.client_ip(request))
+        if wait > 0:
+            return Response(
+                {"detail": lockout.lockout_message(wait), "retry_after_seconds": round(wait)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(round(wait))},
+            )
+        user = authenticate(request, username=username, password=data.validated_data["password"])
+        if user is None:
+            return Response(
+                {"detail": "Unable to sign in with that username and password."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        lockout.clear_failures(username)
+        token, raw = ApiToken.issue(user=user, name=data.validated_data.get("name") or "API client")
+        return Response({"token": raw, "expiry": token.expires_at, "name": token.name}, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(APIView):
+    """Revoke the token this request was made with."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: inline_serializer("LoggedOut", {"detail": serializers.CharField()})})
+    def post(self, request):
+        if not isinstance(request.auth, ApiToken):
+            return Response({"detail": "Only a token can be revoked here; send Authorization: Token <key>."}, status=400)
+        request.auth.revoke()
+        return Response({"detail": "Token revoked."})
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)

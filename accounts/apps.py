@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts and API tokens"
+
+    def ready(self):
+        from accounts import signals  # noqa: F401  (connects the sign-in failure recorder)

@@ -1,0 +1,84 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+TOKEN_BYTES = 30
+
+
+def hash_token(raw):
+    # Tokens are long random strings, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+    def for_user(self, user):
+        return self.filter(user=user)
+
+
+class ApiToken(models.Model):
+    """A bearer token for one API client. Only its SHA-256 hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="Which client uses it, e.g. 'laptop script'")
+    prefix = models.CharField(max_length=8, help_text="First characters, to recognise the token")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, *, user, name, ttl_days=None):
+        """Create a token and return (token, raw key); the raw key is never stored."""
+        raw = secrets.token_urlsafe(TOKEN_BYTES)
+        days = ttl_days or settings.API_TOKEN_TTL_DAYS
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[:8],
+            key_hash=hash_token(raw),
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        return token, raw
+
+    @property
+    def status(self):
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class FailedLogin(models.Model):
+    """One failed sign-in, from the portal, the admin or the token endpoint."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"

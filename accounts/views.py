@@ -1,0 +1,77 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.forms import SignUpForm, TokenForm
+from accounts.lockout import LockoutAuthenticationForm
+from accounts.models import ApiToken
+
+
+class SignInView(LoginView):
+    form_class = LockoutAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}. Start by uploading a dataset.")
+        return redirect("dashboard")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    new_token = request.session.pop("new_token", None)
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "tokens": ApiToken.objects.for_user(request.user),
+            "form": TokenForm(),
+            "new_token": new_token,
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_create(request):
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the token a name (up to 100 characters).")
+        return redirect("profile")
+    token, raw = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    # Shown once, on the next page; only the hash is kept.
+    request.session["new_token"] = {"name": token.name, "key": raw}
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_rename(request, pk):
+    token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk)
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        token.name = form.cleaned_data["name"]
+        token.save(update_fields=["name"])
+        messages.success(request, f"Token renamed to “{token.name}”.")
+    else:
+        messages.error(request, "A token name must be 1 to 100 characters.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk)
+    token.revoke()
+    messages.success(request, f"Token “{token.name}” revoked; clients using it are now refused.")
+    return redirect("profile")

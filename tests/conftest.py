@@ -1,0 +1,70 @@
+import os
+
+# Nothing in the tests reaches the network, and tiny models run fastest on one thread.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hf_home(tmp_path_factory):
+    os.environ.setdefault("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("ada", "ada@example.com", PASSWORD)
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_user("ops", "ops@example.com", PASSWORD, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def owner_api(owner):
+    """An API client authenticated as `owner` with a real token."""
+    from accounts.models import ApiToken
+
+    _, key = ApiToken.issue(user=owner, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def other_api(other_user):
+    from accounts.models import ApiToken
+
+    _, key = ApiToken.issue(user=other_user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client

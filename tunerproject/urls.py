@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.lockout import LockoutAdminAuthenticationForm
+from tunerproject import views
+
+admin.site.login_form = LockoutAdminAuthenticationForm
+admin.site.site_header = "LLM Tuner operations"
+admin.site.site_title = "LLM Tuner admin"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("tunerproject.api_urls")),
+    path("", include("jobs.urls")),
+]
