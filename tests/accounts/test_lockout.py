@@ -1,0 +1,66 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_limit(settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_LOCKOUT_MINUTES = 15
+
+
+def fail_portal_sign_ins(client, times, username="ada"):
+    for _ in range(times):
+        client.post("/accounts/login/", {"username": username, "password": "wrong"})
+
+
+def test_the_portal_locks_an_account_after_repeated_failures_even_for_the_right_password(client, owner, password):
+    fail_portal_sign_ins(client, 3)
+    response = client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_ends_after_the_window(client, owner, password):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import FailedLogin
+
+    fail_portal_sign_ins(client, 3)
+    FailedLogin.objects.update(created_at=timezone.now() - timedelta(minutes=16))
+    client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert client.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_fewer_failures_than_the_limit_still_allow_sign_in_and_are_forgotten(client, owner, password):
+    from accounts.models import FailedLogin
+
+    fail_portal_sign_ins(client, 2)
+    client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert client.session["_auth_user_id"] == str(owner.pk)
+    assert not FailedLogin.objects.filter(username="ada").exists()
+
+
+def test_one_address_guessing_many_usernames_is_locked_out(client, owner, password):
+    for name in ["x1", "x2", "x3"]:
+        fail_portal_sign_ins(client, 1, username=name)
+    response = client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_the_token_endpoint_shares_the_lockout_and_says_when_to_retry(api_client, owner, password):
+    for _ in range(3):
+        assert api_client.post("/api/v1/auth/token/", {"username": "ada", "password": "bad"}, format="json").status_code == 400
+    response = api_client.post("/api/v1/auth/token/", {"username": "ada", "password": password}, format="json")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.json()["detail"]
+    assert int(response["Retry-After"]) > 0
+
+
+def test_the_admin_login_is_locked_by_portal_failures(client, operator, password):
+    fail_portal_sign_ins(client, 3, username="ops")
+    response = client.post("/admin/login/?next=/admin/", {"username": "ops", "password": password})
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session

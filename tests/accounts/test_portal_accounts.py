@@ -1,0 +1,74 @@
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_visitor_signs_up_and_lands_on_the_dashboard_signed_in(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "grace", "email": "grace@example.com", "password1": "a long passphrase 77", "password2": "a long passphrase 77"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.context["user"].username == "grace"
+    assert b"No jobs yet" in response.content
+
+
+def test_sign_up_refuses_mismatched_passwords_and_says_so(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "grace", "email": "grace@example.com", "password1": "a long passphrase 77", "password2": "another one 88"},
+    )
+    assert response.status_code == 200
+    assert "didn’t match" in response.content.decode()
+    assert not User.objects.filter(username="grace").exists()
+
+
+def test_sign_up_refuses_an_email_already_in_use(client, owner):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "grace", "email": owner.email.upper(), "password1": "a long passphrase 77", "password2": "a long passphrase 77"},
+    )
+    assert "already exists" in response.content.decode()
+
+
+def test_sign_in_and_sign_out(client, owner, password):
+    response = client.post("/accounts/login/", {"username": "ada", "password": password}, follow=True)
+    assert response.context["user"] == owner
+    client.post("/accounts/logout/")
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+
+
+def test_pages_need_a_signed_in_user(client):
+    for url in ["/", "/accounts/profile/", "/datasets/"]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_password_change(client, owner, password):
+    client.force_login(owner)
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": password, "new_password1": "brand new secret 991", "new_password2": "brand new secret 991"},
+        follow=True,
+    )
+    assert b"Password changed" in response.content
+    owner.refresh_from_db()
+    assert owner.check_password("brand new secret 991")
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, owner):
+    client.post("/accounts/password/reset/", {"email": owner.email})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    response = client.post(form_url, {"new_password1": "reset secret 12345", "new_password2": "reset secret 12345"}, follow=True)
+    assert b"Password set" in response.content
+    owner.refresh_from_db()
+    assert owner.check_password("reset secret 12345")
