@@ -16,10 +16,10 @@ def dataset_upload_path(instance, filename):
 
 class DatasetQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(owner=user)
+        return self.filter(owner=user, deleted_at__isnull=True)
 
     def usable(self):
-        return self.filter(status=Dataset.Status.VALID)
+        return self.filter(status=Dataset.Status.VALID, deleted_at__isnull=True)
 
 
 class Dataset(models.Model):
@@ -57,6 +57,9 @@ class Dataset(models.Model):
     # mean, p95, max tokens per example, histogram, truncated share, duplicates, context length
     stats = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the user deleted it while finished jobs still refer to it: the file is gone, the
+    # row stays for those jobs' history, and for_user()/usable() no longer return it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = DatasetQuerySet.as_manager()
 
