@@ -1,9 +1,143 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Portal pages for datasets: list + upload, detail (report, statistics, preview), download,
+delete, and the one-click sample.
 
-from jobs.models import Dataset
+Every view starts from the user's own datasets (`_get_dataset_for_user`): another user's is a 404.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jobs.datasets import reader, services
+from jobs.datasets.api import dataset_file_response
+from jobs.datasets.forms import DatasetUploadForm
+from jobs.models import Dataset, Job
+
+
+def _get_dataset_for_user(request, pk):
+    return get_object_or_404(Dataset.objects.for_user(request.user), pk=pk)
+
+
+def _wants_json(request):
+    return "application/json" in request.headers.get("Accept", "")
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def dataset_list(request):
-    return render(request, "jobs/dataset_list.html", {"datasets": Dataset.objects.for_user(request.user)})
+    form = DatasetUploadForm()
+    if request.method == "POST":
+        form = DatasetUploadForm(request.POST, request.FILES)
+        dataset = _create_from_form(request, form)
+        if dataset is not None:
+            url = reverse("dataset-detail", args=[dataset.pk])
+            return (
+                JsonResponse({"url": url, "status": dataset.status}, status=201)
+                if _wants_json(request)
+                else redirect(url)
+            )
+        if _wants_json(request):
+            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    return render(
+        request,
+        "jobs/dataset_list.html",
+        _list_context(request, form),
+        status=400 if form.errors else 200,
+    )
+
+
+def _create_from_form(request, form):
+    if not form.is_valid():
+        return None
+    try:
+        return services.dataset_create(
+            owner=request.user,
+            upload=form.cleaned_data["file"],
+            name=form.cleaned_data["name"],
+            column_mapping=form.column_mapping(),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+
+
+def _list_context(request, form):
+    used = services.storage_used_bytes(request.user)
+    quota = settings.USER_STORAGE_QUOTA_MB * services.MB
+    return {
+        "datasets": Dataset.objects.for_user(request.user),
+        "form": form,
+        "used_bytes": used,
+        "quota_bytes": quota,
+        "used_percent": min(100, round(100 * used / quota)),
+        "max_upload_mb": settings.DATASET_MAX_UPLOAD_MB,
+        "min_examples": settings.DATASET_MIN_EXAMPLES,
+    }
+
+
+@login_required
+@require_POST
+def dataset_sample(request):
+    dataset = services.dataset_create_sample(owner=request.user)
+    messages.success(
+        request, "The sample dataset is ready: eight Shakespeare plays, one speech per example."
+    )
+    return redirect("dataset-detail", pk=dataset.pk)
+
+
+@login_required
+@require_GET
+def dataset_detail(request, pk):
+    dataset = _get_dataset_for_user(request, pk)
+    context = {
+        "dataset": dataset,
+        "preview": reader.preview_examples(dataset),
+        "chart": _histogram_chart(
+            dataset.stats.get("histogram") or [], dataset.stats.get("context_length")
+        ),
+        "errors_not_shown": max(0, dataset.error_count - len(dataset.errors)),
+        "truncated_percent": round(100 * (dataset.stats.get("truncated_share") or 0), 1),
+        "active_jobs": Job.objects.for_user(request.user).active().filter(dataset=dataset),
+    }
+    return render(request, "jobs/dataset_detail.html", context)
+
+
+def _histogram_chart(bins, context_length):
+    """Bars for a server-drawn SVG: x, width and height in a 100-unit-high box."""
+    peak = max((b["count"] for b in bins), default=0) or 1
+    return [
+        {
+            **b,
+            "x": i * 10,
+            "height": round(100 * b["count"] / peak, 1),
+            "y": round(100 - 100 * b["count"] / peak, 1),
+            "truncated": bool(context_length) and b["end"] >= context_length,
+        }
+        for i, b in enumerate(bins)
+    ]
+
+
+@login_required
+@require_GET
+def dataset_download(request, pk):
+    return dataset_file_response(_get_dataset_for_user(request, pk))
+
+
+@login_required
+@require_POST
+def dataset_delete(request, pk):
+    dataset = _get_dataset_for_user(request, pk)
+    try:
+        services.dataset_delete(dataset=dataset)
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+        return redirect("dataset-detail", pk=pk)
+    messages.success(request, f"Deleted the dataset “{dataset.name}” and its file.")
+    return redirect("dataset-list")

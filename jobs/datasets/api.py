@@ -1,0 +1,237 @@
+"""The datasets REST API (/api/v1/datasets/…).
+
+Every query starts from Dataset.objects.for_user(request.user), so another user's dataset is a
+404. Serializers validate and shape; jobs.datasets.services does the work.
+"""
+
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView, get_object_or_404
+from rest_framework.mixins import ListModelMixin
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs.datasets import reader, services
+from jobs.models import Dataset
+
+
+class DatasetStatsSerializer(serializers.Serializer):
+    mean_tokens = serializers.FloatField()
+    p95_tokens = serializers.IntegerField()
+    max_tokens = serializers.IntegerField()
+    histogram = serializers.ListField(
+        child=serializers.DictField(), help_text="[{start, end, count}] tokens per example"
+    )
+    truncated_share = serializers.FloatField(
+        help_text="Share of examples longer than context_length"
+    )
+    context_length = serializers.IntegerField()
+    duplicates = serializers.IntegerField(help_text="Examples identical to an earlier one")
+
+
+class DatasetErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(
+        allow_null=True, help_text="Line (or CSV row start) in the file; null for the whole file"
+    )
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    is_valid = serializers.BooleanField(read_only=True, help_text="True when jobs may use it")
+    stats = serializers.SerializerMethodField()
+    errors = DatasetErrorSerializer(many=True, read_only=True)
+    errors_not_shown = serializers.SerializerMethodField(
+        help_text="Errors counted beyond those listed"
+    )
+    url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "name",
+            "original_filename",
+            "format",
+            "kind",
+            "column_mapping",
+            "status",
+            "is_valid",
+            "num_examples",
+            "total_tokens",
+            "size_bytes",
+            "stats",
+            "errors",
+            "error_count",
+            "errors_not_shown",
+            "created_at",
+            "url",
+            "preview_url",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DatasetStatsSerializer)
+    def get_stats(self, dataset):
+        return DatasetStatsSerializer(dataset.stats).data if dataset.stats else None
+
+    def get_errors_not_shown(self, dataset) -> int:
+        return max(0, dataset.error_count - len(dataset.errors))
+
+    def _absolute(self, name, dataset):
+        path = reverse(name, args=[dataset.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, dataset) -> str:
+        return self._absolute("api-dataset-detail", dataset)
+
+    def get_preview_url(self, dataset) -> str:
+        return self._absolute("api-dataset-preview", dataset)
+
+    def get_download_url(self, dataset) -> str:
+        return self._absolute("api-dataset-download", dataset)
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    column_mapping = serializers.JSONField(
+        required=False,
+        help_text='Optional: {"text": "col"} or {"prompt": "col", "completion": "col"} '
+        'or {"messages": "col"}',
+    )
+
+    def validate_column_mapping(self, value):
+        # Multipart forms send it as a JSON string.
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError:
+                raise serializers.ValidationError("Not valid JSON.") from None
+        return value or {}
+
+
+class PreviewSegmentSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    loss = serializers.BooleanField(
+        help_text="True where the model is trained to produce this text"
+    )
+
+
+class PreviewExampleSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    tokens = serializers.IntegerField()
+    segments = PreviewSegmentSerializer(many=True)
+
+
+def _user_datasets(request):
+    return Dataset.objects.for_user(request.user)
+
+
+class DatasetListView(ListModelMixin, GenericAPIView):
+    """Your datasets (newest first); POST a multipart upload to add one.
+
+    The upload is validated in the same request: the response is the dataset with its report
+    (status "valid" or "invalid", errors with their line and field, statistics)."""
+
+    serializer_class = DatasetSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        return _user_datasets(self.request)
+
+    def get(self, request):
+        return self.list(request)
+
+    @extend_schema(
+        request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
+    )
+    def post(self, request):
+        upload = DatasetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        try:
+            dataset = services.dataset_create(
+                owner=request.user,
+                upload=data["file"],
+                name=data.get("name", ""),
+                column_mapping=data.get("column_mapping") or None,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        body = DatasetSerializer(dataset, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailView(APIView):
+    """One dataset with its validation report and statistics; DELETE removes it and its file."""
+
+    @extend_schema(responses=DatasetSerializer)
+    def get(self, request, pk):
+        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        return Response(DatasetSerializer(dataset, context={"request": request}).data)
+
+    @extend_schema(
+        responses={204: None, 400: OpenApiResponse(description="Used by a queued or running job")}
+    )
+    def delete(self, request, pk):
+        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        try:
+            services.dataset_delete(dataset=dataset)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DatasetPreviewView(APIView):
+    """The first examples exactly as the model sees them, with the parts that carry the loss."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "DatasetPreview",
+            {
+                "kind": serializers.CharField(),
+                "examples": PreviewExampleSerializer(many=True),
+            },
+        )
+    )
+    def get(self, request, pk):
+        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        examples = reader.preview_examples(dataset)
+        return Response(
+            {"kind": dataset.kind, "examples": PreviewExampleSerializer(examples, many=True).data}
+        )
+
+
+class DatasetDownloadView(APIView):
+    """The file as uploaded, under its original name."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        return dataset_file_response(dataset)
+
+
+def dataset_file_response(dataset):
+    return FileResponse(
+        dataset.file.open("rb"),
+        as_attachment=True,
+        filename=dataset.original_filename,
+        content_type="application/octet-stream",
+    )

@@ -1,0 +1,188 @@
+"""Dataset workflows: upload (store, validate, measure), the shipped sample, delete.
+
+Validation runs synchronously in the request, streaming the stored file: the response already
+holds the report. It is deliberately not wrapped in a transaction, so a long validation never
+holds a database write lock (SQLite) while it reads a large file.
+"""
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from jobs.datasets.report import validate_file
+from jobs.datasets.validation import mapping_problem
+from jobs.models import Dataset, Job
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {".txt": "txt", ".csv": "csv", ".json": "json", ".jsonl": "jsonl"}
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "shakespeare.txt"
+SAMPLE_NAME = "Shakespeare: eight plays (sample)"
+CONTEXT_LENGTH = 1024  # GPT-2's; the share of longer examples is reported as truncated
+MB = 1024 * 1024
+
+
+def dataset_create(*, owner, upload, name, column_mapping=None):
+    """1. Refuse an unknown extension, a bad column mapping, a file over the size limit or over
+       the owner's storage quota (ValidationError naming the field).
+    2. Stream the upload to private storage under a generated name.
+    3. Validate and measure it row by row; the report is saved on the dataset either way."""
+    column_mapping = column_mapping or {}
+    fmt = _format_of(upload.name)
+    _check_mapping(column_mapping, fmt)
+    _check_size(owner, upload.size)
+    dataset = Dataset(
+        owner=owner,
+        name=(name or "").strip()[:200] or Path(upload.name).stem[:200] or "Untitled dataset",
+        original_filename=Path(upload.name).name[:255],
+        format=fmt,
+        column_mapping=column_mapping,
+        size_bytes=upload.size,
+    )
+    # upload_to generates datasets/<owner>/<uuid>; the user's filename never reaches a path.
+    dataset.file.save(upload.name, upload, save=True)
+    return dataset_validate(dataset=dataset)
+
+
+def dataset_create_sample(*, owner):
+    """The shipped public-domain sample, created for `owner` through the same path as an upload."""
+    with SAMPLE_PATH.open("rb") as handle:
+        upload = File(handle, name=SAMPLE_PATH.name)
+        return dataset_create(owner=owner, upload=upload, name=SAMPLE_NAME)
+
+
+def dataset_validate(*, dataset):
+    """Run every check and the statistics over the stored file and save the outcome."""
+    try:
+        with dataset.file.open("rb") as fileobj:
+            report = validate_file(
+                fileobj,
+                fmt=dataset.format,
+                mapping=dataset.column_mapping or None,
+                min_examples=settings.DATASET_MIN_EXAMPLES,
+                context_length=CONTEXT_LENGTH,
+            )
+    except Exception:
+        # Never leave a dataset "validating" forever; the traceback goes to the log.
+        logger.exception("validating dataset %s failed", dataset.pk)
+        return _save_failure(dataset)
+    _apply_report(dataset, report)
+    return dataset
+
+
+def _apply_report(dataset, report):
+    stats = dict(report.stats)
+    dataset.kind = report.kind
+    dataset.column_mapping = report.mapping or dataset.column_mapping
+    dataset.errors = report.errors.shown
+    dataset.error_count = report.errors.count
+    dataset.num_examples = stats.pop("examples", 0)
+    dataset.total_tokens = stats.pop("total_tokens", 0)
+    dataset.stats = stats
+    dataset.status = Dataset.Status.VALID if report.is_valid else Dataset.Status.INVALID
+    dataset.save(
+        update_fields=[
+            "kind",
+            "column_mapping",
+            "errors",
+            "error_count",
+            "num_examples",
+            "total_tokens",
+            "stats",
+            "status",
+        ]
+    )
+
+
+def _save_failure(dataset):
+    dataset.status = Dataset.Status.INVALID
+    dataset.errors = [
+        {
+            "line": None,
+            "field": None,
+            "message": "The file could not be validated because of an internal error; "
+            "it has been logged.",
+        }
+    ]
+    dataset.error_count = 1
+    dataset.save(update_fields=["status", "errors", "error_count"])
+    return dataset
+
+
+def _format_of(filename):
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in EXTENSIONS:
+        shown = f"'{suffix}'" if suffix else "without an extension"
+        raise ValidationError(
+            {"file": [f"Files {shown} are not supported: upload .txt, .csv, .json or .jsonl."]}
+        )
+    return EXTENSIONS[suffix]
+
+
+def _check_mapping(mapping, fmt):
+    problem = mapping_problem(mapping)
+    if problem is None and mapping and fmt == "txt":
+        problem = "A .txt file has no columns: leave the column mapping empty."
+    if problem:
+        raise ValidationError({"column_mapping": [problem]})
+
+
+def _check_size(owner, size):
+    limit = settings.DATASET_MAX_UPLOAD_MB * MB
+    if size > limit:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The file is {_mb(size)}; the limit is "
+                    f"{settings.DATASET_MAX_UPLOAD_MB} MB per file."
+                ]
+            }
+        )
+    quota = settings.USER_STORAGE_QUOTA_MB * MB
+    used = storage_used_bytes(owner)
+    if used + size > quota:
+        raise ValidationError(
+            {
+                "file": [
+                    f"This file ({_mb(size)}) does not fit in your storage quota: {_mb(used)} of "
+                    f"{settings.USER_STORAGE_QUOTA_MB} MB used. Delete datasets you no longer need."
+                ]
+            }
+        )
+
+
+def storage_used_bytes(owner):
+    return Dataset.objects.for_user(owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+
+
+def _mb(size):
+    return f"{size / MB:.1f} MB"
+
+
+def dataset_delete(*, dataset):
+    """Remove the dataset and its file; refused while a queued or running job uses it.
+
+    Finished jobs keep referring to the row (their history), so then the row is only marked
+    deleted: it disappears from the user's lists and can never be used again."""
+    uses = Job.objects.active().filter(Q(dataset=dataset) | Q(validation_dataset=dataset))
+    if uses.exists():
+        names = ", ".join(f"“{job.name}”" for job in uses[:3])
+        raise ValidationError(
+            {
+                "dataset": [
+                    f"This dataset is used by a queued or running job ({names}); cancel the "
+                    "job or wait for it to finish, then delete the dataset."
+                ]
+            }
+        )
+    dataset.file.delete(save=False)
+    if Job.objects.filter(Q(dataset=dataset) | Q(validation_dataset=dataset)).exists():
+        dataset.deleted_at = timezone.now()
+        dataset.save(update_fields=["deleted_at", "file"])
+    else:
+        dataset.delete()
