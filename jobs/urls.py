@@ -4,5 +4,14 @@ from jobs import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("jobs/new/", views.job_new, name="job-new"),
+    path("jobs/compare/", views.job_compare, name="job-compare"),
+    path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/live/", views.job_live, name="job-live"),
+    path("jobs/<int:pk>/edit/", views.job_update, name="job-update"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel_view, name="job-cancel"),
+    path("jobs/<int:pk>/delete/", views.job_delete_view, name="job-delete"),
+    path("jobs/<int:pk>/model/", views.job_model_download, name="job-model"),
+    path("jobs/<int:pk>/playground/", views.job_playground, name="job-playground"),
     path("datasets/", include("jobs.datasets.urls")),
 ]

@@ -1,10 +1,198 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Portal pages for jobs: dashboard, wizard, live job page, playground, comparison.
 
-from jobs.models import Job
+Every view starts from the user's own jobs (`_get_job_for_user`), so another user's job is a 404.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import APIException
+
+from jobs import comparison, generation, live
+from jobs.api import model_zip_response
+from jobs.comparison import LORA_ONLY
+from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
+from jobs.models import Dataset, Job
+from jobs.services import job_cancel, job_delete, job_launch
+
+DASHBOARD_PAGE_SIZE = 25
+
+
+def _get_job_for_user(request, pk):
+    queryset = Job.objects.for_user(request.user).select_related(
+        "dataset", "base_model", "parent_job"
+    )
+    return get_object_or_404(queryset, pk=pk)
 
 
 @login_required
+@require_GET
 def dashboard(request):
     jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
-    return render(request, "jobs/dashboard.html", {"jobs": jobs})
+    status = request.GET.get("status", "")
+    search = request.GET.get("q", "").strip()
+    if status in Job.Status.values:
+        jobs = jobs.filter(status=status)
+    if search:
+        jobs = jobs.filter(name__icontains=search)
+    page = Paginator(jobs, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "jobs": page.object_list,
+        "status": status,
+        "search": search,
+        "statuses": Job.Status.choices,
+        "has_any_job": Job.objects.for_user(request.user).exists(),
+        "has_dataset": Dataset.objects.for_user(request.user).usable().exists(),
+    }
+    return render(request, "jobs/dashboard.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_new(request):
+    """The new-job wizard; without JavaScript it is a plain form that launches on submit."""
+    initial = launch_initial_from(request)
+    form = JobLaunchForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = job_launch(owner=request.user, **form.launch_arguments())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Job “{job.name}” is queued.")
+            return redirect("job-detail", pk=job.pk)
+    context = {
+        "form": form,
+        "lora_fields": LORA_ONLY,
+        # The estimate endpoint sits beside the jobs list: /api/v1/jobs/estimate/.
+        "estimate_url": reverse("api-job-list") + "estimate/",
+    }
+    return render(request, "jobs/job_new.html", context)
+
+
+@login_required
+@require_GET
+def job_detail(request, pk):
+    job = _get_job_for_user(request, pk)
+    events = live.log_tail(job)
+    checkpoints = live.checkpoints_after(job)
+    context = {
+        "job": job,
+        "notes_form": JobNotesForm(instance=job),
+        "comparison": comparison.estimate_against_actual(job),
+        "hyperparameters": comparison.hyperparameter_rows(job),
+        "events": events,
+        "last_event_id": events[-1].id if events else 0,
+        "checkpoints": checkpoints,
+        "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
+    }
+    return render(request, "jobs/job_detail.html", context)
+
+
+@login_required
+@require_GET
+def job_live(request, pk):
+    """What changed since the page's last poll: progress plus only the new rows."""
+    job = _get_job_for_user(request, pk)
+    payload = live.live_payload(
+        job,
+        after_step=live.int_param(request.GET, "after_step", -1),
+        after_event=live.int_param(request.GET, "after_event", 0),
+        after_checkpoint=live.int_param(request.GET, "after_checkpoint", 0),
+    )
+    return JsonResponse(payload)
+
+
+@login_required
+@require_POST
+def job_update(request, pk):
+    job = _get_job_for_user(request, pk)
+    form = JobNotesForm(request.POST, instance=job)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+    else:
+        messages.error(
+            request, "Not saved: " + " ".join(e for errs in form.errors.values() for e in errs)
+        )
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_cancel_view(request, pk):
+    job = _get_job_for_user(request, pk)
+    try:
+        job_cancel(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Cancelling: the job stops after its current step.")
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_delete_view(request, pk):
+    """GET asks for confirmation; POST deletes a finished job."""
+    job = _get_job_for_user(request, pk)
+    if request.method == "POST":
+        try:
+            job_delete(job=job)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("job-detail", pk=job.pk)
+        messages.success(request, f"Deleted job “{job.name}”.")
+        return redirect("dashboard")
+    return render(request, "jobs/job_confirm_delete.html", {"job": job})
+
+
+@login_required
+@require_GET
+def job_model_download(request, pk):
+    job = _get_job_for_user(request, pk)
+    try:
+        return model_zip_response(job)
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_playground(request, pk):
+    """Prompt the fine-tuned model beside its base; JavaScript posts to the API instead."""
+    job = _get_job_for_user(request, pk)
+    form = PlaygroundForm(request.POST or None)
+    result, error = None, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = generation.generate(job=job, **form.cleaned_data)
+        except generation.ModelNotReady as exc:
+            error = str(exc)
+    context = {
+        "job": job,
+        "form": form,
+        "result": result,
+        "error": error,
+        "generate_url": reverse("api-job-generate", args=[job.pk]),
+    }
+    return render(request, "jobs/playground.html", context)
+
+
+@login_required
+@require_GET
+def job_compare(request):
+    jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
+    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    chosen = list(jobs.filter(pk__in=ids).order_by("created_at"))
+    context = {"all_jobs": jobs[:200], "chosen": chosen, "chosen_ids": [j.pk for j in chosen]}
+    if len(chosen) >= 2:
+        context.update(comparison.compare(chosen))
+    return render(request, "jobs/compare.html", context)

@@ -1,0 +1,237 @@
+"""The jobs and base-models REST API (/api/v1/jobs/…, /api/v1/base-models/).
+
+Every query starts from Job.objects.for_user(request.user), so another user's job is a 404.
+The views validate with serializers and hand the work to jobs.services and jobs.generation.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import FileResponse
+from django.utils.http import urlencode
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs import generation, live
+from jobs.base_models import catalog_for
+from jobs.models import Job
+from jobs.serializers import (
+    BaseModelEntrySerializer,
+    CheckpointSerializer,
+    GenerateRequestSerializer,
+    GenerateResponseSerializer,
+    JobCreateSerializer,
+    JobEventSerializer,
+    JobSerializer,
+    JobUpdateSerializer,
+    MetricPointSerializer,
+    cursor_page_serializer,
+)
+from jobs.services import job_cancel, job_delete, job_launch, job_model_zip
+
+
+class Conflict(APIException):
+    """The request is valid but the job's state does not allow it (yet)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _messages(exc):
+    return exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
+
+
+class BaseModelListView(APIView):
+    """Models a job can start from: the catalog plus the user's own succeeded jobs."""
+
+    @extend_schema(responses=BaseModelEntrySerializer(many=True))
+    def get(self, request):
+        return Response(catalog_for(request.user))
+
+
+class AfterStepQuery(serializers.Serializer):
+    after_step = serializers.IntegerField(default=-1, help_text="Only points with a larger step")
+
+
+class AfterIdQuery(serializers.Serializer):
+    after = serializers.IntegerField(default=0, help_text="Only events with a larger id")
+
+
+class JobListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
+    search = serializers.CharField(required=False, help_text="Part of the job's name")
+
+
+MetricsPage = cursor_page_serializer("MetricsPage", MetricPointSerializer)
+EventsPage = cursor_page_serializer("EventsPage", JobEventSerializer)
+
+
+class JobViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = JobSerializer
+    lookup_value_converter = "int"  # keeps /jobs/estimate/ free for the estimate endpoint
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Job.objects.for_user(self.request.user).select_related("dataset", "base_model")
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return JobUpdateSerializer
+        return JobSerializer
+
+    @extend_schema(
+        parameters=[JobListQuery],
+        description="The user's jobs, newest first, paginated; filter by status or name.",
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        query = JobListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        if "status" in query.validated_data:
+            queryset = queryset.filter(status=query.validated_data["status"])
+        if query.validated_data.get("search"):
+            queryset = queryset.filter(Q(name__icontains=query.validated_data["search"]))
+        return queryset
+
+    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
+    def create(self, request):
+        """Launch a job: auto-configure what is left out, estimate, queue it."""
+        data = JobCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        job = job_launch(
+            owner=request.user,
+            name=values["name"],
+            dataset=values["dataset"],
+            validation_dataset=values.get("validation_dataset"),
+            base_model_key=values["base_model"],
+            method=values["method"],
+            hyperparameters=values.get("hyperparameters") or {},
+        )
+        job = self.get_queryset().get(pk=job.pk)
+        return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Rename a job or edit its notes; nothing else about a job changes after launch."""
+        job = self.get_object()
+        data = JobUpdateSerializer(job, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        data.save()
+        return Response(JobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Still running")})
+    def destroy(self, request, *args, **kwargs):
+        """Delete a finished job with its metrics, checkpoints and model files."""
+        job = self.get_object()
+        try:
+            job_delete(job=job)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(_messages(exc))) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        responses={200: JobSerializer, 409: OpenApiResponse(description="Already finished")},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Ask a queued or running job to stop; it stops at the next step."""
+        job = self.get_object()
+        try:
+            job = job_cancel(job=job)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(_messages(exc))) from exc
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
+
+    @extend_schema(parameters=[AfterStepQuery], responses=MetricsPage)
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, pk=None):
+        """Metric points after a step, ascending; `next` is set when more are waiting."""
+        job = self.get_object()
+        after_step = _query(AfterStepQuery, request)["after_step"]
+        rows, more = live.metrics_after(job, after_step=after_step)
+        following = {"after_step": rows[-1].step} if more else None
+        return _page(request, MetricPointSerializer(rows, many=True).data, following)
+
+    @extend_schema(parameters=[AfterIdQuery], responses=EventsPage)
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        """The job's log after an event id, oldest first; `next` is set when more are waiting."""
+        job = self.get_object()
+        after = _query(AfterIdQuery, request)["after"]
+        rows, more = live.events_after(job, after_id=after)
+        following = {"after": rows[-1].id} if more else None
+        return _page(request, JobEventSerializer(rows, many=True).data, following)
+
+    @extend_schema(responses=CheckpointSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def checkpoints(self, request, pk=None):
+        job = self.get_object()
+        return Response(CheckpointSerializer(live.checkpoints_after(job), many=True).data)
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="No model yet"),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def model(self, request, pk=None):
+        """The fine-tuned model as a zip of its Hugging Face folder."""
+        job = self.get_object()
+        return model_zip_response(job)
+
+    @extend_schema(request=GenerateRequestSerializer, responses={200: GenerateResponseSerializer})
+    @action(detail=True, methods=["post"])
+    def generate(self, request, pk=None):
+        """Continue a prompt with the fine-tuned model (and, if asked, with its base model)."""
+        job = self.get_object()
+        data = GenerateRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = generation.generate(job=job, **data.validated_data)
+        except generation.ModelNotReady as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(result)
+
+
+def model_zip_response(job):
+    """The job's model zip as a download; Conflict while there is no model."""
+    try:
+        path = job_model_zip(job=job)
+    except DjangoValidationError as exc:
+        raise Conflict(" ".join(_messages(exc))) from exc
+    filename = f"llm-tuner-job-{job.pk}-model.zip"
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
+    )
+
+
+def _query(serializer_class, request):
+    query = serializer_class(data=request.query_params)
+    if not query.is_valid():
+        raise ValidationError(query.errors)
+    return query.validated_data
+
+
+def _page(request, results, following):
+    next_url = None
+    if following:
+        next_url = request.build_absolute_uri(f"{request.path}?{urlencode(following)}")
+    return Response({"results": results, "next": next_url})

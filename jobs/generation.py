@@ -1,0 +1,146 @@
+"""Text generation for the playground: a job's fine-tuned model beside the model it started from.
+
+Models load once per process into a small LRU cache. The cache lock is held only to look up or
+insert an entry, never while a model loads or generates, so one slow request does not hold up
+the others on the threaded web server (torch releases the GIL inside its kernels).
+"""
+
+import threading
+import time
+from collections import OrderedDict
+
+from jobs.base_models import job_model_folder, model_source
+from jobs.models import Job
+
+CACHE_SIZE = 4
+BUILTIN_SEED = 0  # the random weights a built-in base starts from, the same on every call
+
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+_load_locks = {}
+
+
+class ModelNotReady(Exception):
+    """The job has no model to generate with (not finished, failed, or its files are gone)."""
+
+
+def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, compare_base=False):
+    """Continue `prompt` with the job's model; with compare_base, also with its base model.
+
+    Returns {"output", "seconds"} plus {"base_output", "base_label"} when compared.
+    """
+    started = time.monotonic()
+    model, tokenizer = _cached(
+        ("job", str(job_model_dir(job))), lambda: _load_folder(job_model_dir(job))
+    )
+    sampling = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
+    result = {"output": _complete(model, tokenizer, prompt, **sampling)}
+    if compare_base:
+        key, label, loader = _base_loader(job)
+        base_model, base_tokenizer = _cached(key, loader)
+        result["base_output"] = _complete(base_model, base_tokenizer, prompt, **sampling)
+        result["base_label"] = label
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def job_model_dir(job):
+    """The folder holding the job's final model (the merged model for LoRA)."""
+    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
+        raise ModelNotReady(
+            "This job has no model yet: the playground opens once it has succeeded."
+        )
+    folder = job_model_folder(job)
+    if not (folder / "config.json").exists():
+        raise ModelNotReady("This job's model files are missing; it cannot generate text.")
+    return folder
+
+
+def _base_loader(job):
+    """(cache key, label shown to the user, loader) for the model the job started from."""
+    if job.parent_job_id:
+        parent = job.parent_job
+        folder = job_model_dir(parent)
+        return (
+            ("job", str(folder)),
+            f"Job #{parent.pk}: {parent.name}",
+            lambda: _load_folder(folder),
+        )
+    base = job.base_model
+    path, config = model_source(base)
+    if not path:
+        label = f"{base.display_name}: random weights, no pretrained knowledge"
+        return ("builtin", base.key), label, lambda: _load_random(config)
+    return ("pretrained", path), base.display_name, lambda: _load_folder(path)
+
+
+def _cached(key, loader):
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        load_lock = _load_locks.setdefault(key, threading.Lock())
+    # One thread loads a given model; others asking for the same one wait for it.
+    with load_lock:
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]
+        entry = loader()
+        with _cache_lock:
+            _cache[key] = entry
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+            _load_locks.pop(key, None)
+    return entry
+
+
+# torch and transformers are imported on first use: every web request imports this module through
+# the URLconf, and most never generate text.
+
+
+def _load_folder(folder):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from jobs.tokenizer import gpt2_tokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError):
+        tokenizer = gpt2_tokenizer()
+    return model.eval(), tokenizer
+
+
+def _load_random(config):
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from jobs.tokenizer import gpt2_tokenizer
+
+    config = GPT2Config(**config)
+    with torch.random.fork_rng():
+        torch.manual_seed(BUILTIN_SEED)
+        model = GPT2LMHeadModel(config)
+    return model.eval(), gpt2_tokenizer()
+
+
+def _complete(model, tokenizer, prompt, *, max_new_tokens, temperature, top_p):
+    import torch
+
+    encoded = tokenizer(prompt, return_tensors="pt")
+    # Keep the prompt's end when prompt + answer would exceed the model's context.
+    room = max(1, model.config.max_position_embeddings - max_new_tokens)
+    input_ids = encoded["input_ids"][:, -room:]
+    attention_mask = encoded["attention_mask"][:, -room:]
+    options = {"do_sample": False}
+    if temperature > 0:
+        options = {"do_sample": True, "temperature": temperature, "top_p": top_p}
+    with torch.inference_mode():
+        output = model.generate(
+            input_ids,
+            attention_mask=attention_mask,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.eos_token_id,
+            **options,
+        )
+    return tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)

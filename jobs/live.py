@@ -1,0 +1,117 @@
+"""Incremental reads of a job's metrics, log and checkpoints for the API and the live job page.
+
+Every open job page asks about once a second for what is new since its last answer, so these
+queries read only new rows through indexes ((job, step) for metrics, the primary key for events
+and checkpoints) and never the whole history.
+"""
+
+from jobs.models import Checkpoint, JobEvent, MetricPoint
+
+METRICS_BATCH = 2000
+EVENTS_BATCH = 500
+LOG_TAIL = 200
+
+
+def metrics_after(job, *, after_step=-1, limit=METRICS_BATCH):
+    """Metric points with step > after_step, ascending; (rows, more_to_come).
+
+    A full batch drops its last step's rows (unless that is all it holds) so that the next
+    request, starting after the last step returned, never skips a row that shares that step.
+    """
+    rows = list(
+        MetricPoint.objects.filter(job=job, step__gt=after_step).order_by("step", "id")[: limit + 1]
+    )
+    if len(rows) <= limit:
+        return rows, False
+    rows = rows[:limit]
+    last = rows[-1].step
+    whole_steps = [row for row in rows if row.step != last]
+    return (whole_steps or rows), True
+
+
+def events_after(job, *, after_id=0, limit=EVENTS_BATCH):
+    """Log events with id > after_id, oldest first; (rows, more_to_come)."""
+    rows = list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def log_tail(job, *, lines=LOG_TAIL):
+    """The newest `lines` events, oldest first: what the job page shows before it polls."""
+    return list(reversed(JobEvent.objects.filter(job=job).order_by("-id")[:lines]))
+
+
+def checkpoints_after(job, *, after_id=0):
+    return list(Checkpoint.objects.filter(job=job, id__gt=after_id).order_by("id"))
+
+
+def live_payload(job, *, after_step=-1, after_event=0, after_checkpoint=0):
+    """The job page's poll answer: the job's progress plus only rows newer than the cursors."""
+    metrics, more_metrics = metrics_after(job, after_step=after_step)
+    events, more_events = events_after(job, after_id=after_event)
+    return {
+        "job": _job_state(job),
+        "metrics": [_metric(point) for point in metrics],
+        "events": [_event(event) for event in events],
+        "checkpoints": [_checkpoint(c) for c in checkpoints_after(job, after_id=after_checkpoint)],
+        "more": more_metrics or more_events,
+    }
+
+
+def _job_state(job):
+    return {
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "is_finished": job.is_finished,
+        "cancel_requested": job.cancel_requested,
+        "step": job.step,
+        "total_steps": job.total_steps,
+        "percent": job.progress_percent,
+        "epoch": job.epoch,
+        "tokens_seen": job.tokens_seen,
+        "tokens_per_second": job.tokens_per_second,
+        "eta_seconds": job.eta_seconds,
+        "train_loss": job.train_loss,
+        "eval_loss": job.eval_loss,
+        "duration_seconds": job.duration_seconds,
+        "restart_count": job.restart_count,
+        "error": job.error,
+    }
+
+
+def _metric(point):
+    return {
+        "step": point.step,
+        "epoch": point.epoch,
+        "train_loss": point.train_loss,
+        "eval_loss": point.eval_loss,
+        "learning_rate": point.learning_rate,
+        "tokens_per_second": point.tokens_per_second,
+    }
+
+
+def _event(event):
+    return {
+        "id": event.id,
+        "time": event.created_at.isoformat(),
+        "level": event.level,
+        "kind": event.kind,
+        "message": event.message,
+    }
+
+
+def _checkpoint(checkpoint):
+    return {
+        "id": checkpoint.id,
+        "step": checkpoint.step,
+        "size_bytes": checkpoint.size_bytes,
+        "eval_loss": checkpoint.eval_loss,
+        "is_final": checkpoint.is_final,
+    }
+
+
+def int_param(params, name, default):
+    """An integer query parameter; a missing or malformed value means the default."""
+    try:
+        return int(params.get(name, default))
+    except (TypeError, ValueError):
+        return default

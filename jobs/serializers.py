@@ -1,0 +1,196 @@
+"""Shapes of the jobs API. Serializers validate and shape; services do the work."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobs.models import Checkpoint, Dataset, Job, JobEvent, MetricPoint
+
+MAX_NEW_TOKENS = 256
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OwnDatasetField(serializers.PrimaryKeyRelatedField):
+    """A dataset id that must belong to the requesting user (anyone else's reads as unknown)."""
+
+    def get_queryset(self):
+        return Dataset.objects.for_user(self.context["request"].user)
+
+
+class ProgressSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    total_steps = serializers.IntegerField()
+    percent = serializers.IntegerField(source="progress_percent")
+    epoch = serializers.FloatField()
+    tokens_seen = serializers.IntegerField()
+    tokens_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.FloatField(allow_null=True)
+
+
+class JobUrlsSerializer(serializers.Serializer):
+    metrics = serializers.SerializerMethodField()
+    events = serializers.SerializerMethodField()
+    checkpoints = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    generate = serializers.SerializerMethodField()
+    portal = serializers.SerializerMethodField()
+
+    def _absolute(self, name, job):
+        path = reverse(name, args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_metrics(self, job) -> str:
+        return self._absolute("api-job-metrics", job)
+
+    def get_events(self, job) -> str:
+        return self._absolute("api-job-events", job)
+
+    def get_checkpoints(self, job) -> str:
+        return self._absolute("api-job-checkpoints", job)
+
+    def get_model(self, job) -> str:
+        return self._absolute("api-job-model", job)
+
+    def get_generate(self, job) -> str:
+        return self._absolute("api-job-generate", job)
+
+    def get_portal(self, job) -> str:
+        return self._absolute("job-detail", job)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+    base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    progress = ProgressSerializer(source="*", read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    urls = JobUrlsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "name",
+            "notes",
+            "status",
+            "status_display",
+            "dataset",
+            "dataset_name",
+            "validation_dataset",
+            "base_model",
+            "parent_job",
+            "method",
+            "hyperparameters",
+            "requested_hyperparameters",
+            "hyperparameter_reasons",
+            "progress",
+            "train_loss",
+            "eval_loss",
+            "estimate",
+            "actual",
+            "error",
+            "restart_count",
+            "cancel_requested",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "urls",
+        ]
+        read_only_fields = fields
+
+
+class JobCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    dataset = OwnDatasetField()
+    validation_dataset = OwnDatasetField(required=False, allow_null=True)
+    base_model = serializers.CharField(
+        max_length=100, help_text="A key from GET /api/v1/base-models/"
+    )
+    method = serializers.ChoiceField(choices=Job.Method.choices, default=Job.Method.FULL)
+    hyperparameters = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Any of the hyperparameter names; what is left out is auto-configured.",
+    )
+
+
+class JobUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = ["name", "notes"]
+
+
+class MetricPointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricPoint
+        fields = [
+            "step",
+            "epoch",
+            "train_loss",
+            "eval_loss",
+            "learning_rate",
+            "grad_norm",
+            "tokens_per_second",
+            "created_at",
+        ]
+
+
+class JobEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ["id", "created_at", "level", "kind", "message", "data"]
+
+
+class CheckpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Checkpoint
+        fields = ["id", "step", "size_bytes", "eval_loss", "is_final", "created_at"]
+
+
+class GenerateRequestSerializer(serializers.Serializer):
+    prompt = serializers.CharField(max_length=4000, trim_whitespace=False)
+    max_new_tokens = serializers.IntegerField(min_value=1, max_value=MAX_NEW_TOKENS, default=64)
+    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.8)
+    top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95)
+    compare_base = serializers.BooleanField(default=False)
+
+
+class GenerateResponseSerializer(serializers.Serializer):
+    output = serializers.CharField()
+    base_output = serializers.CharField(required=False)
+    base_label = serializers.CharField(required=False)
+    seconds = serializers.FloatField()
+
+
+def cursor_page_serializer(name, item_serializer):
+    """The shape of an incremental list: new rows plus the URL of the next batch, if any."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "results": item_serializer(many=True),
+            "next": serializers.URLField(allow_null=True),
+        },
+    )
+
+
+class BaseModelEntrySerializer(serializers.Serializer):
+    """One entry of jobs.base_models.catalog_for(user); documents the shape for the schema."""
+
+    key = serializers.CharField()
+    display_name = serializers.CharField()
+    source = serializers.CharField()
+    description = serializers.CharField()
+    parameters = serializers.IntegerField()
+    layers = serializers.IntegerField()
+    hidden_size = serializers.IntegerField()
+    heads = serializers.IntegerField()
+    context_length = serializers.IntegerField()
+    available_offline = serializers.BooleanField()
+    available = serializers.BooleanField()
+    unavailable_reason = serializers.CharField(allow_blank=True, allow_null=True)
+    memory_bytes = serializers.IntegerField()
+    job_id = serializers.IntegerField(required=False, allow_null=True)

@@ -1,0 +1,17 @@
+// The compare page: every chosen job's train (solid) and eval (dashed) loss on one chart.
+(function () {
+  "use strict";
+  const data = document.getElementById("compare-series");
+  const box = document.getElementById("compare-chart");
+  if (!data || !box) return;
+  const jobs = JSON.parse(data.textContent);
+  const series = [];
+  jobs.forEach(function (job) {
+    series.push({ label: job.label + " train", color: job.color, points: job.train });
+    if (job.eval.length) series.push({ label: job.label + " eval", color: job.color, dashed: true, dots: true, points: job.eval });
+  });
+  const chart = window.Tuner.lineChart(box, { yLabel: "loss" });
+  chart.update(series);
+  const log = document.getElementById("log-scale");
+  log.addEventListener("change", function () { chart.setLog(log.checked); });
+})();

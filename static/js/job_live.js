@@ -1,0 +1,144 @@
+// The job page, live: polls /jobs/<id>/live/ for what is new since the last answer (progress,
+// metric points, log lines, checkpoints) about once a second while the job is queued or running.
+// Hidden tabs poll slowly and finished jobs stop, so many open pages stay cheap.
+(function () {
+  "use strict";
+  const page = document.getElementById("job-page");
+  if (!page) return;
+  const T = window.Tuner;
+  const ACTIVE_MS = 1000, HIDDEN_MS = 10000, ERROR_MS = 5000, MAX_LOG_LINES = 500;
+  const startedFinished = page.dataset.finished === "1";
+  const cursor = { step: -1, event: Number(page.dataset.afterEvent || 0), checkpoint: Number(page.dataset.afterCheckpoint || 0) };
+  const points = { train: [], eval: [], lr: [] };
+  const lossChart = T.lineChart(document.getElementById("loss-chart"), { yLabel: "loss" });
+  const lrChart = T.lineChart(document.getElementById("lr-chart"), { yLabel: "learning rate" });
+  const logScale = document.getElementById("log-scale");
+  let timer = null;
+
+  function setText(id, text) {
+    const node = document.getElementById(id);
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+
+  function showJob(job) {
+    const badge = document.getElementById("job-status");
+    badge.className = "badge big " + job.status;
+    setText("job-status", job.status_display + (job.cancel_requested && !job.is_finished ? " (cancelling)" : ""));
+    const bar = document.getElementById("job-progress");
+    bar.value = job.percent;
+    bar.textContent = job.percent + "%";
+    setText("fig-step", job.step + " / " + (job.total_steps || "?"));
+    setText("fig-percent", job.percent + "%");
+    setText("fig-epoch", T.number(job.epoch, 2));
+    setText("fig-tps", T.number(job.tokens_per_second));
+    setText("fig-eta", job.is_finished ? "—" : T.duration(job.eta_seconds));
+    setText("fig-elapsed", T.duration(job.duration_seconds));
+    setText("fig-train-loss", T.loss(job.train_loss));
+    setText("fig-eval-loss", T.loss(job.eval_loss));
+    if (job.status === "failed" && job.error) {
+      document.getElementById("live-failure").hidden = startedFinished;
+      setText("live-error-text", job.error);
+    }
+  }
+
+  function addMetrics(rows) {
+    rows.forEach(function (row) {
+      if (row.train_loss !== null) points.train.push([row.step, row.train_loss]);
+      if (row.eval_loss !== null) points.eval.push([row.step, row.eval_loss]);
+      if (row.learning_rate !== null) points.lr.push([row.step, row.learning_rate]);
+      cursor.step = Math.max(cursor.step, row.step);
+    });
+  }
+
+  function drawCharts() {
+    const hasPoints = points.train.length + points.eval.length > 0;
+    document.getElementById("chart-empty").hidden = hasPoints;
+    lossChart.update([
+      { label: "train loss", color: "#2f5bd3", points: points.train },
+      { label: "eval loss", color: "#c2410c", dashed: true, dots: true, points: points.eval },
+    ]);
+    lrChart.update([{ label: "learning rate", color: "#047857", points: points.lr }]);
+  }
+
+  function addEvents(rows) {
+    const log = document.getElementById("job-log");
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 30;
+    rows.forEach(function (row) {
+      const line = document.createElement("li");
+      line.className = "log-line " + row.level;
+      const time = document.createElement("time");
+      time.dateTime = row.time;
+      time.textContent = new Date(row.time).toTimeString().slice(0, 8);
+      const level = document.createElement("span");
+      level.className = "level " + row.level;
+      level.textContent = row.level;
+      const msg = document.createElement("span");
+      msg.className = "msg";
+      msg.textContent = row.message;
+      line.append(time, " ", level, " ", msg);
+      log.appendChild(line);
+      cursor.event = Math.max(cursor.event, row.id);
+    });
+    while (log.children.length > MAX_LOG_LINES) log.removeChild(log.firstChild);
+    if (rows.length && atBottom) log.scrollTop = log.scrollHeight;
+  }
+
+  function addCheckpoints(rows) {
+    const body = document.getElementById("checkpoint-rows");
+    rows.forEach(function (row) {
+      const tr = document.createElement("tr");
+      [String(row.step), T.bytes(row.size_bytes), T.loss(row.eval_loss), row.is_final ? "final model" : "checkpoint"].forEach(function (text) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+      cursor.checkpoint = Math.max(cursor.checkpoint, row.id);
+    });
+    if (rows.length) document.getElementById("no-checkpoints").hidden = true;
+  }
+
+  function finish() {
+    // The actions, results and estimate-against-actual are rendered by the server: load them once.
+    document.getElementById("finished-note").hidden = false;
+    const cancel = document.getElementById("cancel-form");
+    if (cancel) cancel.hidden = true;
+    setTimeout(function () { window.location.reload(); }, 1500);
+  }
+
+  async function poll() {
+    timer = null;
+    const url = page.dataset.liveUrl + "?after_step=" + cursor.step + "&after_event=" + cursor.event + "&after_checkpoint=" + cursor.checkpoint;
+    let data;
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      data = await response.json();
+    } catch (err) {
+      schedule(ERROR_MS);
+      return;
+    }
+    showJob(data.job);
+    addMetrics(data.metrics);
+    if (data.metrics.length || cursor.step < 0) drawCharts();
+    addEvents(data.events);
+    addCheckpoints(data.checkpoints);
+    page.dataset.step = data.job.step;
+    if (data.more) return schedule(0);
+    if (data.job.is_finished) {
+      if (!startedFinished) finish();
+      return;
+    }
+    schedule(document.hidden ? HIDDEN_MS : ACTIVE_MS);
+  }
+
+  function schedule(ms) {
+    if (timer === null) timer = setTimeout(poll, ms);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && timer !== null) { clearTimeout(timer); timer = null; poll(); }
+  });
+  logScale.addEventListener("change", function () { lossChart.setLog(logScale.checked); });
+  poll();
+})();
