@@ -163,6 +163,10 @@ class DatasetListView(ListModelMixin, GenericAPIView):
         request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
     )
     def post(self, request):
+        try:
+            services.dataset_check_request_size(content_length=request.META.get("CONTENT_LENGTH"))
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
         upload = DatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data

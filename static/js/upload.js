@@ -73,6 +73,12 @@
     var file = droppedFile || input.files[0];
     event.preventDefault();
     if (!file) { showErrors(["Choose a file to upload."]); input.focus(); return; }
+    var maxMb = Number(form.getAttribute("data-max-upload-mb"));
+    if (maxMb && file.size > maxMb * 1024 * 1024) {
+      // Refuse before sending: the server would only say so after receiving the whole file.
+      showErrors(["The file is " + formatSize(file.size) + "; the limit is " + maxMb + " MB per file."]);
+      return;
+    }
     var data = new FormData(form);
     data.set("file", file, file.name);
     var xhr = new XMLHttpRequest();

@@ -122,6 +122,14 @@ def test_a_file_over_the_size_limit_is_refused(owner_api, settings):
     assert not Dataset.objects.exists()
 
 
+def test_an_api_upload_far_over_the_limit_is_refused_from_its_length(owner_api, settings):
+    settings.DATASET_MAX_UPLOAD_MB = 1
+    response = post_file(owner_api, "big.txt", b"a" * (3 * 1024 * 1024))
+    assert response.status_code == 400
+    assert response.json()["file"][0].startswith("The upload is 3.0 MB; the limit is 1 MB")
+    assert not Dataset.objects.exists()
+
+
 def test_an_upload_over_the_storage_quota_is_refused(owner_api, other_api, settings):
     settings.USER_STORAGE_QUOTA_MB = 1
     half = ("word " * 110_000 + "\n\n") * 1  # about 550 kB
