@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Datasets, models and training jobs"
+
+    def ready(self):
+        # Seed data and the reaper's schedule are created after migrate, idempotently.
+        from jobs.base_models import seed_catalog
+        from jobs.tasks import ensure_schedules
+
+        post_migrate.connect(seed_catalog, sender=self, dispatch_uid="jobs.seed_catalog")
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")

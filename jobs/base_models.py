@@ -1,0 +1,326 @@
+"""The base-model catalog: what a job can start from, and whether this host can load it.
+
+Four kinds of entry:
+- pretrained GPT-2 family by hub id (downloaded where the host has network, otherwise found in
+  BASE_MODELS_DIR/<hub id> or the local Hugging Face cache);
+- built-in GPT-2-architecture models with random weights (always offline, official tokenizer);
+- local folders an operator registers in the admin (source "local");
+- the user's own succeeded jobs ("job-<id>"), so a finished model can be trained further.
+Catalog rows are seeded by `seed_catalog` (a post_migrate handler), never by a migration.
+"""
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from jobs.models import BaseModel, Job
+
+GPT2_VOCAB = 50257
+BYTES_PER_PARAMETER_FULL = 16  # fp32 weights 4 + gradients 4 + AdamW's two moments 8
+
+# (key, display name, n_layer, n_head, n_embd, n_positions, description)
+HUB_MODELS = [
+    (
+        "distilgpt2",
+        "DistilGPT-2 (82M)",
+        6,
+        12,
+        768,
+        1024,
+        "GPT-2 distilled to 6 layers: pretrained English, quick to train.",
+    ),
+    (
+        "gpt2",
+        "GPT-2 small (124M)",
+        12,
+        12,
+        768,
+        1024,
+        "OpenAI's GPT-2, pretrained on English web text.",
+    ),
+    ("gpt2-medium", "GPT-2 medium (355M)", 24, 16, 1024, 1024, "Pretrained GPT-2, 24 layers."),
+    (
+        "gpt2-large",
+        "GPT-2 large (774M)",
+        36,
+        20,
+        1280,
+        1024,
+        "Pretrained GPT-2, 36 layers: wants a GPU.",
+    ),
+    (
+        "gpt2-xl",
+        "GPT-2 XL (1.5B)",
+        48,
+        25,
+        1600,
+        1024,
+        "Pretrained GPT-2, 48 layers: wants a large GPU.",
+    ),
+]
+RANDOM_WEIGHTS = (
+    "Random initial weights: it knows nothing until trained, so expect gibberish at first. "
+)
+BUILTIN_MODELS = [
+    (
+        "builtin-tiny",
+        "Built-in tiny (3M, random weights)",
+        2,
+        2,
+        64,
+        256,
+        RANDOM_WEIGHTS + "Trains in seconds on a CPU: for trying the platform out.",
+    ),
+    (
+        "builtin-small",
+        "Built-in small (16M, random weights)",
+        4,
+        4,
+        256,
+        512,
+        RANDOM_WEIGHTS + "Learns the style of a small dataset in minutes on a CPU.",
+    ),
+    (
+        "builtin-gpt2-124m",
+        "Built-in GPT-2 124M architecture (random weights)",
+        12,
+        12,
+        768,
+        1024,
+        RANDOM_WEIGHTS + "GPT-2 small's shape trained from scratch: wants a GPU.",
+    ),
+]
+
+
+def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB):
+    """Parameters of a GPT-2 model (tied input and output embeddings)."""
+    per_layer = 12 * n_embd * n_embd + 13 * n_embd  # attention, MLP, two LayerNorms, biases
+    return vocab_size * n_embd + n_positions * n_embd + n_layer * per_layer + 2 * n_embd
+
+
+def seed_catalog(**kwargs):
+    """Create the hub and built-in rows if missing; an operator's later edits are kept."""
+    order = 0
+    for source, entries in (
+        (BaseModel.Source.BUILTIN, BUILTIN_MODELS),
+        (BaseModel.Source.HUB, HUB_MODELS),
+    ):
+        for key, name, n_layer, n_head, n_embd, n_positions, description in entries:
+            order += 1
+            shape = {
+                "n_layer": n_layer,
+                "n_head": n_head,
+                "n_embd": n_embd,
+                "n_positions": n_positions,
+            }
+            BaseModel.objects.get_or_create(
+                key=key,
+                defaults={
+                    "display_name": name,
+                    "source": source,
+                    "description": description,
+                    "hub_id": key if source == BaseModel.Source.HUB else "",
+                    "config": shape if source == BaseModel.Source.BUILTIN else {},
+                    "parameters": gpt2_parameters(
+                        n_layer=n_layer, n_embd=n_embd, n_positions=n_positions
+                    ),
+                    "layers": n_layer,
+                    "hidden_size": n_embd,
+                    "heads": n_head,
+                    "context_length": n_positions,
+                    "sort_order": order,
+                },
+            )
+
+
+# --- Where a model's weights are ------------------------------------------------------------
+
+
+def hub_local_copy(hub_id):
+    """A local folder holding hub_id: the operator's BASE_MODELS_DIR first, then the HF cache."""
+    folder = Path(settings.BASE_MODELS_DIR) / hub_id
+    if (folder / "config.json").exists():
+        return str(folder)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(hub_id, local_files_only=True)
+    except Exception:  # not cached (the hub client raises several kinds here)
+        return None
+
+
+_reachability = {}  # {"ok": bool, "at": monotonic seconds}
+
+
+def hub_reachable(timeout=2.0, ttl=300):
+    """Whether the Hugging Face Hub answers, remembered for a few minutes per process."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    cache = _reachability
+    if cache and time.monotonic() - cache["at"] < ttl:
+        return cache["ok"]
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        ok = True
+    except OSError:
+        ok = False
+    cache.update(ok=ok, at=time.monotonic())
+    return ok
+
+
+def availability(base_model):
+    """(available_offline, available, reason when unavailable) for a catalog row."""
+    if base_model.source == BaseModel.Source.BUILTIN:
+        return True, True, ""
+    if base_model.source == BaseModel.Source.LOCAL:
+        if (Path(base_model.local_path) / "config.json").exists():
+            return True, True, ""
+        return False, False, f"The folder {base_model.local_path} has no config.json on this host."
+    if hub_local_copy(base_model.hub_id):
+        return True, True, ""
+    if hub_reachable():
+        return False, True, ""
+    return (
+        False,
+        False,
+        (
+            f"{base_model.hub_id} is not on this host and the Hugging Face Hub cannot be reached: an operator "
+            f"can put the model in {Path(settings.BASE_MODELS_DIR) / base_model.hub_id}."
+        ),
+    )
+
+
+def model_source(base_model, parent_job=None):
+    """What the engine loads: (model_path, model_config). model_path "" means random weights."""
+    if parent_job is not None:
+        return str(job_model_folder(parent_job)), {}
+    if base_model.source == BaseModel.Source.BUILTIN:
+        return "", dict(base_model.config)
+    if base_model.source == BaseModel.Source.LOCAL:
+        return base_model.local_path, {}
+    return hub_local_copy(base_model.hub_id) or base_model.hub_id, {}
+
+
+def job_model_folder(job):
+    """The loadable Hugging Face folder of a finished job (the merged model for LoRA)."""
+    return Path(settings.MEDIA_ROOT) / job.output_dir / "model"
+
+
+# --- The catalog as users see it ------------------------------------------------------------
+
+
+def catalog_for(user):
+    """Every entry the user can pick, catalog rows first, then their own succeeded jobs."""
+    entries = [_row_entry(row) for row in BaseModel.objects.active()]
+    jobs = Job.objects.for_user(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
+    entries += [_job_entry(job) for job in jobs.select_related("base_model", "dataset")]
+    return entries
+
+
+def _row_entry(row):
+    offline, available, reason = availability(row)
+    shape = _shape(row)
+    return {
+        "key": row.key,
+        "display_name": row.display_name,
+        "source": row.source,
+        "description": row.description,
+        **shape,
+        "available_offline": offline,
+        "available": available,
+        "unavailable_reason": reason,
+        "memory_bytes": shape["parameters"] * BYTES_PER_PARAMETER_FULL,
+        "job_id": None,
+    }
+
+
+def _job_entry(job):
+    shape = _shape(job.base_model)
+    available = (job_model_folder(job) / "config.json").exists()
+    return {
+        "key": f"job-{job.pk}",
+        "display_name": f"Job #{job.pk}: {job.name}",
+        "source": "job",
+        "description": f"Your {job.get_method_display().lower()} of {job.base_model.display_name} on {job.dataset.name}.",
+        **shape,
+        "available_offline": available,
+        "available": available,
+        "unavailable_reason": "" if available else "This job's model files are missing.",
+        "memory_bytes": shape["parameters"] * BYTES_PER_PARAMETER_FULL,
+        "job_id": job.pk,
+    }
+
+
+def _shape(row):
+    """Parameters, layers, width, heads and context; a local folder's config.json fills gaps."""
+    shape = {
+        "parameters": row.parameters,
+        "layers": row.layers,
+        "hidden_size": row.hidden_size,
+        "heads": row.heads,
+        "context_length": row.context_length,
+    }
+    if row.source == BaseModel.Source.LOCAL and not row.parameters:
+        shape.update(_shape_from_folder(row.local_path) or {})
+    return shape
+
+
+def _shape_from_folder(folder):
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text())
+        n_layer, n_embd, n_positions = config["n_layer"], config["n_embd"], config["n_positions"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return {
+        "parameters": gpt2_parameters(
+            n_layer=n_layer,
+            n_embd=n_embd,
+            n_positions=n_positions,
+            vocab_size=config.get("vocab_size", GPT2_VOCAB),
+        ),
+        "layers": n_layer,
+        "hidden_size": n_embd,
+        "heads": config.get("n_head", 0),
+        "context_length": n_positions,
+    }
+
+
+def resolve_base_model(*, owner, key):
+    """(root BaseModel, parent job or None) for a catalog key; ValidationError if unusable here."""
+    key = (key or "").strip()
+    if key.startswith("job-"):
+        return _resolve_job(owner, key)
+    row = BaseModel.objects.active().filter(key=key).first()
+    if row is None:
+        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+    _, available, reason = availability(row)
+    if not available:
+        raise ValidationError({"base_model": [reason]})
+    return row, None
+
+
+def _resolve_job(owner, key):
+    job_id = key.removeprefix("job-")
+    job = None
+    if job_id.isdigit():
+        job = (
+            Job.objects.for_user(owner).select_related("base_model").filter(pk=int(job_id)).first()
+        )
+    if job is None:
+        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
+        raise ValidationError(
+            {
+                "base_model": [
+                    f"Job #{job.pk} has not succeeded, so it has no model to continue from."
+                ]
+            }
+        )
+    if not (job_model_folder(job) / "config.json").exists():
+        raise ValidationError({"base_model": [f"Job #{job.pk}'s model files are missing."]})
+    return job.base_model, job

@@ -1,0 +1,291 @@
+"""Job workflows: launch, run (in a worker), cancel, reap dead workers' jobs, delete, export.
+
+The job row, not the queue, is the source of truth. A worker owns a job only after one
+conditional UPDATE (queued -> running, with its worker token); every later write by that
+worker is conditional on the token, so a second delivery of the same task, or a worker that was
+presumed dead, cannot overwrite the job. torch is imported only inside the worker's task
+(jobs.training.run), never in the qcluster parent process: forked workers must not inherit an
+initialised CUDA.
+
+Deleting: a queued or running job must be cancelled first; a job another job continues from
+cannot be deleted while that job exists.
+"""
+
+import logging
+import os
+import shutil
+import socket
+import traceback
+import uuid
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jobs import autoconfig, estimates
+from jobs.base_models import resolve_base_model
+from jobs.models import Dataset, Job
+
+logger = logging.getLogger(__name__)
+
+
+def job_dir(job):
+    """The job's folder under MEDIA_ROOT: checkpoints/, final/ (model/, adapter/), model.zip."""
+    return Path(settings.MEDIA_ROOT) / "jobs" / str(job.pk)
+
+
+# --- Launch ---------------------------------------------------------------------------------
+
+
+def job_launch(
+    *,
+    owner,
+    name,
+    dataset,
+    base_model_key,
+    method="full",
+    hyperparameters=None,
+    validation_dataset=None,
+):
+    """1. Check the datasets are the owner's and valid, the method known, the base model usable.
+    2. Resolve hyperparameters (auto-config) and estimate time, memory and cost.
+    3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    _check_dataset(owner, dataset, "dataset")
+    if validation_dataset is not None:
+        _check_dataset(owner, validation_dataset, "validation_dataset")
+    if method not in Job.Method.values:
+        raise ValidationError({"method": [f"Choose one of: {', '.join(Job.Method.values)}."]})
+    base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
+    requested = dict(hyperparameters or {})
+    resolved = autoconfig.resolve(
+        dataset=dataset,
+        base_model=base_model,
+        method=method,
+        requested=requested,
+        validation_dataset=validation_dataset,
+    )
+    estimate = estimates.estimate_job(
+        base_model=base_model,
+        method=method,
+        hyperparameters=resolved["hyperparameters"],
+        total_steps=resolved["total_steps"],
+        total_tokens=resolved["total_tokens"],
+    )
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            name=(name or "").strip()[:200] or f"{base_model.display_name} on {dataset.name}"[:200],
+            dataset=dataset,
+            validation_dataset=validation_dataset,
+            base_model=base_model,
+            parent_job=parent_job,
+            method=method,
+            requested_hyperparameters=requested,
+            hyperparameters=resolved["hyperparameters"],
+            hyperparameter_reasons=resolved["reasons"],
+            total_steps=resolved["total_steps"],
+            estimate=estimate,
+        )
+        job.log("Queued", kind="state", data={"status": Job.Status.QUEUED})
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _check_dataset(owner, dataset, field):
+    # Someone else's dataset reads as unknown: its existence is not ours to reveal.
+    if dataset is None or dataset.owner_id != owner.pk or getattr(dataset, "deleted_at", None):
+        raise ValidationError({field: ["Unknown dataset."]})
+    if dataset.status != Dataset.Status.VALID:
+        raise ValidationError(
+            {field: [f"The dataset {dataset.name!r} is not valid, so it cannot be trained on."]}
+        )
+
+
+def _enqueue(job_id):
+    from django_q.tasks import async_task
+
+    # sync is read per call (django-q reads its own copy once at import).
+    async_task("jobs.tasks.job_run_task", job_id, sync=settings.Q_CLUSTER.get("sync", False))
+
+
+# --- Run (in a worker) ----------------------------------------------------------------------
+
+
+def job_run(*, job_id):
+    """1. Claim the job with one conditional UPDATE; do nothing if someone else has it.
+    2. Train, export and record the outcome (jobs.training.run).
+    3. Any exception leaves the job failed with a readable reason and the traceback."""
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    now = timezone.now()
+    claimed = Job.objects.filter(
+        pk=job_id, status=Job.Status.QUEUED, cancel_requested=False
+    ).update(
+        status=Job.Status.RUNNING,
+        worker=worker,
+        heartbeat_at=now,
+        started_at=now,
+        error="",
+    )
+    if not claimed:
+        logger.info("job %s: not queued or already claimed; nothing to do", job_id)
+        return "skipped"
+    job = Job.objects.get(pk=job_id)
+    job.log(
+        f"Running on worker {worker}",
+        kind="state",
+        data={"status": Job.Status.RUNNING, "worker": worker},
+    )
+    try:
+        from jobs.training.run import run_job
+
+        return run_job(job=job, worker=worker)
+    except Exception as exc:
+        logger.exception("job %s failed", job_id)
+        job_fail(job=job, worker=worker, reason=failure_reason(exc), details=traceback.format_exc())
+        return "failed"
+
+
+def failure_reason(exc):
+    """One sentence a user can act on, for the usual ways training fails."""
+    text = str(exc)
+    if (
+        isinstance(exc, MemoryError)
+        or type(exc).__name__ == "OutOfMemoryError"
+        or "out of memory" in text.lower()
+    ):
+        return (
+            "Training ran out of memory. Try a smaller batch_size or max_seq_length, LoRA instead of "
+            "full fine-tuning, or a smaller base model."
+        )
+    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+        return "The disk is full: the worker could not write checkpoints or the model. An operator must free space."
+    if isinstance(exc, OSError) and ("config.json" in text or "does not appear to have" in text):
+        return f"The base model could not be loaded: {text.splitlines()[0] if text else type(exc).__name__}"
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {first_line}"[:1000] if first_line else type(exc).__name__
+
+
+def job_fail(*, job, worker, reason, details=""):
+    """Mark the job failed (only if this worker still owns it) and log why, with the traceback."""
+    updated = Job.objects.filter(pk=job.pk, worker=worker, status=Job.Status.RUNNING).update(
+        status=Job.Status.FAILED,
+        error=reason,
+        finished_at=timezone.now(),
+    )
+    if updated:
+        job.log(
+            f"Failed: {reason}",
+            level="error",
+            kind="state",
+            data={"status": Job.Status.FAILED, "traceback": details},
+        )
+    return updated
+
+
+# --- Cancel, reap, delete -------------------------------------------------------------------
+
+
+def job_cancel(*, job):
+    """A queued job is cancelled at once; a running one is asked to stop (its worker checks
+    about once a second and keeps the checkpoints already written)."""
+    if job.is_finished:
+        raise ValidationError({"status": [f"The job has already {job.status}."]})
+    now = timezone.now()
+    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+    ):
+        job.log("Cancelled before it started", kind="state", data={"status": Job.Status.CANCELLED})
+    elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested=False).update(
+        cancel_requested=True
+    ):
+        job.log("Cancel requested: stopping after the current step", kind="state")
+    job.refresh_from_db()
+    return job
+
+
+def job_reap_stale(*, timeout_s=None):
+    """Jobs marked running whose heartbeat stopped: their worker died (killed, OOM-killed, the
+    machine went away). Requeue each to resume from its newest checkpoint, or fail it past
+    JOB_MAX_RESTARTS, or cancel it if a cancel was asked for. Returns the jobs handled."""
+    handled = []
+    for job in Job.objects.stale(seconds=timeout_s):
+        # Conditional on the heartbeat we read: a worker that just beat keeps its job.
+        still_stale = Job.objects.filter(
+            pk=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at
+        )
+        now = timezone.now()
+        lost = f"The worker {job.worker} stopped responding (no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        if job.cancel_requested:
+            if still_stale.update(status=Job.Status.CANCELLED, finished_at=now):
+                job.log(
+                    f"{lost}; cancelled as requested. Checkpoints are kept.",
+                    kind="state",
+                    data={"status": Job.Status.CANCELLED},
+                )
+        elif job.restart_count >= settings.JOB_MAX_RESTARTS:
+            reason = f"{lost} and the job already restarted {job.restart_count} times (the limit)."
+            if still_stale.update(status=Job.Status.FAILED, error=reason, finished_at=now):
+                job.log(
+                    f"Failed: {reason}",
+                    level="error",
+                    kind="state",
+                    data={"status": Job.Status.FAILED},
+                )
+        elif still_stale.update(
+            status=Job.Status.QUEUED, worker="", restart_count=F("restart_count") + 1
+        ):
+            job.log(
+                f"{lost}; queued again to resume from its newest checkpoint (restart {job.restart_count + 1} "
+                f"of {settings.JOB_MAX_RESTARTS}).",
+                level="warning",
+                kind="state",
+                data={"status": Job.Status.QUEUED},
+            )
+            transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+        else:
+            continue
+        handled.append(job.pk)
+    return handled
+
+
+def job_delete(*, job):
+    """Delete a finished job and its files (checkpoints, model, zip)."""
+    if not job.is_finished:
+        raise ValidationError(
+            {"status": ["The job is still active: cancel it before deleting it."]}
+        )
+    if job.child_jobs.exists():
+        raise ValidationError(
+            {"status": ["Other jobs continue from this job's model: delete them first."]}
+        )
+    folder = job_dir(job)
+    job.delete()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def job_model_zip(*, job):
+    """A zip of the final model folder, built once (to a temporary name, then renamed)."""
+    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
+        raise ValidationError({"status": ["Only a succeeded job has a model to download."]})
+    source = Path(settings.MEDIA_ROOT) / job.output_dir
+    if not source.is_dir():
+        raise ValidationError({"status": ["This job's model files are missing."]})
+    target = job_dir(job) / "model.zip"
+    if target.exists():
+        return target
+    tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(source))
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,56 @@
+"""The hooks between the training loop and whoever runs it.
+
+The engine calls these and nothing else; the platform (jobs/training/run.py) turns them into
+database rows, a benchmark prints them, a test may ignore them. Every method is a no-op here.
+"""
+
+
+class Callbacks:
+    def on_start(self, info):
+        """Once, before the first step. info: total_steps, start_step, device, num_threads,
+        train_rows, eval_rows, tokens_per_epoch, resumed_from (a step or None), warnings."""
+
+    def on_step(self, progress):
+        """After every optimizer step: step, total_steps, epoch, tokens_seen, elapsed_seconds.
+
+        Called often: anything slow here slows training."""
+
+    def on_log(self, metrics):
+        """Every log interval: step, epoch, train_loss, learning_rate, grad_norm, tokens_per_second."""
+
+    def on_evaluate(self, step, eval_loss):
+        """After each evaluation on the validation rows."""
+
+    def on_checkpoint(self, step, path, size_bytes, eval_loss):
+        """A complete checkpoint now exists at path (renamed into place)."""
+
+    def on_checkpoint_removed(self, step, path):
+        """An old checkpoint was deleted to respect the limit on how many are kept."""
+
+    def on_warning(self, message):
+        """Something the user should know that does not stop training."""
+
+    def should_stop(self):
+        """Return a reason (str) to stop after the current step, or None to go on."""
+        return None
+
+
+class PrintCallbacks(Callbacks):
+    """For benchmarks and scripts: print logs and evaluations."""
+
+    def on_start(self, info):
+        print(f"start: {info}", flush=True)
+
+    def on_log(self, metrics):
+        print(
+            "  ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+            ),
+            flush=True,
+        )
+
+    def on_evaluate(self, step, eval_loss):
+        print(f"eval step={step} loss={eval_loss:.4f}", flush=True)
+
+    def on_warning(self, message):
+        print(f"warning: {message}", flush=True)

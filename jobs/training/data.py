@@ -1,0 +1,138 @@
+"""Turn examples into rows the model trains on.
+
+Examples arrive as segment lists, the output of jobs.datasets.reader.format_segments:
+[(text, carries_loss), ...]. Plain text is packed (concatenate, then cut into blocks), so no
+token is wasted on padding. Prompt/completion and chat examples keep one example per row, padded
+per batch: attention never crosses from one example into another, and the loss only covers
+the loss-carrying segments (the completion, the assistant turns).
+"""
+
+import random
+from dataclasses import dataclass
+
+import datasets
+import torch
+
+IGNORE_INDEX = -100  # label value the loss skips
+
+datasets.disable_progress_bars()  # a worker's log is not a terminal
+
+
+@dataclass
+class Rows:
+    """Training rows as right-padded tensors; lengths[i] tokens of row i are real."""
+
+    input_ids: torch.Tensor  # int64 [rows, max_len]
+    labels: torch.Tensor  # int64 [rows, max_len], IGNORE_INDEX where no loss
+    lengths: torch.Tensor  # int64 [rows]
+
+    def __len__(self):
+        return len(self.lengths)
+
+    @property
+    def num_tokens(self):
+        return int(self.lengths.sum())
+
+
+def split_holdout(examples, *, fraction, seed, max_examples=1000):
+    """Hold out a validation share of whole examples (never a piece of one), reproducibly."""
+    if len(examples) < 4 or fraction <= 0:
+        return list(examples), []
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_eval = max(1, min(int(len(examples) * fraction), max_examples))
+    held = set(order[:n_eval])
+    train = [ex for i, ex in enumerate(examples) if i not in held]
+    return train, [examples[i] for i in sorted(held)]
+
+
+def tokenize(examples, tokenizer):
+    """A `datasets.Dataset` with input_ids and loss_mask per example (segments joined)."""
+    table = datasets.Dataset.from_dict(
+        {
+            "texts": [[t for t, _ in ex] for ex in examples],
+            "loss": [[bool(c) for _, c in ex] for ex in examples],
+        }
+    )
+
+    def encode(batch):
+        ids_out, mask_out = [], []
+        for texts, loss in zip(batch["texts"], batch["loss"], strict=True):
+            pieces = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+            ids_out.append([tok for piece in pieces for tok in piece])
+            mask_out.append([c for piece, c in zip(pieces, loss, strict=True) for _ in piece])
+        return {"input_ids": ids_out, "loss_mask": mask_out}
+
+    return table.map(encode, batched=True, remove_columns=["texts", "loss"], keep_in_memory=True)
+
+
+def pack(tokenized, *, block_size, eos_id):
+    """Plain text: concatenate every example (each ending with EOS) and cut into blocks."""
+    stream = []
+    for ids in tokenized["input_ids"]:
+        stream.extend(ids)
+        if not ids or ids[-1] != eos_id:
+            stream.append(eos_id)
+    blocks = [stream[i : i + block_size] for i in range(0, len(stream), block_size)]
+    # A last block of one token has nothing to predict.
+    blocks = [b for b in blocks if len(b) > 1]
+    return _to_rows(blocks, blocks, pad_id=eos_id)
+
+
+def one_per_row(tokenized, *, block_size, eos_id):
+    """Prompt/completion and chat: one example per row, loss only where the mask says so.
+
+    Returns the rows and how many examples were dropped because truncation left no token to
+    learn from (a prompt longer than the context)."""
+    ids_rows, label_rows = [], []
+    for ids, mask in zip(tokenized["input_ids"], tokenized["loss_mask"], strict=True):
+        ids, mask = ids[:block_size], mask[:block_size]
+        labels = [tok if keep else IGNORE_INDEX for tok, keep in zip(ids, mask, strict=True)]
+        # The model predicts token i from tokens before it, so label 0 never counts.
+        if len(ids) > 1 and any(lab != IGNORE_INDEX for lab in labels[1:]):
+            ids_rows.append(ids)
+            label_rows.append(labels)
+    dropped = len(tokenized) - len(ids_rows)
+    return _to_rows(ids_rows, label_rows, pad_id=eos_id), dropped
+
+
+def build_rows(examples, tokenizer, *, kind, block_size):
+    """Rows for one split, and the number of examples dropped. kind "text" packs."""
+    tokenized = tokenize(examples, tokenizer)
+    if kind == "text":
+        return pack(tokenized, block_size=block_size, eos_id=tokenizer.eos_token_id), 0
+    return one_per_row(tokenized, block_size=block_size, eos_id=tokenizer.eos_token_id)
+
+
+def batches(rows, *, batch_size, shuffle, seed=0):
+    """Index tensors, one per batch; the order depends only on the seed (resume replays it)."""
+    if shuffle:
+        order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+    else:
+        order = torch.arange(len(rows))
+    return list(torch.split(order, batch_size))
+
+
+def collate(rows, index, device):
+    """The batch at `index`, trimmed to its longest row; the mask is None when nothing is padded."""
+    lengths = rows.lengths[index]
+    width = int(lengths.max())
+    input_ids = rows.input_ids[index, :width].to(device, non_blocking=True)
+    labels = rows.labels[index, :width].to(device, non_blocking=True)
+    mask = None
+    if int(lengths.min()) < width:
+        mask = (
+            (torch.arange(width)[None, :] < lengths[:, None]).long().to(device, non_blocking=True)
+        )
+    return input_ids, labels, mask, int(lengths.sum())
+
+
+def _to_rows(id_rows, label_rows, *, pad_id):
+    width = max((len(r) for r in id_rows), default=1)
+    input_ids = torch.full((len(id_rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(id_rows), width), IGNORE_INDEX, dtype=torch.long)
+    for i, (ids, labs) in enumerate(zip(id_rows, label_rows, strict=True)):
+        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        labels[i, : len(labs)] = torch.tensor(labs, dtype=torch.long)
+    lengths = torch.tensor([len(r) for r in id_rows], dtype=torch.long)
+    return Rows(input_ids=input_ids, labels=labels, lengths=lengths)
