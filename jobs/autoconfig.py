@@ -25,7 +25,7 @@ DEFAULTS = {
 }
 
 
-def resolve(*, dataset, base_model, method, requested):
+def resolve(*, dataset, base_model, method, requested, validation_dataset=None):
     hp = {**DEFAULTS, **{k: v for k, v in (requested or {}).items() if v is not None}}
     examples = max(1, dataset.num_examples)
     per_step = hp["batch_size"] * hp["gradient_accumulation_steps"]
