@@ -318,13 +318,17 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
 
 
 def load_tokenizer(path):
-    if not path:
-        from jobs.tokenizer import gpt2_tokenizer  # Django-free: the offline GPT-2 tokenizer
-
-        return gpt2_tokenizer()
+    """The model folder's own tokenizer, else the official GPT-2 one (available offline)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    from jobs.tokenizer import gpt2_tokenizer  # Django-free
+
+    if not path:
+        return gpt2_tokenizer()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError):  # a folder with weights only: GPT-2 models share one tokenizer
+        return gpt2_tokenizer()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
