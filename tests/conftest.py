@@ -68,3 +68,38 @@ def other_api(other_user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+@pytest.fixture
+def qcluster(transactional_db, settings, tmp_path):
+    """Start real `manage.py qcluster` processes against the test database (PostgreSQL only:
+    another process cannot see SQLite's in-memory test database). start() returns a Popen in
+    its own process group; every cluster still running is stopped at the end."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process needs a database it can share (PostgreSQL)")
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(settings.MEDIA_ROOT), "Q_POLL_S": "0.2", "Q_SYNC": "0"}
+    started = []
+
+    def start():
+        log = open(tmp_path / f"qcluster-{len(started)}.log", "wb")  # noqa: SIM115 (closed with the process)
+        manage = Path(__file__).resolve().parent.parent / "manage.py"
+        proc = subprocess.Popen([sys.executable, str(manage), "qcluster"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        started.append((proc, log))
+        return proc
+
+    yield start
+    for proc, log in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
