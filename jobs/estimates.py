@@ -1,19 +1,365 @@
-"""Time, memory and cost estimates for a job. MINIMAL PLACEHOLDER (a FLOPs estimate) until the
-auto-config/estimates work replaces it; the keys are the agreed interface."""
+"""Time, memory and cost of a job before it runs, calibrated by the jobs that finished.
+
+Time follows the work the training loop does (jobs/training/engine.py), each part priced by a
+model of the worker:
+- training: tokens computed (padding included) × FLOPs per token (6·N + 12·L·d·T, 4·N for LoRA
+  whose frozen weights need no weight gradients) / sustained FLOP/s;
+- evaluations inside the loop: forward passes, a third of a training step per token;
+- per-step work that does not grow with tokens: clipping and AdamW over the trainable weights;
+- checkpoints: trainable weights and AdamW state written to disk;
+- on CUDA the first step compiles the model.
+That model has one unknown, how fast this kind of worker really is. Before any history it is a
+guess (the device's peak FLOP/s × an efficiency that grows with the model's width); once jobs of
+this kind of worker have finished, the median of (measured / modelled seconds) over them scales
+every estimate, preferring jobs of the same model and method. Job.actual["seconds"] is the loop
+time the engine measures, so that is what the estimate predicts. Memory is modelled the same way
+(weights, gradients, AdamW state, activations, logits, and on CPU the process and the tokenised
+data) and scaled by the same model's measured peaks.
+
+Never initialise CUDA here: this runs in the web process, and forked workers must not inherit it.
+"""
+
+import statistics
+import sys
 
 from django.conf import settings
 
-ASSUMED_FLOPS = {"cpu": 2e10, "cuda": 2e14}  # sustained FLOP/s, rough
+from jobs.models import Job
+
+GPT2_VOCAB = 50257
+HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
+
+# Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
+# overheads, not matmuls. "peak" is what the loop reaches on wide models (fp32 on CPU, bf16
+# with compile on CUDA, about 35% of the datasheet). CPU figures are from two cores here.
+_CUDA = {
+    "peak_flops": 0.35 * 989e12,
+    "width_half": 768,
+    "memory_bytes": 80e9,
+    "reserve_bytes": 1e9,
+    "bf16": True,
+    "supports": {"fp32": True, "bf16": True, "fp16": True},
+    "batch": 16,
+    "bandwidth": 2e12,
+    "disk": 1e9,
+    "step_seconds": 0.005,
+    "startup_seconds": 40.0,
+}
+DEVICE_PROFILES = {
+    "cpu": {
+        "peak_flops": 40e9,
+        "width_half": 256,
+        "memory_bytes": None,
+        "reserve_bytes": 0,
+        "bf16": False,
+        "supports": {"fp32": True, "bf16": True, "fp16": False},
+        "batch": 8,
+        "bandwidth": 5e9,
+        "disk": 0.5e9,
+        "step_seconds": 0.003,
+        "startup_seconds": 0.0,
+    },
+    "cuda": _CUDA,
+    "h100": _CUDA,
+    "h200": {**_CUDA, "memory_bytes": 141e9},
+    "a100": {**_CUDA, "peak_flops": 0.35 * 312e12},
+    "l4": {**_CUDA, "peak_flops": 0.35 * 121e12, "memory_bytes": 24e9},
+    "t4": {
+        **_CUDA,
+        "peak_flops": 0.35 * 65e12,
+        "memory_bytes": 16e9,
+        "bf16": False,
+        "supports": {"fp32": True, "bf16": False, "fp16": True},
+    },
+}
+# Speed of a precision relative to the profile's peak (fp32 on CUDA runs as TF32).
+PRECISION_SPEED = {
+    "cpu": {"fp32": 1.0, "bf16": 1.5, "fp16": 1.0},
+    "cuda": {"fp32": 0.5, "bf16": 1.0, "fp16": 1.0},
+}
+
+# Memory, from peaks measured on GPT-2 shapes (tiny to 124M, sequence 128 to 512), fp32:
+LOGIT_COPIES = 4.35  # logits, their float copy, log-softmax and gradients, each batch × T × vocab
+ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
+HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
+CPU_PROCESS_BYTES = 0.6e9  # Python, torch, transformers and Django in the worker
+CPU_BYTES_PER_DATA_TOKEN = 100  # the tokenised dataset as Python lists while rows are built
 
 
-def estimate_job(*, base_model, method, hyperparameters, total_steps, total_tokens, device_kind=None):
-    kind = device_kind or settings.WORKER_KIND
-    flops = 6 * base_model.parameters * max(total_tokens, 1)
-    seconds = flops / ASSUMED_FLOPS.get(kind, ASSUMED_FLOPS["cpu"])
-    memory = base_model.parameters * (16 if method == "full" else 4)
+# --- The worker -----------------------------------------------------------------------------
+
+
+def device_profile(kind=None):
+    """The profile of a kind of worker, with its device memory in bytes resolved."""
+    kind = kind or settings.WORKER_KIND
+    profile = dict(
+        DEVICE_PROFILES.get(kind) or (DEVICE_PROFILES["cpu"] if kind == "cpu" else _CUDA)
+    )
+    profile["kind"] = kind
+    profile["family"] = "cpu" if kind == "cpu" else "cuda"
+    profile["memory_bytes"] = _device_memory(profile)
+    return profile
+
+
+def _device_memory(profile):
+    configured = getattr(settings, "WORKER_DEVICE_MEMORY_MB", 0)
+    if configured:
+        return int(configured * 1024 * 1024)
+    if profile["family"] == "cpu":
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    torch = sys.modules.get("torch")  # only ask CUDA if this process already set it up
+    if torch is not None and torch.cuda.is_initialized():
+        return int(torch.cuda.mem_get_info()[1])
+    return int(profile["memory_bytes"])
+
+
+def price_per_hour(kind):
+    prices = settings.WORKER_PRICES_PER_HOUR
+    if kind in prices:
+        return prices[kind]
+    return prices.get("cpu" if kind == "cpu" else "cuda", 0.0)
+
+
+# --- The model of the work ------------------------------------------------------------------
+
+
+def trainable_parameters(base_model, method, lora_r=8):
+    """LoRA on c_attn (d→3d), both c_proj (d→d, 4d→d) and c_fc (d→4d), as the engine adds it."""
+    if method != Job.Method.LORA:
+        return base_model.parameters
+    return base_model.layers * (lora_r or 8) * 16 * base_model.hidden_size
+
+
+def flops_per_token(base_model, seq, method):
+    """Training FLOPs per token (nanoGPT's estimate); position embeddings cost no FLOPs."""
+    n = max(base_model.parameters - base_model.context_length * base_model.hidden_size, 1)
+    dense = (6 if method != Job.Method.LORA else 4) * n
+    return dense + 12 * base_model.layers * base_model.hidden_size * seq
+
+
+def sustained_flops(profile, base_model, precision):
+    width = max(base_model.hidden_size, 1)
+    speed = PRECISION_SPEED[profile["family"]].get(precision or "fp32", 1.0)
+    return profile["peak_flops"] * width / (width + profile["width_half"]) * speed
+
+
+def peak_memory_bytes(
+    *,
+    base_model,
+    method,
+    batch_size,
+    max_seq_length,
+    precision,
+    lora_r=8,
+    device_kind=None,
+    data_tokens=0,
+):
+    """Peak memory of a training step; on CPU, of the whole worker process (what the engine
+    measures there)."""
+    family = "cpu" if (device_kind or settings.WORKER_KIND) == "cpu" else "cuda"
+    trainable = trainable_parameters(base_model, method, lora_r)
+    states = 4 * base_model.parameters + 12 * trainable  # fp32 weights; grads + AdamW moments
+    tokens = batch_size * max_seq_length
+    half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
+    logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
+    layers = ACTIVATIONS_PER_LAYER * tokens * base_model.hidden_size * 4 * base_model.layers * half
+    total = states + logits + layers
+    if family == "cpu":
+        total += CPU_PROCESS_BYTES + CPU_BYTES_PER_DATA_TOKEN * data_tokens
+    return int(total)
+
+
+def _vocab(base_model):
+    return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB)
+
+
+def default_plan(*, hyperparameters, total_steps, total_tokens):
+    """The work of a run when only its totals are known (no padding, a 10% holdout)."""
+    epochs = max(int(hyperparameters.get("epochs") or 1), 1)
+    eval_steps, save_steps = hyperparameters.get("eval_steps"), hyperparameters.get("save_steps")
     return {
-        "seconds": seconds, "tokens_per_second": total_tokens / seconds if seconds else 0.0,
-        "peak_memory_bytes": memory, "device_memory_bytes": 0, "fits": True,
-        "cost": seconds / 3600 * settings.WORKER_PRICES_PER_HOUR.get(kind, 0.0), "currency": "USD",
-        "device_kind": kind, "basis": "FLOPs estimate",
+        "total_steps": total_steps,
+        "total_tokens": total_tokens,
+        "compute_tokens": total_tokens,
+        "eval_compute_tokens": total_tokens / epochs / 9,
+        "evaluations": total_steps // eval_steps if eval_steps else 0,
+        "checkpoints": (total_steps - 1) // save_steps if save_steps else 0,
     }
+
+
+def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
+    """Modelled seconds of each part of the training loop, before calibration."""
+    hp = hyperparameters
+    flops = sustained_flops(profile, base_model, hp.get("precision"))
+    per_token = flops_per_token(base_model, hp.get("max_seq_length") or 128, method)
+    trainable = trainable_parameters(base_model, method, hp.get("lora_r"))
+    # Clipping reads the gradients; AdamW reads and writes weights, gradients and two moments.
+    per_step = profile["step_seconds"] + 40 * trainable / profile["bandwidth"]
+    return {
+        "training": plan["compute_tokens"] * per_token / flops,
+        "evaluation": plan["evaluations"] * plan["eval_compute_tokens"] * per_token / 3 / flops,
+        "optimizer_steps": plan["total_steps"] * per_step,
+        "checkpoints": plan["checkpoints"] * 12 * trainable / profile["disk"],
+        "startup": profile["startup_seconds"],
+    }
+
+
+# --- Calibration ----------------------------------------------------------------------------
+
+
+def finished_jobs(kind):
+    """Succeeded jobs on this kind of worker that recorded how long they took, newest first."""
+    return (
+        Job.objects.filter(
+            status=Job.Status.SUCCEEDED, actual__device_kind=kind, actual__has_key="seconds"
+        )
+        .select_related("base_model", "dataset")
+        .order_by("-finished_at", "-pk")
+    )
+
+
+def calibration(*, base_model, method, profile):
+    """(time factor, memory factor, basis) from finished jobs; factors are measured / modelled."""
+    jobs = [job for job in finished_jobs(profile["kind"])[: HISTORY_LIMIT * 5] if job.base_model_id]
+    same = [job for job in jobs if job.base_model_id == base_model.pk and job.method == method]
+    memory = _median([_memory_ratio(job, profile) for job in same[:HISTORY_LIMIT]])
+    if same:
+        times = _median([_time_ratio(job, profile) for job in same[:HISTORY_LIMIT]])
+        return (
+            times,
+            memory,
+            f"calibrated from {_jobs(len(same[:HISTORY_LIMIT]))} of this model and method",
+        )
+    if jobs:
+        times = _median([_time_ratio(job, profile) for job in jobs[:HISTORY_LIMIT]])
+        return (
+            times,
+            memory,
+            (
+                f"calibrated from {_jobs(len(jobs[:HISTORY_LIMIT]))} of other models on "
+                f"{profile['kind']} "
+                f"workers, scaled by FLOPs per token"
+            ),
+        )
+    return None, None, "FLOPs estimate"
+
+
+def memory_factor(*, base_model, method, profile):
+    return calibration(base_model=base_model, method=method, profile=profile)[1] or 1.0
+
+
+def _jobs(n):
+    return f"{n} finished job{'s' if n != 1 else ''}"
+
+
+def _time_ratio(job, profile):
+    actual = job.actual
+    seconds = actual.get("seconds")
+    if not seconds:
+        return None
+    modelled = sum(
+        time_breakdown(
+            base_model=job.base_model,
+            method=job.method,
+            hyperparameters=job.hyperparameters,
+            plan=_plan_of(job),
+            profile=profile,
+        ).values()
+    )
+    return seconds / modelled if modelled > 0 else None
+
+
+def _plan_of(job):
+    """The work a finished job did: its stored plan scaled to the tokens and steps it really ran."""
+    actual, stored = job.actual, (job.estimate or {}).get("plan")
+    steps = int(actual.get("total_steps") or job.total_steps or 1)
+    tokens = float(actual.get("total_tokens") or (stored or {}).get("total_tokens") or 0)
+    if not tokens and actual.get("tokens_per_second"):
+        tokens = actual["tokens_per_second"] * actual["seconds"]
+    if not stored or not stored.get("total_tokens"):
+        return default_plan(
+            hyperparameters=job.hyperparameters, total_steps=steps, total_tokens=tokens
+        )
+    scale = tokens / stored["total_tokens"] if tokens else 1.0
+    return {**stored, "total_steps": steps, "compute_tokens": stored["compute_tokens"] * scale}
+
+
+def _memory_ratio(job, profile):
+    peak, hp = job.actual.get("peak_memory_bytes"), job.hyperparameters
+    if not peak or not hp.get("batch_size") or not hp.get("max_seq_length"):
+        return None
+    modelled = peak_memory_bytes(
+        base_model=job.base_model,
+        method=job.method,
+        batch_size=hp["batch_size"],
+        max_seq_length=hp["max_seq_length"],
+        precision=hp.get("precision"),
+        lora_r=hp.get("lora_r"),
+        device_kind=profile["kind"],
+        data_tokens=job.dataset.total_tokens if job.dataset_id else 0,
+    )
+    return peak / modelled
+
+
+def _median(values):
+    values = [v for v in values if v]
+    return statistics.median(values) if values else None
+
+
+# --- The estimate ---------------------------------------------------------------------------
+
+
+def estimate_job(
+    *, base_model, method, hyperparameters, total_steps, total_tokens, device_kind=None, plan=None
+):
+    """1. Model the loop's seconds and the peak memory on this kind of worker.
+    2. Scale both by what finished jobs measured (see calibration()).
+    3. Compare the memory with the device's and price the time."""
+    profile = device_profile(device_kind)
+    hp = hyperparameters
+    plan = plan or default_plan(
+        hyperparameters=hp, total_steps=total_steps, total_tokens=total_tokens
+    )
+    parts = time_breakdown(
+        base_model=base_model, method=method, hyperparameters=hp, plan=plan, profile=profile
+    )
+    time_factor, mem_factor, basis = calibration(
+        base_model=base_model, method=method, profile=profile
+    )
+    seconds = sum(parts.values()) * (time_factor or 1.0)
+    memory = peak_memory_bytes(
+        base_model=base_model,
+        method=method,
+        batch_size=hp["batch_size"],
+        max_seq_length=hp["max_seq_length"],
+        precision=hp.get("precision"),
+        lora_r=hp.get("lora_r"),
+        device_kind=profile["kind"],
+        data_tokens=plan.get("data_tokens", 0),
+    ) * (mem_factor or 1.0)
+    return {
+        "seconds": round(seconds, 1),
+        "tokens_per_second": round(total_tokens / seconds, 1) if seconds else 0.0,
+        "peak_memory_bytes": int(memory),
+        "device_memory_bytes": profile["memory_bytes"],
+        "fits": memory + profile["reserve_bytes"] <= profile["memory_bytes"],
+        "cost": round(seconds / 3600 * price_per_hour(profile["kind"]), 6),
+        "currency": _currency(),
+        "device_kind": profile["kind"],
+        "basis": basis,
+        "total_steps": total_steps,
+        "total_tokens": total_tokens,
+        "flops_per_token": flops_per_token(base_model, hp.get("max_seq_length") or 128, method),
+        "breakdown": {
+            name: round(value * (time_factor or 1.0), 2) for name, value in parts.items()
+        },
+        "time_factor": round(time_factor, 3) if time_factor else None,
+        "memory_factor": round(mem_factor, 3) if mem_factor else None,
+        "plan": plan,
+    }
+
+
+def _currency():
+    return getattr(settings, "WORKER_PRICE_CURRENCY", "") or "USD"
