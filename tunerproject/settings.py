@@ -136,6 +136,10 @@ WORKER_PRICES_PER_HOUR = {
         item.partition("=") for item in env_list("WORKER_PRICES_PER_HOUR", ["cpu=0.10", "cuda=2.50"])
     )
 }
+WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")
+# Memory of a worker's device for estimates; 0: the web host's available RAM on CPU workers, the
+# GPU type's usual size on CUDA workers (the web process never initialises CUDA to ask).
+WORKER_DEVICE_MEMORY_MB = env_int("WORKER_DEVICE_MEMORY_MB", 0, minimum=0)
 
 # --- Queue (django-q2) ----------------------------------------------------------------------
 # The job row is the source of truth; the broker only delivers. See DESIGN.md, "Worker".
