@@ -189,7 +189,8 @@ def availability(base_model):
         False,
         False,
         (
-            f"{base_model.hub_id} is not on this host and the Hugging Face Hub cannot be reached: an operator "
+            f"{base_model.hub_id} is not on this host and the Hugging Face Hub cannot be reached: "
+            "an operator "
             f"can put the model in {Path(settings.BASE_MODELS_DIR) / base_model.hub_id}."
         ),
     )
@@ -246,7 +247,10 @@ def _job_entry(job):
         "key": f"job-{job.pk}",
         "display_name": f"Job #{job.pk}: {job.name}",
         "source": "job",
-        "description": f"Your {job.get_method_display().lower()} of {job.base_model.display_name} on {job.dataset.name}.",
+        "description": (
+            f"Your {job.get_method_display().lower()} of {job.base_model.display_name} "
+            f"on {job.dataset.name}."
+        ),
         **shape,
         "available_offline": available,
         "available": available,

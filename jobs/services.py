@@ -158,13 +158,20 @@ def failure_reason(exc):
         or "out of memory" in text.lower()
     ):
         return (
-            "Training ran out of memory. Try a smaller batch_size or max_seq_length, LoRA instead of "
+            "Training ran out of memory. Try a smaller batch_size or max_seq_length, "
+            "LoRA instead of "
             "full fine-tuning, or a smaller base model."
         )
     if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
-        return "The disk is full: the worker could not write checkpoints or the model. An operator must free space."
+        return (
+            "The disk is full: the worker could not write checkpoints or the model. "
+            "An operator must free space."
+        )
+    if type(exc).__name__ == "ModelLoadError":
+        return text.splitlines()[0][:1000]
     if isinstance(exc, OSError) and ("config.json" in text or "does not appear to have" in text):
-        return f"The base model could not be loaded: {text.splitlines()[0] if text else type(exc).__name__}"
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return f"The base model could not be loaded: {first}"
     first_line = text.strip().splitlines()[0] if text.strip() else ""
     return f"{type(exc).__name__}: {first_line}"[:1000] if first_line else type(exc).__name__
 
@@ -220,7 +227,10 @@ def job_reap_stale(*, timeout_s=None):
             pk=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at
         )
         now = timezone.now()
-        lost = f"The worker {job.worker} stopped responding (no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        lost = (
+            f"The worker {job.worker} stopped responding "
+            f"(no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
         if job.cancel_requested:
             if still_stale.update(status=Job.Status.CANCELLED, finished_at=now):
                 job.log(
@@ -241,7 +251,8 @@ def job_reap_stale(*, timeout_s=None):
             status=Job.Status.QUEUED, worker="", restart_count=F("restart_count") + 1
         ):
             job.log(
-                f"{lost}; queued again to resume from its newest checkpoint (restart {job.restart_count + 1} "
+                f"{lost}; queued again to resume from its newest checkpoint "
+                f"(restart {job.restart_count + 1} "
                 f"of {settings.JOB_MAX_RESTARTS}).",
                 level="warning",
                 kind="state",

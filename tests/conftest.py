@@ -85,8 +85,10 @@ def qcluster(transactional_db, settings, tmp_path):
     db = connection.settings_dict
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("a worker process needs a database it can share (PostgreSQL)")
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(settings.MEDIA_ROOT), "Q_POLL_S": "0.2", "Q_SYNC": "0"}
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{host}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    env.update(Q_POLL_S="0.2", Q_SYNC="0")
     started = []
 
     def start():

@@ -16,7 +16,8 @@ class Callbacks:
         Called often: anything slow here slows training."""
 
     def on_log(self, metrics):
-        """Every log interval: step, epoch, train_loss, learning_rate, grad_norm, tokens_per_second."""
+        """Every log interval: step, epoch, train_loss, learning_rate, grad_norm and
+        tokens_per_second."""
 
     def on_evaluate(self, step, eval_loss):
         """After each evaluation on the validation rows."""

@@ -65,6 +65,10 @@ class TrainConfig:
     num_threads: int = 0  # CPU threads; 0 measures 1 against all available and keeps the faster
 
 
+class ModelLoadError(RuntimeError):
+    """The base model's weights are missing or unreadable (its message is for the user)."""
+
+
 @dataclass
 class TrainResult:
     model: object  # the trained model, unwrapped (a PeftModel for LoRA)
@@ -250,7 +254,7 @@ class _Loop:
         return stopped, train_loss, run_tokens, run_seconds
 
     def _step(self, rows, micro_batches):
-        """One optimizer step over a few micro-batches; returns loss (a device tensor), tokens, grad norm."""
+        """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm."""
         total_loss, tokens = torch.zeros((), device=self.device), 0
         for index in micro_batches:
             input_ids, labels, mask, n = data.collate(rows, index, self.device)
@@ -297,7 +301,8 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
     )
     if dropped:
         warnings.append(
-            f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens and were skipped"
+            f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens "
+            "and were skipped"
         )
     if not len(train_rows):
         raise ValueError("The dataset has no training rows left after tokenisation")
@@ -339,7 +344,11 @@ def build_model(cfg, tokenizer):
     from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
     if cfg.model_path:
-        model = AutoModelForCausalLM.from_pretrained(cfg.model_path, dtype=torch.float32)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(cfg.model_path, dtype=torch.float32)
+        except (OSError, ValueError) as exc:
+            message = f"The base model could not be loaded from {cfg.model_path}: {exc}"
+            raise ModelLoadError(message) from exc
     else:
         config = GPT2Config(
             vocab_size=len(tokenizer),
@@ -400,7 +409,7 @@ def make_scheduler(optimizer, cfg, total_steps):
 
 @torch.no_grad()
 def evaluate(model, rows, cfg, device, amp_dtype):
-    """Mean loss per predicted token over the validation rows (the uncompiled model: no recompiles)."""
+    """Mean loss per predicted token over the validation rows (uncompiled: no recompiles)."""
     model.eval()
     total, count = 0.0, 0
     for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False):

@@ -141,7 +141,10 @@ def model_card(job, result):
     base = job.parent_job.name if job.parent_job_id else job.base_model.display_name
     random_note = ""
     if job.base_model.source == BaseModel.Source.BUILTIN and not job.parent_job_id:
-        random_note = "\nThe base model started from random weights: it knows only what this data taught it.\n"
+        random_note = (
+            "\nThe base model started from random weights: "
+            "it knows only what this data taught it.\n"
+        )
     validation = (
         job.validation_dataset.name
         if job.validation_dataset_id
@@ -152,7 +155,8 @@ def model_card(job, result):
 Fine-tuned with LLM Tuner (job #{job.pk}) from **{base}** ({job.get_method_display()}).
 {random_note}
 ## Data
-- Training data: {job.dataset.name} ({job.dataset.get_kind_display()}, {job.dataset.num_examples} examples, {job.dataset.total_tokens} tokens)
+- Training data: {job.dataset.name} ({job.dataset.get_kind_display()}, \
+{job.dataset.num_examples} examples, {job.dataset.total_tokens} tokens)
 - Validation: {validation} ({result.eval_rows} rows)
 
 ## Hyperparameters

@@ -21,12 +21,21 @@ def wait_for(condition, timeout):
     return False
 
 
-def test_a_killed_worker_s_job_resumes_from_its_checkpoint_with_the_step_continuing(owner, qcluster):
+def test_a_killed_worker_s_job_resumes_from_its_checkpoint_with_the_step_continuing(
+    owner, qcluster
+):
     hyperparameters = {**FAST, "batch_size": 2, "save_steps": 5, "eval_steps": 10}
-    job = job_launch(owner=owner, name="kill me", dataset=make_dataset(owner, lines=240),
-                     base_model_key="builtin-tiny", hyperparameters=hyperparameters)
+    job = job_launch(
+        owner=owner,
+        name="kill me",
+        dataset=make_dataset(owner, lines=240),
+        base_model_key="builtin-tiny",
+        hyperparameters=hyperparameters,
+    )
     first = qcluster()
-    assert wait_for(lambda: Checkpoint.objects.filter(job=job).exists(), timeout=120), "no checkpoint"
+    assert wait_for(lambda: Checkpoint.objects.filter(job=job).exists(), timeout=120), (
+        "no checkpoint"
+    )
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     job.refresh_from_db()
@@ -40,11 +49,19 @@ def test_a_killed_worker_s_job_resumes_from_its_checkpoint_with_the_step_continu
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.restart_count == 1 and job.step == job.total_steps
-    resumed = JobEvent.objects.get(job=job, message__startswith="Resumed from the checkpoint at step")
+    resumed = JobEvent.objects.get(
+        job=job, message__startswith="Resumed from the checkpoint at step"
+    )
     resumed_step = resumed.data["resumed_from"]
     assert resumed_step >= 5
-    later = MetricPoint.objects.filter(job=job, created_at__gte=resumed.created_at).exclude(train_loss=None)
+    later = MetricPoint.objects.filter(job=job, created_at__gte=resumed.created_at).exclude(
+        train_loss=None
+    )
     assert later.exists() and min(p.step for p in later) > resumed_step
-    steps = list(MetricPoint.objects.filter(job=job).exclude(train_loss=None).values_list("step", flat=True))
+    steps = list(
+        MetricPoint.objects.filter(job=job).exclude(train_loss=None).values_list("step", flat=True)
+    )
     assert steps == sorted(set(steps))  # nothing logged twice
-    assert MetricPoint.objects.filter(job=job).aggregate(Max("step"))["step__max"] == job.total_steps
+    assert (
+        MetricPoint.objects.filter(job=job).aggregate(Max("step"))["step__max"] == job.total_steps
+    )
