@@ -2,34 +2,21 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from rest_framework import serializers
 
-from jobs.autoconfig import HYPERPARAMETERS
+from jobs.autoconfig import HYPERPARAMETERS, HyperparametersSerializer
 from jobs.base_models import catalog_for
 from jobs.models import Dataset, Job
 from jobs.serializers import MAX_NEW_TOKENS
 
-INTEGER_HYPERPARAMETERS = {
-    "batch_size",
-    "gradient_accumulation_steps",
-    "max_seq_length",
-    "eval_steps",
-    "save_steps",
-    "seed",
-    "lora_r",
-    "lora_alpha",
+CHOICE_LABELS = {
+    "linear": "Linear decay",
+    "cosine": "Cosine",
+    "constant": "Constant",
+    "fp32": "fp32",
+    "bf16": "bf16 (GPUs that support it)",
+    "fp16": "fp16 (older GPUs)",
 }
-SCHEDULERS = [
-    ("linear", "Linear decay"),
-    ("cosine", "Cosine"),
-    ("constant", "Constant"),
-    ("constant_with_warmup", "Constant after warm-up"),
-]
-PRECISIONS = [
-    ("auto", "Auto (bf16 on a GPU that has it, else fp32)"),
-    ("fp32", "fp32"),
-    ("bf16", "bf16"),
-    ("fp16", "fp16"),
-]
 HYPERPARAMETER_LABELS = {
     "epochs": "Epochs",
     "learning_rate": "Learning rate",
@@ -49,33 +36,29 @@ HYPERPARAMETER_LABELS = {
 }
 
 
-def _hyperparameter_field(name):
+def _hyperparameter_field(name, rule):
+    """A blank-means-auto form field with the type and range auto-config accepts (`rule`)."""
     label = HYPERPARAMETER_LABELS.get(name, name)
     attrs = {
         "placeholder": "auto",
         "data-hyperparameter": name,
         "aria-describedby": f"reason-{name} error-{name}",
     }
-    if name == "lr_scheduler":
+    if isinstance(rule, serializers.ChoiceField):
+        choices = [("", "Auto")] + [(c, CHOICE_LABELS.get(c, c)) for c in rule.choices]
         return forms.ChoiceField(
-            label=label,
-            required=False,
-            choices=[("", "Auto")] + SCHEDULERS,
-            widget=forms.Select(attrs=attrs),
+            label=label, required=False, choices=choices, widget=forms.Select(attrs=attrs)
         )
-    if name == "precision":
-        return forms.ChoiceField(
-            label=label,
-            required=False,
-            choices=[("", "Auto")] + PRECISIONS,
-            widget=forms.Select(attrs=attrs),
-        )
-    if name in INTEGER_HYPERPARAMETERS:
+    limits = {"min_value": rule.min_value, "max_value": rule.max_value}
+    if isinstance(rule, serializers.IntegerField):
         return forms.IntegerField(
-            label=label, required=False, widget=forms.NumberInput(attrs=attrs)
+            label=label, required=False, widget=forms.NumberInput(attrs=attrs), **limits
         )
     return forms.FloatField(
-        label=label, required=False, widget=forms.NumberInput(attrs={**attrs, "step": "any"})
+        label=label,
+        required=False,
+        widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
+        **limits,
     )
 
 
@@ -110,8 +93,9 @@ class JobLaunchForm(forms.Form):
         available = [m["key"] for m in self.catalog if m["available"]]
         if available and not self.initial.get("base_model"):
             self.initial["base_model"] = available[0]
+        rules = HyperparametersSerializer().fields
         for name in HYPERPARAMETERS:
-            self.fields[name] = _hyperparameter_field(name)
+            self.fields[name] = _hyperparameter_field(name, rules[name])
 
     def hyperparameter_fields(self):
         return [self[name] for name in HYPERPARAMETERS]

@@ -70,6 +70,7 @@ def job_new(request):
     context = {
         "form": form,
         "lora_fields": LORA_ONLY,
+        "unavailable_models": [m for m in form.catalog if not m["available"]],
         # The estimate endpoint sits beside the jobs list: /api/v1/jobs/estimate/.
         "estimate_url": reverse("api-job-list") + "estimate/",
     }
@@ -99,13 +100,14 @@ def job_detail(request, pk):
 @require_GET
 def job_live(request, pk):
     """What changed since the page's last poll: progress plus only the new rows."""
-    job = _get_job_for_user(request, pk)
-    payload = live.live_payload(
-        job,
-        after_step=live.int_param(request.GET, "after_step", -1),
-        after_event=live.int_param(request.GET, "after_event", 0),
-        after_checkpoint=live.int_param(request.GET, "after_checkpoint", 0),
-    )
+    cursors = {
+        "after_step": live.int_param(request.GET, "after_step", -1),
+        "after_event": live.int_param(request.GET, "after_event", 0),
+        "after_checkpoint": live.int_param(request.GET, "after_checkpoint", 0),
+    }
+    # This runs about once a second for every open job page: one query for the job and news.
+    jobs = live.with_news(Job.objects.for_user(request.user), **cursors)
+    payload = live.live_payload(get_object_or_404(jobs, pk=pk), **cursors)
     return JsonResponse(payload)
 
 

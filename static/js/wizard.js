@@ -103,6 +103,7 @@
       ? "This will not fit in the worker's memory (" + T.bytes(est.device_memory_bytes) + "): try LoRA, a smaller batch or a smaller model."
       : (est.device_kind ? "Fits a " + est.device_kind + " worker." : "");
     setText("est-basis", est.basis ? "Basis: " + est.basis + "." : "");
+    setText("est-summary", "Estimate: " + T.duration(est.seconds) + ", " + T.bytes(est.peak_memory_bytes) + " peak memory, " + document.getElementById("est-cost").textContent + ".");
   }
 
   async function refresh(fillAuto) {
