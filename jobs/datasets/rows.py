@@ -20,6 +20,7 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_PARAGRAPH_CHARS = 100_000
 CHUNK_CHARS = 64 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
+NUMBER_CHARS = "0123456789.eE+-"
 
 # csv's default field limit (128 KiB) would reject long but legitimate texts.
 csv.field_size_limit(MAX_RECORD_BYTES)
@@ -273,11 +274,11 @@ class _TextStream:
         self._bytes_line = 1  # line reached by the bytes decoded so far, for decoding errors
         self.line = 1
 
-    def _fill(self, size=CHUNK_CHARS):
-        """Append at least `size` bytes' worth of text; False at the end of the file."""
+    def _fill(self, size=None):
+        """Append up to `size` bytes' worth of text; False at the end of the file."""
         if self._eof:
             return False
-        raw = self._file.read(size)
+        raw = self._file.read(size or CHUNK_CHARS)
         if self._first and raw.startswith(UTF8_BOM):
             raw = raw[len(UTF8_BOM) :]
         self._first = False
@@ -317,11 +318,16 @@ class _TextStream:
                     continue
                 line = self.line + self._buffer.count("\n", self._pos, exc.pos)
                 return RowError(line, None, f"Line {line} is not valid JSON: {exc.msg}.")
-            # A number or literal that ends exactly at the buffer's end may continue after it.
-            if end == len(self._buffer) and self._grow():
+            # A number cut by the buffer's end ("12" of "123", "0" of "0.5") parses too early:
+            # only trust it once something other than number characters follows.
+            if self._may_continue(end) and self._grow():
                 continue
             self.advance(end - self._pos)
             return value
+
+    def _may_continue(self, end):
+        tail = self._buffer[end : end + 32]
+        return len(tail) < 32 and not tail.strip(NUMBER_CHARS)
 
     def _grow(self):
         pending = len(self._buffer) - self._pos
