@@ -50,7 +50,13 @@ def dataset_create(*, owner, upload, name, column_mapping=None):
 
 
 def dataset_create_sample(*, owner):
-    """The shipped public-domain sample, created for `owner` through the same path as an upload."""
+    """The shipped public-domain sample, created for `owner` through the same path as an upload
+    (once: a second click returns the copy they already have)."""
+    existing = Dataset.objects.for_user(owner).filter(
+        name=SAMPLE_NAME, original_filename=SAMPLE_PATH.name, status=Dataset.Status.VALID
+    )
+    if existing.exists():
+        return existing.first()
     with SAMPLE_PATH.open("rb") as handle:
         upload = File(handle, name=SAMPLE_PATH.name)
         return dataset_create(owner=owner, upload=upload, name=SAMPLE_NAME)

@@ -222,6 +222,9 @@ def test_the_sample_button_creates_a_valid_shakespeare_dataset(client, owner, pa
     assert dataset.num_examples > 5000
     page = client.get(response.url).content.decode()
     assert "HAMLET" in page  # the preview shows the first example
+    # A second click leads to the same dataset instead of filling the quota with copies.
+    assert client.post(reverse("dataset-sample")).url == response.url
+    assert Dataset.objects.filter(owner=owner).count() == 1
 
 
 def test_the_detail_page_shows_figures_chart_errors_and_preview(client, owner, password):
