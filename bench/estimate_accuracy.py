@@ -1,0 +1,186 @@
+"""How close are the pre-launch estimates to what jobs really take? Small real jobs, one by one.
+
+Usage:  .venv/bin/python bench/estimate_accuracy.py [--model builtin-tiny]
+                                                    [--sizes 120,60,240,400,160]
+
+1. A fresh SQLite database and media folder in a temporary directory (nothing of yours is touched).
+2. One plain-text dataset per size (that many paragraphs of 10 to 60 words), uploaded through
+   jobs.datasets.services.dataset_create, as a user would.
+3. For each dataset in turn: launch a job with jobs.services.job_launch (everything
+   auto-configured: the estimate is the one stored on the job), then run it in a fresh Python
+   process with jobs.services.job_run, as a django-q2 worker with recycle=1 does; wait for it.
+   The first job has no history, so its estimate is the FLOPs guess; every later one is
+   calibrated by the jobs that finished before it.
+4. Print estimated against actual loop seconds (Job.actual["seconds"]) and peak memory (the
+   worker process's peak RSS) for each job, and whether the calibrated ones are within ±25%.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 0.25
+WORDS = (
+    "the of and to in a is that for it as was with be by on not he this are or his from at which "
+    "but have an they you were her she there been one all we their has would when if so no what "
+    "river stone light winter garden letter window morning silver harbour lantern meadow"
+).split()
+
+
+def setup_django(workdir):
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["MEDIA_ROOT"] = str(workdir / "media")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tunerproject.settings")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["Q_SYNC"] = "0"  # the bench runs each job itself, in a fresh process
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def paragraphs(count, seed):
+    rng = random.Random(seed)
+    lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 60))) for _ in range(count)]
+    return "\n\n".join(line.capitalize() + "." for line in lines) + "\n"
+
+
+def make_dataset(owner, size):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jobs.datasets.services import dataset_create
+
+    text = paragraphs(size, seed=size)
+    upload = SimpleUploadedFile(f"bench-{size}.txt", text.encode())
+    return dataset_create(owner=owner, upload=upload, name=f"{size} paragraphs")
+
+
+def run_in_fresh_process(job_id, workdir):
+    """The job runs as a worker runs it: a new process, so its peak memory is its own."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import django; django.setup(); "
+        "from jobs.services import job_run; print(job_run(job_id=int(sys.argv[2])))"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), str(job_id)],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or "succeeded" not in done.stdout:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+    return time.perf_counter() - started
+
+
+def bench_one(owner, size, model_key, workdir):
+    from jobs.models import Job
+    from jobs.services import job_launch
+
+    dataset = make_dataset(owner, size)
+    job = job_launch(owner=owner, name=f"bench {size}", dataset=dataset, base_model_key=model_key)
+    wall = run_in_fresh_process(job.pk, workdir)
+    job = Job.objects.get(pk=job.pk)
+    return job, dataset, wall
+
+
+def row(job, dataset, wall):
+    est, act = job.estimate, job.actual or {}
+    seconds, memory = act.get("seconds"), act.get("peak_memory_bytes")
+    return {
+        "job": f"#{job.pk}",
+        "status": job.status,
+        "size": f"{dataset.num_examples} ex / {dataset.total_tokens} tok",
+        "steps": job.total_steps,
+        "basis": est.get("basis", ""),
+        "est_s": est["seconds"],
+        "act_s": seconds,
+        "err_s": _error(est["seconds"], seconds),
+        "est_mb": est["peak_memory_bytes"] / 1e6,
+        "act_mb": memory / 1e6 if memory else None,
+        "err_mb": _error(est["peak_memory_bytes"], memory),
+        "wall": wall,
+    }
+
+
+def _error(estimate, actual):
+    return (estimate - actual) / actual if actual else None
+
+
+def print_table(rows):
+    head = (
+        f"{'job':>5} {'size':>20} {'steps':>6} {'est s':>8} {'actual s':>9} {'error':>7} "
+        f"{'est MB':>8} {'actual MB':>10} {'error':>7} {'process s':>10}  basis"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['job']:>5} {r['size']:>20} {r['steps']:>6} {r['est_s']:>8.1f} "
+            f"{_num(r['act_s'], 9, 1)} {_pct(r['err_s'])} {r['est_mb']:>8.0f} "
+            f"{_num(r['act_mb'], 10, 0)} {_pct(r['err_mb'])} "
+            f"{r['wall']:>10.1f}  {r['basis']}"
+        )
+
+
+def _num(value, width, digits):
+    return f"{value:>{width}.{digits}f}" if value is not None else f"{'—':>{width}}"
+
+
+def _pct(value):
+    return f"{100 * value:>+6.0f}%" if value is not None else f"{'—':>7}"
+
+
+def verdict(rows):
+    calibrated = [r for r in rows[1:] if r["err_s"] is not None]
+    if not calibrated:
+        print("\nNo calibrated job finished: nothing to judge.")
+        return False
+    worst = max(abs(r["err_s"]) for r in calibrated)
+    median = statistics.median(abs(r["err_s"]) for r in calibrated)
+    ok = worst <= TOLERANCE
+    print(
+        f"\nCalibrated time estimates: worst error {100 * worst:.0f}%, median {100 * median:.0f}% "
+        f"({'within' if ok else 'NOT within'} ±{100 * TOLERANCE:.0f}%)"
+    )
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="builtin-tiny", help="catalog key of the base model")
+    parser.add_argument(
+        "--sizes", default="120,60,240,400,160", help="paragraphs per dataset, in order"
+    )
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="estimate-bench-"))
+    setup_django(workdir)
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    owner = get_user_model().objects.create_user("bench", password="bench-password-123")
+    print(
+        f"Estimate accuracy: model {args.model}, "
+        f"worker kind {os.environ.get('WORKER_KIND', 'cpu')}, data in {workdir}\n"
+    )
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows.append(row(*bench_one(owner, size, args.model, workdir)))
+        print(f"  job {rows[-1]['job']} ({size} paragraphs): {rows[-1]['status']}", flush=True)
+    print()
+    print_table(rows)
+    sys.exit(0 if verdict(rows) else 1)
+
+
+if __name__ == "__main__":
+    main()
