@@ -434,7 +434,9 @@ def save_checkpoint(checkpoints, model, optimizer, scheduler, scaler, state):
     tmp = checkpoints / f".tmp-step-{state.step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    trainable = {n: p.detach().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    trainable = {
+        n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
+    }
     save_file(trainable, tmp / "weights.safetensors")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(

@@ -265,3 +265,12 @@ def _tiny_config():
     from transformers import GPT2Config
 
     return GPT2Config(n_layer=1, n_head=2, n_embd=32, n_positions=64)
+
+
+@pytest.mark.django_db
+def test_the_reaper_is_scheduled_every_minute_exactly_once():
+    from django_q.models import Schedule
+
+    tasks.ensure_schedules()  # as after a second migrate
+    schedule = Schedule.objects.get(func="jobs.tasks.job_reap_stale_task")
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
