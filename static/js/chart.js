@@ -34,14 +34,25 @@
         if (v >= min && v <= max) ticks.push(v);
       });
     }
-    return ticks.length > 8 ? ticks.filter(function (v) { return Math.abs(Math.log10(v) % 1) < 1e-9; }) : ticks;
+    if (ticks.length > 8) return ticks.filter(function (v) { return Math.abs(Math.log10(v) % 1) < 1e-9; });
+    // A narrow range (say 10.3 to 10.9) holds no 1-2-5 value: use evenly spaced ones instead.
+    return ticks.length >= 2 ? ticks : linearTicks(min, max, 4).filter(function (v) { return v >= min && v <= max; });
   }
 
-  function label(value) {
+  // Enough digits to tell neighbouring ticks apart (`step` is their spacing).
+  function label(value, step) {
     if (value === 0) return "0";
     const abs = Math.abs(value);
-    if (abs < 0.01 || abs >= 1e5) return value.toExponential(abs < 0.01 ? 0 : 1).replace("e-", "e−");
-    return String(+value.toPrecision(3));
+    if (abs < 0.01 || abs >= 1e5) {
+      const digits = step ? Math.floor(Math.log10(abs)) - Math.floor(Math.log10(step)) : 1;
+      return value.toExponential(Math.max(0, Math.min(3, digits))).replace("e-", "e−");
+    }
+    const decimals = step ? Math.min(6, Math.max(0, -Math.floor(Math.log10(step)))) : 2;
+    return String(+value.toFixed(Math.max(decimals, abs < 1 ? 2 : 0)));
+  }
+
+  function spacing(ticks) {
+    return ticks.length > 1 ? Math.min.apply(null, ticks.slice(1).map(function (v, i) { return v - ticks[i]; })) : 0;
   }
 
   function extent(series, index, positiveOnly) {
@@ -82,13 +93,14 @@
       if (!opts.log) ys = [Math.min(ys[0], ys[1] === ys[0] ? ys[0] - 1 : ys[0]), ys[1]];
       if (opts.log && ys[0] === ys[1]) ys = [ys[0] / 2, ys[1] * 2];
       const yTicks = opts.log ? logTicks(ys[0], ys[1]) : linearTicks(ys[0], ys[1], 5);
+      const yStep = spacing(yTicks);
       if (!opts.log) ys = [Math.min(ys[0], yTicks[0]), Math.max(ys[1], yTicks[yTicks.length - 1])];
       const x = scale(xs[0] === xs[1] ? [xs[0] - 1, xs[1] + 1] : xs, [MARGIN.left, width - MARGIN.right], false);
       const y = scale(ys, [height - MARGIN.bottom, MARGIN.top], opts.log);
       const axes = el("g", { class: "axes" });
       yTicks.forEach(function (v) {
         axes.appendChild(el("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y(v), y2: y(v), class: "grid" }));
-        axes.appendChild(el("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end" }, label(v)));
+        axes.appendChild(el("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end" }, label(v, yStep)));
       });
       linearTicks(xs[0], xs[1], Math.max(2, Math.floor(width / 110))).forEach(function (v) {
         if (v < xs[0] || v > xs[1] || v % 1) return;

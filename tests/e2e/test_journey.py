@@ -53,6 +53,11 @@ def fill_wizard(page, sample):
     expect(page.locator("#id_learning_rate")).not_to_have_value("", timeout=30_000)
     expect(page.locator("#reason-learning_rate")).to_contain_text("Auto")
     expect(page.locator("#est-time")).not_to_have_text("—")
+    # A value auto-config cannot accept is explained next to the field, before launching.
+    page.locator("#id_learning_rate").fill("5")
+    expect(page.locator("#error-learning_rate")).to_contain_text("0.01", timeout=10_000)
+    page.locator("#id_learning_rate").fill("")
+    expect(page.locator("#error-learning_rate")).to_have_text("", timeout=10_000)
     # An edit is the user's own value; the estimate refreshes for it.
     page.locator("#id_epochs").fill("1")
     expect(page.locator("#reason-epochs")).to_have_text("Your value.", timeout=10_000)

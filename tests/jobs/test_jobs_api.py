@@ -120,6 +120,23 @@ def test_launching_with_an_unknown_base_model_says_which_field(owner_api, owner)
     assert "base_model" in response.json()
 
 
+def test_launching_with_an_out_of_range_hyperparameter_names_it(owner_api, owner):
+    dataset = make_dataset(owner)
+    response = owner_api.post(
+        "/api/v1/jobs/",
+        {
+            "name": "x",
+            "dataset": dataset.pk,
+            "base_model": "builtin-tiny",
+            "hyperparameters": {"learning_rate": 5},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "hyperparameters.learning_rate" in response.json()
+    assert not Job.objects.exists()
+
+
 def test_launching_without_required_fields_lists_each_missing_field(owner_api):
     response = owner_api.post("/api/v1/jobs/", {}, format="json")
     assert response.status_code == 400
