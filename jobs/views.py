@@ -105,9 +105,9 @@ def job_live(request, pk):
         "after_event": live.int_param(request.GET, "after_event", 0),
         "after_checkpoint": live.int_param(request.GET, "after_checkpoint", 0),
     }
-    # This runs about once a second for every open job page: one query for the job and news.
-    jobs = live.with_news(Job.objects.for_user(request.user), **cursors)
-    payload = live.live_payload(get_object_or_404(jobs, pk=pk), **cursors)
+    # This runs about once a second for every open job page: only the columns it shows.
+    job = get_object_or_404(Job.objects.for_user(request.user).only(*live.JOB_FIELDS), pk=pk)
+    payload = live.live_payload(job, **cursors)
     return JsonResponse(payload)
 
 
