@@ -112,7 +112,7 @@ def main():
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open("/tmp/d_bench_server.log", "w"),
+        stderr=open("/tmp/live_pages_server.log", "w"),
     )
     try:
         time.sleep(6)
@@ -136,12 +136,12 @@ def main():
         server.wait()
         job.delete()
     latencies.sort()
-    print(
-        f"{args.pages} pages for {elapsed:.0f} s: {len(latencies) / elapsed:.1f} requests/s, errors {len(errors)} {dict(Counter(errors))}"
-    )
+    rate, p95 = len(latencies) / elapsed, latencies[int(len(latencies) * 0.95)]
+    print(f"{args.pages} pages for {elapsed:.0f} s: {rate:.1f} requests/s")
+    print(f"errors {len(errors)} {dict(Counter(errors))} (see /tmp/live_pages_server.log)")
     print(
         f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+        f"p95 {p95 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
     )
     print(
         f"server CPU {cpu:.1f} s over {elapsed:.0f} s = {cpu / elapsed:.2f} cores, "
