@@ -48,7 +48,7 @@ _CUDA = {
 }
 DEVICE_PROFILES = {
     "cpu": {
-        "peak_flops": 40e9,
+        "peak_flops": 35e9,
         "width_half": 256,
         "memory_bytes": None,
         "reserve_bytes": 0,
@@ -80,11 +80,12 @@ PRECISION_SPEED = {
     "cuda": {"fp32": 0.5, "bf16": 1.0, "fp16": 1.0},
 }
 
-# Memory, from peaks measured on GPT-2 shapes (tiny to 124M, sequence 128 to 512), fp32:
-LOGIT_COPIES = 4.35  # logits, their float copy, log-softmax and gradients, each batch × T × vocab
+# Memory, from peaks measured on GPT-2 shapes (tiny to 124M, sequence 64 to 512, fp32) and of
+# the engine's worker processes:
+LOGIT_COPIES = 3.0  # logits, log-softmax and their gradients, each batch × T × vocab floats
 ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
 HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
-CPU_PROCESS_BYTES = 0.6e9  # Python, torch, transformers and Django in the worker
+CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in the worker
 CPU_BYTES_PER_DATA_TOKEN = 100  # the tokenised dataset as Python lists while rows are built
 
 
