@@ -23,7 +23,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs import autoconfig, estimates
@@ -127,7 +128,7 @@ def job_run(*, job_id):
         status=Job.Status.RUNNING,
         worker=worker,
         heartbeat_at=now,
-        started_at=now,
+        started_at=Coalesce("started_at", Value(now)),
         error="",
     )
     if not claimed:

@@ -125,14 +125,20 @@ def collate(rows, index, device):
     """The batch at `index`, trimmed to its longest row; the mask is None when nothing is padded."""
     lengths = rows.lengths[index]
     width = int(lengths.max())
-    input_ids = rows.input_ids[index, :width].to(device, non_blocking=True)
-    labels = rows.labels[index, :width].to(device, non_blocking=True)
+    input_ids = _to_device(rows.input_ids[index, :width], device)
+    labels = _to_device(rows.labels[index, :width], device)
     mask = None
     if int(lengths.min()) < width:
-        mask = (
-            (torch.arange(width)[None, :] < lengths[:, None]).long().to(device, non_blocking=True)
-        )
+        mask = _to_device((torch.arange(width)[None, :] < lengths[:, None]).long(), device)
     return input_ids, labels, mask, int(lengths.sum())
+
+
+def _to_device(tensor, device):
+    # From pinned memory the copy is truly asynchronous: the CPU queues the next step's work
+    # while the GPU still runs this one.
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor
 
 
 def _to_rows(id_rows, label_rows, *, pad_id):

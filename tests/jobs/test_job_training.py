@@ -59,7 +59,9 @@ def test_a_launched_job_trains_and_leaves_a_loadable_model_and_a_redelivery_does
 ):
     dataset = make_dataset(owner)
     with django_capture_on_commit_callbacks(execute=True):
-        job = launch(owner, dataset)
+        job = launch(
+            owner, dataset, validation_dataset=make_dataset(owner, lines=12, name="held-out")
+        )
     job.refresh_from_db()
 
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -89,7 +91,7 @@ def test_a_launched_job_trains_and_leaves_a_loadable_model_and_a_redelivery_does
     model = AutoModelForCausalLM.from_pretrained(folder)
     assert model.config.n_layer == BaseModel.objects.get(key="builtin-tiny").layers
     card = (folder / "README.md").read_text()
-    assert "learning_rate" in card and "eval loss" in card.lower()
+    assert "learning_rate" in card and "eval loss" in card.lower() and "held-out" in card
     with zipfile.ZipFile(job_model_zip(job=job)) as archive:
         names = set(archive.namelist())
     assert {
@@ -274,3 +276,26 @@ def test_the_reaper_is_scheduled_every_minute_exactly_once():
     tasks.ensure_schedules()  # as after a second migrate
     schedule = Schedule.objects.get(func="jobs.tasks.job_reap_stale_task")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+
+
+@pytest.mark.django_db
+def test_a_lora_job_on_prompt_completion_data_exports_the_adapter_and_a_merged_model(
+    owner, sync_queue, django_capture_on_commit_callbacks, settings
+):
+    rows = [
+        json.dumps({"prompt": f"Q: what is {i} plus one?", "completion": f" {i + 1}"})
+        for i in range(30)
+    ]
+    dataset = dataset_create(
+        owner=owner, upload=SimpleUploadedFile("qa.jsonl", "\n".join(rows).encode()), name="qa"
+    )
+    assert dataset.kind == "prompt_completion"
+    with django_capture_on_commit_callbacks(execute=True):
+        job = launch(owner, dataset, method="lora", hyperparameters={**FAST, "lora_r": 4})
+    job.refresh_from_db()
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    folder = Path(settings.MEDIA_ROOT) / job.output_dir
+    assert (folder / "adapter" / "adapter_model.safetensors").exists()
+    AutoModelForCausalLM.from_pretrained(folder / "model")
+    assert all(sample["prompt"].startswith("Q: what is") for sample in job.samples)
