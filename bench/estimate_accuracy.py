@@ -100,7 +100,7 @@ def row(job, dataset, wall):
         "job": f"#{job.pk}",
         "status": job.status,
         "size": f"{dataset.num_examples} ex / {dataset.total_tokens} tok",
-        "steps": job.total_steps,
+        "steps": f"{est.get('total_steps', '?')}/{act.get('total_steps', '?')}",
         "basis": est.get("basis", ""),
         "est_s": est["seconds"],
         "act_s": seconds,
@@ -118,14 +118,14 @@ def _error(estimate, actual):
 
 def print_table(rows):
     head = (
-        f"{'job':>5} {'size':>20} {'steps':>6} {'est s':>8} {'actual s':>9} {'error':>7} "
+        f"{'job':>5} {'size':>20} {'steps est/act':>14} {'est s':>8} {'actual s':>9} {'error':>7} "
         f"{'est MB':>8} {'actual MB':>10} {'error':>7} {'process s':>10}  basis"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
-            f"{r['job']:>5} {r['size']:>20} {r['steps']:>6} {r['est_s']:>8.1f} "
+            f"{r['job']:>5} {r['size']:>20} {r['steps']:>14} {r['est_s']:>8.1f} "
             f"{_num(r['act_s'], 9, 1)} {_pct(r['err_s'])} {r['est_mb']:>8.0f} "
             f"{_num(r['act_mb'], 10, 0)} {_pct(r['err_mb'])} "
             f"{r['wall']:>10.1f}  {r['basis']}"

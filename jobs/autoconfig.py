@@ -12,13 +12,18 @@ of the examples (at most 1,000) are held out; an epoch is ceil(ceil(rows / batch
 optimizer steps.
 
 Contract:
-    resolve(*, dataset, base_model, method, requested, validation_dataset=None, parent_job=None)
+    resolve(*, dataset, base_model, method, requested, validation_dataset=None, parent_job=None,
+            device_kind=None)
     -> {"hyperparameters": {all 15 names}, "reasons": {name: reason}, "fixed": [names],
         "total_steps": int, "total_tokens": int, "plan": {...inputs of the time estimate...}}
     raises ValidationError({"hyperparameters.<name>" | "hyperparameters" | field: [message]}).
+    Pass parent_job when continuing a finished job (its weights are trained, not random) and
+    the plan to jobs.estimates.estimate_job(plan=...) (padding and evaluation work).
+    job_estimate(...) does both for the estimate endpoint, without launching anything.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -173,7 +178,7 @@ class Split:
 
     rows: int
     tokens: float  # real tokens per pass
-    width: callable  # batch size -> padded width of a batch
+    width: Callable[[int], float]  # batch size -> padded width of a batch
 
     @classmethod
     def make(cls, lengths, *, kind, seq):
