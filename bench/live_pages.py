@@ -12,7 +12,9 @@ open pages take away from training on the same machine.
 
 import argparse
 import http.client
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,8 +37,9 @@ SERVER_ENV = {
 os.environ.update(SERVER_ENV)
 
 
-def prepare():
-    """A user with a session cookie and a running job with 500 metric points and 200 log lines."""
+def prepare(job_id=None):
+    """A session cookie for the owner of a job: job_id's, or a made-up running job with 500
+    metric points and 200 log lines."""
     import django
 
     django.setup()
@@ -45,6 +48,11 @@ def prepare():
 
     from jobs.models import BaseModel, Dataset, Job, JobEvent, MetricPoint
 
+    if job_id:
+        job = Job.objects.get(pk=job_id)
+        client = Client()
+        client.force_login(job.owner)
+        return job, client.cookies["sessionid"].value, 0
     user, _ = get_user_model().objects.get_or_create(username="bench-live-pages")
     dataset = Dataset.objects.create(
         owner=user, name="bench", original_filename="b.txt", file="x", format="txt"
@@ -75,16 +83,23 @@ def cpu_seconds(pid):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def poller(port, path, cookie, stop, latencies, errors):
+def poller(port, job_id, cursor, cookie, stop, latencies, errors):
+    """One open job page: poll, move the cursors past what came back, wait out the second."""
+    cursor = dict(cursor)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     while not stop.is_set():
         started = time.monotonic()
+        path = f"/jobs/{job_id}/live/?after_step={cursor['step']}&after_event={cursor['event']}"
         try:
             connection.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
             response = connection.getresponse()
-            response.read()
+            body = response.read()
             if response.status != 200:
                 errors.append(response.status)
+            else:
+                data = json.loads(body)
+                cursor["step"] = max([cursor["step"]] + [m["step"] for m in data["metrics"]])
+                cursor["event"] = max([cursor["event"]] + [e["id"] for e in data["events"]])
         except (OSError, http.client.HTTPException) as exc:
             errors.append(type(exc).__name__)
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -92,13 +107,22 @@ def poller(port, path, cookie, stop, latencies, errors):
         stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--job", type=int, help="watch this (training) job instead of a made-up one"
+    )
     args = parser.parse_args()
-    job, cookie, last_event = prepare()
+    # Stopped from outside (SIGTERM): still stop the server and report, as at the end of --seconds.
+    signal.signal(signal.SIGTERM, _interrupt)
+    job, cookie, last_event = prepare(args.job)
     env = {**os.environ, **SERVER_ENV}
     server = subprocess.Popen(
         [
@@ -116,17 +140,23 @@ def main():
     )
     try:
         time.sleep(6)
-        path = f"/jobs/{job.pk}/live/?after_step=500&after_event={last_event}&after_checkpoint=0"
+        # Caught up, as an open page is after its first poll; a real job adds rows as it trains.
+        cursor = {"step": job.step, "event": last_event}
         stop, latencies, errors = threading.Event(), [], []
         threads = [
-            threading.Thread(target=poller, args=(args.port, path, cookie, stop, latencies, errors))
+            threading.Thread(
+                target=poller, args=(args.port, job.pk, cursor, cookie, stop, latencies, errors)
+            )
             for _ in range(args.pages)
         ]
         cpu_before, started = cpu_seconds(server.pid), time.monotonic()
         for thread in threads:
             thread.start()
             time.sleep(1.0 / args.pages)  # spread the pages over the second, as real tabs are
-        time.sleep(args.seconds)
+        try:
+            time.sleep(args.seconds)
+        except KeyboardInterrupt:
+            pass
         stop.set()
         for thread in threads:
             thread.join()
@@ -134,7 +164,8 @@ def main():
     finally:
         server.terminate()
         server.wait()
-        job.delete()
+        if not args.job:
+            job.delete()
     latencies.sort()
     rate, p95 = len(latencies) / elapsed, latencies[int(len(latencies) * 0.95)]
     print(f"{args.pages} pages for {elapsed:.0f} s: {rate:.1f} requests/s")
