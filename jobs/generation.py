@@ -37,9 +37,14 @@ def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, com
     result = {"output": _complete(model, tokenizer, prompt, **sampling)}
     if compare_base:
         key, label, loader = _base_loader(job)
-        base_model, base_tokenizer = _cached(key, loader)
-        result["base_output"] = _complete(base_model, base_tokenizer, prompt, **sampling)
         result["base_label"] = label
+        try:
+            base_model, base_tokenizer = _cached(key, loader)
+        except OSError:  # a hub model that is no longer on this host
+            result["base_output"] = ""
+            result["base_label"] = f"{label}: not available on this host"
+        else:
+            result["base_output"] = _complete(base_model, base_tokenizer, prompt, **sampling)
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
 
@@ -128,8 +133,11 @@ def _complete(model, tokenizer, prompt, *, max_new_tokens, temperature, top_p):
     import torch
 
     encoded = tokenizer(prompt, return_tensors="pt")
-    # Keep the prompt's end when prompt + answer would exceed the model's context.
-    room = max(1, model.config.max_position_embeddings - max_new_tokens)
+    # Prompt and answer share the model's context: the answer gets at most all but a quarter of
+    # it, and the prompt keeps its end when it does not fit in the rest.
+    context = model.config.max_position_embeddings
+    max_new_tokens = min(max_new_tokens, context - max(1, context // 4))
+    room = context - max_new_tokens
     input_ids = encoded["input_ids"][:, -room:]
     attention_mask = encoded["attention_mask"][:, -room:]
     options = {"do_sample": False}

@@ -277,6 +277,18 @@ def test_generate_answers_with_the_fine_tuned_and_the_base_model(owner_api, owne
     assert body["seconds"] >= 0
 
 
+def test_generate_keeps_prompt_and_answer_within_a_short_context(owner_api, owner):
+    job = make_job(owner)
+    give_tiny_model(job)  # a context of 128 tokens
+    response = owner_api.post(
+        url(job, "generate"),
+        {"prompt": "word " * 300, "max_new_tokens": 256, "temperature": 0.9, "compare_base": True},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["output"]
+
+
 def test_generate_rejects_out_of_range_sampling_settings(owner_api, owner):
     job = make_job(owner)
     give_tiny_model(job)
