@@ -171,7 +171,8 @@ def main():
     owner = get_user_model().objects.create_user("bench", password="bench-password-123")
     print(
         f"Estimate accuracy: model {args.model}, "
-        f"worker kind {os.environ.get('WORKER_KIND', 'cpu')}, data in {workdir}\n"
+        f"worker kind {os.environ.get('WORKER_KIND', 'cpu')}, data in {workdir}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -179,6 +180,11 @@ def main():
         print(f"  job {rows[-1]['job']} ({size} paragraphs): {rows[-1]['status']}", flush=True)
     print()
     print_table(rows)
+    # Other processes on the machine slow a job down unpredictably: say how busy it was.
+    print(
+        "\nLoad average at the end (1, 5, 15 min): "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     sys.exit(0 if verdict(rows) else 1)
 
 

@@ -393,3 +393,21 @@ def test_the_endpoint_needs_a_signed_in_user(api_client):
     assert api_client.post(
         URL, {"dataset": 1, "base_model": "builtin-tiny"}, format="json"
     ).status_code in (401, 403)
+
+
+def test_continuing_a_finished_job_starts_from_trained_weights(
+    owner, owner_api, other_user, other_api
+):
+    from tests.jobs.factories import give_tiny_model, make_job
+
+    dataset = data(owner, bins=[(0, 49, 300)])
+    parent = make_job(owner, dataset=dataset)
+    give_tiny_model(parent)
+    body = {"dataset": dataset.pk, "base_model": f"job-{parent.pk}"}
+    response = owner_api.post(URL, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["hyperparameters"]["learning_rate"] == 5e-5
+    assert "pretrained" in response.json()["reasons"]["learning_rate"]
+    other_dataset = data(other_user, bins=[(0, 49, 300)])
+    body = {"dataset": other_dataset.pk, "base_model": f"job-{parent.pk}"}
+    assert "base_model" in other_api.post(URL, body, format="json").json()
