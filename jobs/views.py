@@ -71,8 +71,7 @@ def job_new(request):
         "form": form,
         "lora_fields": LORA_ONLY,
         "unavailable_models": [m for m in form.catalog if not m["available"]],
-        # The estimate endpoint sits beside the jobs list: /api/v1/jobs/estimate/.
-        "estimate_url": reverse("api-job-list") + "estimate/",
+        "estimate_url": reverse("api-job-estimate"),
     }
     return render(request, "jobs/job_new.html", context)
 
