@@ -44,6 +44,7 @@ _CUDA = {
     "disk": 1e9,
     "step_seconds": 0.005,
     "optimizer_bytes": 40,
+    "setup_seconds": 60.0,
     "startup_seconds": 40.0,
 }
 DEVICE_PROFILES = {
@@ -59,6 +60,7 @@ DEVICE_PROFILES = {
         "disk": 0.5e9,
         "step_seconds": 0.01,
         "optimizer_bytes": 120,
+        "setup_seconds": 30.0,
         "startup_seconds": 0.0,
     },
     "cuda": _CUDA,
@@ -227,33 +229,38 @@ def finished_jobs(kind):
 
 
 def calibration(*, base_model, method, profile):
-    """(time factor, memory factor, basis) from finished jobs; factors are measured / modelled."""
+    """What finished jobs measured: {"time", "memory"} (measured / modelled factors, None
+    without history), "setup" (seconds a job spends outside its training loop) and "basis"."""
     jobs = [job for job in finished_jobs(profile["kind"])[: HISTORY_LIMIT * 5] if job.base_model_id]
-    same = [job for job in jobs if job.base_model_id == base_model.pk and job.method == method]
-    memory = _median([_memory_ratio(job, profile) for job in same[:HISTORY_LIMIT]])
+    same = [j for j in jobs if j.base_model_id == base_model.pk and j.method == method]
+    same, others = same[:HISTORY_LIMIT], jobs[:HISTORY_LIMIT]
+    result = {
+        "time": None,
+        "basis": "FLOPs estimate",
+        "memory": _median([_memory_ratio(job, profile) for job in same]),
+        "setup": _median([_setup_seconds(job) for job in same]) or profile["setup_seconds"],
+    }
     if same:
-        times = _median([_time_ratio(job, profile) for job in same[:HISTORY_LIMIT]])
-        return (
-            times,
-            memory,
-            f"calibrated from {_jobs(len(same[:HISTORY_LIMIT]))} of this model and method",
+        result["time"] = _median([_time_ratio(job, profile) for job in same])
+        result["basis"] = f"calibrated from {_jobs(len(same))} of this model and method"
+    elif others:
+        result["time"] = _median([_time_ratio(job, profile) for job in others])
+        result["basis"] = (
+            f"calibrated from {_jobs(len(others))} of other models on {profile['kind']} "
+            f"workers, scaled by FLOPs per token"
         )
-    if jobs:
-        times = _median([_time_ratio(job, profile) for job in jobs[:HISTORY_LIMIT]])
-        return (
-            times,
-            memory,
-            (
-                f"calibrated from {_jobs(len(jobs[:HISTORY_LIMIT]))} of other models on "
-                f"{profile['kind']} "
-                f"workers, scaled by FLOPs per token"
-            ),
-        )
-    return None, None, "FLOPs estimate"
+    return result
 
 
 def memory_factor(*, base_model, method, profile):
-    return calibration(base_model=base_model, method=method, profile=profile)[1] or 1.0
+    return calibration(base_model=base_model, method=method, profile=profile)["memory"] or 1.0
+
+
+def _setup_seconds(job):
+    """Loading, tokenising, exporting and sampling: the job's wall time outside the loop."""
+    if not (job.started_at and job.finished_at) or job.restart_count:
+        return None
+    return max(0.0, (job.finished_at - job.started_at).total_seconds() - job.actual["seconds"])
 
 
 def _jobs(n):
@@ -331,9 +338,8 @@ def estimate_job(
     parts = time_breakdown(
         base_model=base_model, method=method, hyperparameters=hp, plan=plan, profile=profile
     )
-    time_factor, mem_factor, basis = calibration(
-        base_model=base_model, method=method, profile=profile
-    )
+    measured = calibration(base_model=base_model, method=method, profile=profile)
+    time_factor, mem_factor = measured["time"], measured["memory"]
     seconds = sum(parts.values()) * (time_factor or 1.0)
     memory = peak_memory_bytes(
         base_model=base_model,
@@ -354,7 +360,9 @@ def estimate_job(
         "cost": round(seconds / 3600 * price_per_hour(profile["kind"]), 6),
         "currency": _currency(),
         "device_kind": profile["kind"],
-        "basis": basis,
+        "basis": measured["basis"],
+        # What the user waits for: the loop plus loading, tokenising, exporting and sampling.
+        "wall_seconds": round(seconds + measured["setup"], 1),
         "total_steps": total_steps,
         "total_tokens": total_tokens,
         "flops_per_token": flops_per_token(base_model, hp.get("max_seq_length") or 128, method),

@@ -51,9 +51,13 @@ def estimate(dataset, key="builtin-tiny", method="full", **requested):
     return resolved, result
 
 
-def finished(owner, dataset, resolved, first, key="builtin-tiny", method="full", **actual):
+def finished(
+    owner, dataset, resolved, first, key="builtin-tiny", method="full", setup=20, **actual
+):
     """A job that ran before, as the worker leaves it: data the next estimate learns from."""
+    end = timezone.now()
     return Job.objects.create(
+        started_at=end - timezone.timedelta(seconds=actual["seconds"] + setup),
         owner=owner,
         name="earlier",
         dataset=dataset,
@@ -63,7 +67,7 @@ def finished(owner, dataset, resolved, first, key="builtin-tiny", method="full",
         total_steps=resolved["total_steps"],
         estimate=first,
         status=Job.Status.SUCCEEDED,
-        finished_at=timezone.now(),
+        finished_at=end,
         actual={
             "device": "cpu",
             "device_kind": "cpu",
@@ -120,6 +124,8 @@ def test_a_finished_job_calibrates_the_next_estimate_of_the_same_model(owner):
     assert second["seconds"] == pytest.approx(3 * first["seconds"], rel=0.01)
     assert second["peak_memory_bytes"] == pytest.approx(1.5 * first["peak_memory_bytes"], rel=0.01)
     assert second["tokens_per_second"] == pytest.approx(first["tokens_per_second"] / 3, rel=0.01)
+    # The time outside the loop (loading, export, samples) is learnt too.
+    assert second["wall_seconds"] == pytest.approx(second["seconds"] + 20, abs=0.2)
 
 
 def test_calibration_carries_over_to_other_sizes_of_the_same_job(owner):
