@@ -107,7 +107,6 @@
         axes.appendChild(el("text", { x: x(v), y: height - MARGIN.bottom + 16, "text-anchor": "middle" }, label(v)));
       });
       axes.appendChild(el("text", { x: width - MARGIN.right, y: height - 4, "text-anchor": "end", class: "axis-label" }, opts.xLabel));
-      axes.appendChild(el("text", { x: 12, y: MARGIN.top + 2, transform: "rotate(-90 12 " + (MARGIN.top + 2) + ")", "text-anchor": "end", class: "axis-label" }, opts.yLabel));
       svg.appendChild(axes);
       series.forEach(function (s) { drawSeries(s, x, y); });
     }
