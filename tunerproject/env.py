@@ -91,7 +91,9 @@ def parse_database_url(url, *, name="DATABASE_URL"):
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(port or ""),
-            "CONN_MAX_AGE": 60,
+            # 0: a connection per request. runserver serves each browser connection on its own
+            # thread, and persistent connections there exhaust PostgreSQL's max_connections.
+            "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 0, minimum=0),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
