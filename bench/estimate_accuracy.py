@@ -20,10 +20,12 @@ Usage:  .venv/bin/python bench/estimate_accuracy.py [--model builtin-tiny]
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,11 +67,15 @@ def make_dataset(owner, size):
 
 
 def run_in_fresh_process(job_id):
-    """The job runs as a worker runs it: a new process, so its peak memory is its own."""
+    """The job runs as a worker runs it: a new process, so its peak memory is its own.
+
+    Returns the share of a CPU the process got (its CPU seconds / its wall seconds): on a
+    machine shared with other work a job can get half a core, and take twice as long."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import django; django.setup(); "
         "from jobs.services import job_run; print(job_run(job_id=int(sys.argv[2])))"
     )
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, str(ROOT), str(job_id)],
         env=os.environ.copy(),
@@ -79,6 +85,9 @@ def run_in_fresh_process(job_id):
     )
     if done.returncode != 0 or "succeeded" not in done.stdout:
         sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu / wall
 
 
 def bench_one(owner, size, model_key):
@@ -87,12 +96,12 @@ def bench_one(owner, size, model_key):
 
     dataset = make_dataset(owner, size)
     job = job_launch(owner=owner, name=f"bench {size}", dataset=dataset, base_model_key=model_key)
-    run_in_fresh_process(job.pk)
+    cpu_share = run_in_fresh_process(job.pk)
     job = Job.objects.get(pk=job.pk)
-    return job, dataset
+    return job, dataset, cpu_share
 
 
-def row(job, dataset):
+def row(job, dataset, cpu_share):
     est, act = job.estimate, job.actual or {}
     seconds, memory = act.get("seconds"), act.get("peak_memory_bytes")
     return {
@@ -109,6 +118,7 @@ def row(job, dataset):
         "err_mb": _error(est["peak_memory_bytes"], memory),
         "est_wall": est.get("wall_seconds"),
         "job_wall": job.duration_seconds,
+        "cpu_share": cpu_share,
     }
 
 
@@ -119,7 +129,8 @@ def _error(estimate, actual):
 def print_table(rows):
     head = (
         f"{'job':>5} {'size':>20} {'steps est/act':>14} {'est s':>8} {'actual s':>9} {'error':>7} "
-        f"{'est MB':>8} {'actual MB':>10} {'error':>7} {'est wall s':>10} {'job wall s':>10}  basis"
+        f"{'est MB':>8} {'actual MB':>10} {'error':>7} {'est wall s':>10} {'job wall s':>10} "
+        f"{'CPU got':>7}  basis"
     )
     print(head)
     print("-" * len(head))
@@ -128,7 +139,8 @@ def print_table(rows):
             f"{r['job']:>5} {r['size']:>20} {r['steps']:>14} {r['est_s']:>8.1f} "
             f"{_num(r['act_s'], 9, 1)} {_pct(r['err_s'])} {r['est_mb']:>8.0f} "
             f"{_num(r['act_mb'], 10, 0)} {_pct(r['err_mb'])} "
-            f"{_num(r['est_wall'], 10, 1)} {_num(r['job_wall'], 10, 1)}  {r['basis']}"
+            f"{_num(r['est_wall'], 10, 1)} {_num(r['job_wall'], 10, 1)} "
+            f"{r['cpu_share']:>7.2f}  {r['basis']}"
         )
 
 
