@@ -18,7 +18,10 @@ PRODUCTION = {
 
 
 def run_manage(env_overrides, *args):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"}}
+    # Only the variables under test: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this
+    # process, which the deploy check rightly refuses.
+    unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
