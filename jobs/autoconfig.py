@@ -659,6 +659,7 @@ def _plan(ctx):
         "eval_compute_tokens": round(evaluation.compute_tokens(hp["batch_size"]))
         if evaluation
         else 0,
+        "micro_batches": math.ceil(train.rows / hp["batch_size"]) * hp["epochs"],
         "evaluations": evaluations,
         "checkpoints": checkpoints,
         "data_tokens": _data_tokens(ctx),

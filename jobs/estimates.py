@@ -5,7 +5,8 @@ model of the worker:
 - training: tokens computed (padding included) × FLOPs per token (6·N + 12·L·d·T, 4·N for LoRA
   whose frozen weights need no weight gradients) / sustained FLOP/s;
 - evaluations inside the loop: forward passes, a third of a training step per token;
-- per-step work that does not grow with tokens: clipping and AdamW over the trainable weights;
+- per-step work that does not grow with tokens: clipping and AdamW over the trainable weights,
+  and a fixed cost per forward+backward (measured: ~0.1 s for the 3M built-in on two cores);
 - checkpoints: trainable weights and AdamW state written to disk;
 - on CUDA the first step compiles the model.
 That model has one unknown, how fast this kind of worker really is. Before any history it is a
@@ -19,6 +20,7 @@ data) and scaled by the same model's measured peaks.
 Never initialise CUDA here: this runs in the web process, and forked workers must not inherit it.
 """
 
+import math
 import statistics
 import sys
 
@@ -31,7 +33,8 @@ HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
 
 # Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
 # overheads, not matmuls. "peak" is what the loop reaches on wide models (fp32 on CPU, bf16
-# with compile on CUDA, about 35% of the datasheet). CPU figures are from two cores here.
+# with compile on CUDA, about 35% of the datasheet). CPU figures are from two idle cores here
+# (27 GFLOP/s for the 64-wide built-in, about 150 for GPT-2 124M); a busy machine is slower.
 _CUDA = {
     "peak_flops": 0.35 * 989e12,
     "width_half": 768,
@@ -44,13 +47,15 @@ _CUDA = {
     "disk": 1e9,
     "step_seconds": 0.005,
     "optimizer_bytes": 40,
+    "batch_seconds": 0.003,
+    "batch_seconds_per_parameter": 0.0,
     "setup_seconds": 60.0,
     "startup_seconds": 40.0,
 }
 DEVICE_PROFILES = {
     "cpu": {
-        "peak_flops": 35e9,
-        "width_half": 256,
+        "peak_flops": 270e9,
+        "width_half": 570,
         "memory_bytes": None,
         "reserve_bytes": 0,
         "bf16": False,
@@ -58,8 +63,10 @@ DEVICE_PROFILES = {
         "batch": 8,
         "bandwidth": 5e9,
         "disk": 0.5e9,
-        "step_seconds": 0.01,
-        "optimizer_bytes": 120,
+        "step_seconds": 0.005,
+        "optimizer_bytes": 40,
+        "batch_seconds": 0.005,
+        "batch_seconds_per_parameter": 2.7e-8,
         "setup_seconds": 30.0,
         "startup_seconds": 0.0,
     },
@@ -200,14 +207,27 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
     flops = sustained_flops(profile, base_model, hp.get("precision"))
     per_token = flops_per_token(base_model, hp.get("max_seq_length") or 128, method)
     trainable = trainable_parameters(base_model, method, hp.get("lora_r"))
-    # Clipping reads the gradients; AdamW reads and writes weights, gradients and two moments;
-    # on CPU the unfused kernels and allocations make it about three times that traffic.
+    # Clipping reads the gradients; AdamW reads and writes weights, gradients and two moments.
     per_step = (
         profile["step_seconds"] + profile["optimizer_bytes"] * trainable / profile["bandwidth"]
     )
+    # Each forward+backward also pays for work that does not shrink with its tokens (on CPU
+    # mostly allocating and clearing the vocabulary-sized embedding gradient).
+    per_batch = (
+        profile["batch_seconds"] + profile["batch_seconds_per_parameter"] * base_model.parameters
+    )
+    batches = plan.get("micro_batches") or plan["total_steps"] * (
+        hp.get("gradient_accumulation_steps") or 1
+    )
+    eval_batches = plan["evaluations"] * math.ceil(
+        plan["eval_compute_tokens"]
+        / ((hp.get("batch_size") or 1) * (hp.get("max_seq_length") or 128))
+    )
     return {
         "training": plan["compute_tokens"] * per_token / flops,
-        "evaluation": plan["evaluations"] * plan["eval_compute_tokens"] * per_token / 3 / flops,
+        "evaluation": plan["evaluations"] * plan["eval_compute_tokens"] * per_token / 3 / flops
+        + eval_batches * per_batch / 3,
+        "batches": batches * per_batch,
         "optimizer_steps": plan["total_steps"] * per_step,
         "checkpoints": plan["checkpoints"] * 12 * trainable / profile["disk"],
         "startup": profile["startup_seconds"],
