@@ -31,7 +31,16 @@ class TokenCreateView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: inline_serializer("TokenIssued", {"token": serializers.CharField(), "expiry": serializers.DateTimeField(), "name": serializers.CharField()})},
+        responses={
+            201: inline_serializer(
+                "TokenIssued",
+                {
+                    "token": serializers.CharField(),
+                    "expiry": serializers.DateTimeField(),
+                    "name": serializers.CharField(),
+                },
+            )
+        },
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
@@ -52,7 +61,10 @@ class TokenCreateView(APIView):
             )
         lockout.clear_failures(username)
         token, raw = ApiToken.issue(user=user, name=data.validated_data.get("name") or "API client")
-        return Response({"token": raw, "expiry": token.expires_at, "name": token.name}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"token": raw, "expiry": token.expires_at, "name": token.name},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class LogoutView(APIView):
@@ -60,10 +72,16 @@ class LogoutView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: inline_serializer("LoggedOut", {"detail": serializers.CharField()})})
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("LoggedOut", {"detail": serializers.CharField()})},
+    )
     def post(self, request):
         if not isinstance(request.auth, ApiToken):
-            return Response({"detail": "Only a token can be revoked here; send Authorization: Token <key>."}, status=400)
+            return Response(
+                {"detail": "Only a token can be revoked here; send Authorization: Token <key>."},
+                status=400,
+            )
         request.auth.revoke()
         return Response({"detail": "Token revoked."})
 

@@ -18,4 +18,6 @@ class SignUpForm(UserCreationForm):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Which client will use it, e.g. 'training script'")
+    name = forms.CharField(
+        max_length=100, help_text="Which client will use it, e.g. 'training script'"
+    )

@@ -40,7 +40,11 @@ def seconds_locked(username, ip):
     for match in (Q(username__iexact=username or ""), Q(ip_address=ip) if ip else None):
         if match is None:
             continue
-        times = list(recent.filter(match).order_by("-created_at").values_list("created_at", flat=True)[:limit])
+        times = list(
+            recent.filter(match)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[:limit]
+        )
         if len(times) >= limit:
             unlock_at = times[-1] + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
             waits.append((unlock_at - timezone.now()).total_seconds())

@@ -25,7 +25,9 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """A bearer token for one API client. Only its SHA-256 hash is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100, help_text="Which client uses it, e.g. 'laptop script'")
     prefix = models.CharField(max_length=8, help_text="First characters, to recognise the token")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -5,19 +5,49 @@ from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoi
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "format", "kind", "status", "num_examples", "total_tokens", "size_bytes", "created_at"]
+    list_display = [
+        "name",
+        "owner",
+        "format",
+        "kind",
+        "status",
+        "num_examples",
+        "total_tokens",
+        "size_bytes",
+        "created_at",
+    ]
     list_filter = ["status", "format", "kind", "created_at"]
     search_fields = ["name", "original_filename", "owner__username"]
     # The file, its report and its statistics belong together; editing one would make them lie.
     readonly_fields = [
-        "owner", "original_filename", "file", "format", "kind", "column_mapping", "size_bytes",
-        "status", "errors", "error_count", "num_examples", "total_tokens", "stats", "created_at",
+        "owner",
+        "original_filename",
+        "file",
+        "format",
+        "kind",
+        "column_mapping",
+        "size_bytes",
+        "status",
+        "errors",
+        "error_count",
+        "num_examples",
+        "total_tokens",
+        "stats",
+        "created_at",
     ]
 
 
 @admin.register(BaseModel)
 class BaseModelAdmin(admin.ModelAdmin):
-    list_display = ["key", "display_name", "source", "parameters", "layers", "context_length", "is_active"]
+    list_display = [
+        "key",
+        "display_name",
+        "source",
+        "parameters",
+        "layers",
+        "context_length",
+        "is_active",
+    ]
     list_filter = ["source", "is_active"]
     search_fields = ["key", "display_name", "hub_id", "local_path"]
     list_editable = ["is_active"]
@@ -36,17 +66,54 @@ class CheckpointInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "owner", "status", "base_model", "method", "step", "total_steps", "restart_count", "created_at"]
+    list_display = [
+        "id",
+        "name",
+        "owner",
+        "status",
+        "base_model",
+        "method",
+        "step",
+        "total_steps",
+        "restart_count",
+        "created_at",
+    ]
     list_filter = ["status", "method", "base_model", "created_at"]
     search_fields = ["name", "owner__username", "dataset__name", "worker"]
     list_select_related = ["owner", "base_model"]
     # Progress, state and results are written by the worker; hand edits would corrupt them.
     readonly_fields = [
-        "owner", "dataset", "validation_dataset", "base_model", "parent_job", "method",
-        "requested_hyperparameters", "hyperparameters", "hyperparameter_reasons", "status",
-        "cancel_requested", "step", "total_steps", "epoch", "tokens_seen", "tokens_per_second",
-        "eta_seconds", "train_loss", "eval_loss", "estimate", "actual", "error", "worker", "device",
-        "heartbeat_at", "restart_count", "output_dir", "samples", "created_at", "started_at", "finished_at",
+        "owner",
+        "dataset",
+        "validation_dataset",
+        "base_model",
+        "parent_job",
+        "method",
+        "requested_hyperparameters",
+        "hyperparameters",
+        "hyperparameter_reasons",
+        "status",
+        "cancel_requested",
+        "step",
+        "total_steps",
+        "epoch",
+        "tokens_seen",
+        "tokens_per_second",
+        "eta_seconds",
+        "train_loss",
+        "eval_loss",
+        "estimate",
+        "actual",
+        "error",
+        "worker",
+        "device",
+        "heartbeat_at",
+        "restart_count",
+        "output_dir",
+        "samples",
+        "created_at",
+        "started_at",
+        "finished_at",
     ]
     inlines = [CheckpointInline]
 
@@ -61,7 +128,15 @@ class JobEventAdmin(admin.ModelAdmin):
 
 @admin.register(MetricPoint)
 class MetricPointAdmin(admin.ModelAdmin):
-    list_display = ["job", "step", "epoch", "train_loss", "eval_loss", "learning_rate", "tokens_per_second"]
+    list_display = [
+        "job",
+        "step",
+        "epoch",
+        "train_loss",
+        "eval_loss",
+        "learning_rate",
+        "tokens_per_second",
+    ]
     list_filter = ["job__status"]
     search_fields = ["job__name"]
     readonly_fields = [f.name for f in MetricPoint._meta.fields]

@@ -39,7 +39,9 @@ class Dataset(models.Model):
         VALID = "valid", "Valid"
         INVALID = "invalid", "Invalid"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
+    )
     name = models.CharField(max_length=200)
     original_filename = models.CharField(max_length=255)
     file = models.FileField(upload_to=dataset_upload_path, max_length=255)
@@ -149,16 +151,24 @@ class Job(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+    )
     name = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
     validation_dataset = models.ForeignKey(
         Dataset, on_delete=models.PROTECT, null=True, blank=True, related_name="validation_jobs"
     )
-    base_model = models.ForeignKey(BaseModel, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
+    base_model = models.ForeignKey(
+        BaseModel, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
     parent_job = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="child_jobs",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="child_jobs",
         help_text="A finished job of the same user whose model this job continues from",
     )
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.FULL)
@@ -166,7 +176,9 @@ class Job(models.Model):
     hyperparameters = models.JSONField(default=dict, blank=True)  # every value resolved
     hyperparameter_reasons = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
     cancel_requested = models.BooleanField(default=False)
     step = models.IntegerField(default=0)
     total_steps = models.IntegerField(default=0)
@@ -222,7 +234,9 @@ class Job(models.Model):
         return (end - self.started_at).total_seconds()
 
     def log(self, message, *, level="info", kind="log", data=None):
-        return JobEvent.objects.create(job=self, level=level, kind=kind, message=message, data=data or {})
+        return JobEvent.objects.create(
+            job=self, level=level, kind=kind, message=message, data=data or {}
+        )
 
 
 class MetricPoint(models.Model):
@@ -277,7 +291,11 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["step"]
-        constraints = [models.UniqueConstraint(fields=["job", "step", "is_final"], name="one_checkpoint_per_step")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "step", "is_final"], name="one_checkpoint_per_step"
+            )
+        ]
 
     def __str__(self):
         return f"job {self.job_id} step {self.step}"

@@ -28,7 +28,9 @@ def gpt2_tokenizer():
     """A GPT2TokenizerFast equal to the hub's "gpt2" tokenizer; cached per process."""
     vocab, merges = _vocab_and_merges()
     # transformers 5 ignores vocab_file=; the vocabulary must be passed as objects.
-    tokenizer = GPT2TokenizerFast(vocab=vocab, merges=merges, bos_token=EOS, eos_token=EOS, unk_token=EOS)
+    tokenizer = GPT2TokenizerFast(
+        vocab=vocab, merges=merges, bos_token=EOS, eos_token=EOS, unk_token=EOS
+    )
     tokenizer.pad_token = EOS
     tokenizer.model_max_length = 1024
     return tokenizer

@@ -41,7 +41,9 @@ def other_user(django_user_model):
 
 @pytest.fixture
 def operator(django_user_model):
-    return django_user_model.objects.create_user("ops", "ops@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    return django_user_model.objects.create_user(
+        "ops", "ops@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
 
 
 @pytest.fixture
@@ -94,8 +96,13 @@ def qcluster(transactional_db, settings, tmp_path):
     def start():
         log = open(tmp_path / f"qcluster-{len(started)}.log", "wb")  # noqa: SIM115 (closed with the process)
         manage = Path(__file__).resolve().parent.parent / "manage.py"
-        proc = subprocess.Popen([sys.executable, str(manage), "qcluster"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(manage), "qcluster"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         started.append((proc, log))
         return proc
 

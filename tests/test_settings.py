@@ -23,7 +23,14 @@ def run_manage(env_overrides, *args):
     unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -35,6 +42,8 @@ def run_manage(env_overrides, *args):
         ("LOGIN_FAILURE_LIMIT", "five"),
         ("EMAIL_PORT", "0"),
         ("Q_WORKERS", "-1"),
+        ("WORKER_PRICES_PER_HOUR", "cpu=cheap"),
+        ("JOB_CHECKPOINTS_KEPT", "0"),
     ],
 )
 def test_an_invalid_value_stops_start_up_naming_the_variable(variable, value):
@@ -61,7 +70,12 @@ def test_database_url_parsing():
 
     db = parse_database_url("postgres://u:p%40ss@db:6543/name?sslmode=require")
     assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "django.db.backends.postgresql", "name", "u", "p@ss", "db", "6543",
+        "django.db.backends.postgresql",
+        "name",
+        "u",
+        "p@ss",
+        "db",
+        "6543",
     )
     assert db["OPTIONS"] == {"sslmode": "require"}
     assert parse_database_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"

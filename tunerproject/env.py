@@ -62,6 +62,25 @@ def env_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_prices(name, default):
+    """Prices per kind of worker: "cpu=0.10,cuda=2.50" -> {"cpu": 0.1, "cuda": 2.5}."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return dict(default)
+    prices = {}
+    for item in raw.split(","):
+        kind, _, price = item.strip().partition("=")
+        try:
+            prices[kind.strip()] = float(price)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must look like cpu=0.10,cuda=2.50, not {raw!r}"
+            ) from None
+        if not kind.strip() or prices[kind.strip()] < 0:
+            raise ImproperlyConfigured(f"{name} must look like cpu=0.10,cuda=2.50, not {raw!r}")
+    return prices
+
+
 def parse_database_url(url, *, name="DATABASE_URL"):
     """Turn postgres://user:pass@host:port/db?opt=v or sqlite:///path into DATABASES['default']."""
     parsed = urlparse(url)

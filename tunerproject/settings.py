@@ -14,6 +14,7 @@ from tunerproject.env import (
     env_float,
     env_int,
     env_list,
+    env_prices,
     env_str,
     parse_database_url,
 )
@@ -128,14 +129,10 @@ DATASET_MIN_EXAMPLES = env_int("DATASET_MIN_EXAMPLES", 10, minimum=1)
 BASE_MODELS_DIR = env_str("BASE_MODELS_DIR") or str(BASE_DIR / "var" / "models")
 JOB_HEARTBEAT_TIMEOUT_S = env_int("JOB_HEARTBEAT_TIMEOUT_S", 120, minimum=10)
 JOB_MAX_RESTARTS = env_int("JOB_MAX_RESTARTS", 3, minimum=0)
+JOB_CHECKPOINTS_KEPT = env_int("JOB_CHECKPOINTS_KEPT", 2, minimum=1)
 WORKER_KIND = env_str("WORKER_KIND", "cpu")
 # Price per hour of each kind of worker, used for cost estimates: "cpu=0.10,h100=2.50".
-WORKER_PRICES_PER_HOUR = {
-    kind: float(price)
-    for kind, _, price in (
-        item.partition("=") for item in env_list("WORKER_PRICES_PER_HOUR", ["cpu=0.10", "cuda=2.50"])
-    )
-}
+WORKER_PRICES_PER_HOUR = env_prices("WORKER_PRICES_PER_HOUR", {"cpu": 0.10, "cuda": 2.50})
 WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")
 # Memory of a worker's device for estimates; 0: the web host's available RAM on CPU workers, the
 # GPU type's usual size on CUDA workers (the web process never initialises CUDA to ask).

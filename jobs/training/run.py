@@ -111,7 +111,7 @@ def build_config(job):
             int(hp.get("max_seq_length", 128)), job.base_model.context_length or 1024
         ),
         output_dir=str(job_dir(job)),
-        save_total_limit=getattr(settings, "JOB_CHECKPOINTS_KEPT", 2),
+        save_total_limit=settings.JOB_CHECKPOINTS_KEPT,
         **{name: hp[name] for name in names if hp.get(name) is not None},
     )
 

@@ -23,8 +23,19 @@ def test_healthz_answers_503_when_the_database_does_not():
         "from django.test import Client;"
         "r = Client().get('/healthz'); print(r.status_code); print(r.content.decode())"
     )
-    env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none?connect_timeout=2", "DJANGO_SETTINGS_MODULE": "tunerproject.settings"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none?connect_timeout=2",
+        "DJANGO_SETTINGS_MODULE": "tunerproject.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     status, body = out.stdout.strip().split("\n", 1)
     assert status == "503", out.stderr
     assert json.loads(body)["database"] == "unavailable"
@@ -42,9 +53,15 @@ def test_the_admin_is_for_staff_only(client, owner, operator):
 @pytest.mark.parametrize(
     "url",
     [
-        "/admin/accounts/apitoken/", "/admin/accounts/failedlogin/", "/admin/jobs/dataset/",
-        "/admin/jobs/basemodel/", "/admin/jobs/job/", "/admin/jobs/jobevent/",
-        "/admin/jobs/metricpoint/", "/admin/jobs/checkpoint/", "/admin/auth/user/",
+        "/admin/accounts/apitoken/",
+        "/admin/accounts/failedlogin/",
+        "/admin/jobs/dataset/",
+        "/admin/jobs/basemodel/",
+        "/admin/jobs/job/",
+        "/admin/jobs/jobevent/",
+        "/admin/jobs/metricpoint/",
+        "/admin/jobs/checkpoint/",
+        "/admin/auth/user/",
     ],
 )
 def test_every_model_has_an_admin_list_with_search(client, operator, url):

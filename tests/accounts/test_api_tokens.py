@@ -9,7 +9,11 @@ pytestmark = pytest.mark.django_db
 
 
 def issue_token(api_client, password, username="ada", name="script"):
-    response = api_client.post("/api/v1/auth/token/", {"username": username, "password": password, "name": name}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"username": username, "password": password, "name": name},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -29,7 +33,9 @@ def test_me_without_a_token_is_401(api_client):
 
 
 def test_a_wrong_password_gets_no_token(api_client, owner):
-    response = api_client.post("/api/v1/auth/token/", {"username": "ada", "password": "nope"}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": "ada", "password": "nope"}, format="json"
+    )
     assert response.status_code == 400
     assert "username and password" in response.json()["detail"]
 

@@ -14,7 +14,9 @@ def fail_portal_sign_ins(client, times, username="ada"):
         client.post("/accounts/login/", {"username": username, "password": "wrong"})
 
 
-def test_the_portal_locks_an_account_after_repeated_failures_even_for_the_right_password(client, owner, password):
+def test_the_portal_locks_an_account_after_repeated_failures_even_for_the_right_password(
+    client, owner, password
+):
     fail_portal_sign_ins(client, 3)
     response = client.post("/accounts/login/", {"username": "ada", "password": password})
     assert "Too many failed sign-ins" in response.content.decode()
@@ -34,7 +36,9 @@ def test_lockout_ends_after_the_window(client, owner, password):
     assert client.session["_auth_user_id"] == str(owner.pk)
 
 
-def test_fewer_failures_than_the_limit_still_allow_sign_in_and_are_forgotten(client, owner, password):
+def test_fewer_failures_than_the_limit_still_allow_sign_in_and_are_forgotten(
+    client, owner, password
+):
     from accounts.models import FailedLogin
 
     fail_portal_sign_ins(client, 2)
@@ -52,8 +56,15 @@ def test_one_address_guessing_many_usernames_is_locked_out(client, owner, passwo
 
 def test_the_token_endpoint_shares_the_lockout_and_says_when_to_retry(api_client, owner, password):
     for _ in range(3):
-        assert api_client.post("/api/v1/auth/token/", {"username": "ada", "password": "bad"}, format="json").status_code == 400
-    response = api_client.post("/api/v1/auth/token/", {"username": "ada", "password": password}, format="json")
+        assert (
+            api_client.post(
+                "/api/v1/auth/token/", {"username": "ada", "password": "bad"}, format="json"
+            ).status_code
+            == 400
+        )
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": "ada", "password": password}, format="json"
+    )
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.json()["detail"]
     assert int(response["Retry-After"]) > 0

@@ -10,7 +10,12 @@ pytestmark = pytest.mark.django_db
 def test_a_visitor_signs_up_and_lands_on_the_dashboard_signed_in(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "grace", "email": "grace@example.com", "password1": "a long passphrase 77", "password2": "a long passphrase 77"},
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "password1": "a long passphrase 77",
+            "password2": "a long passphrase 77",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -21,7 +26,12 @@ def test_a_visitor_signs_up_and_lands_on_the_dashboard_signed_in(client):
 def test_sign_up_refuses_mismatched_passwords_and_says_so(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "grace", "email": "grace@example.com", "password1": "a long passphrase 77", "password2": "another one 88"},
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "password1": "a long passphrase 77",
+            "password2": "another one 88",
+        },
     )
     assert response.status_code == 200
     assert "didn’t match" in response.content.decode()
@@ -31,13 +41,20 @@ def test_sign_up_refuses_mismatched_passwords_and_says_so(client):
 def test_sign_up_refuses_an_email_already_in_use(client, owner):
     response = client.post(
         "/accounts/signup/",
-        {"username": "grace", "email": owner.email.upper(), "password1": "a long passphrase 77", "password2": "a long passphrase 77"},
+        {
+            "username": "grace",
+            "email": owner.email.upper(),
+            "password1": "a long passphrase 77",
+            "password2": "a long passphrase 77",
+        },
     )
     assert "already exists" in response.content.decode()
 
 
 def test_sign_in_and_sign_out(client, owner, password):
-    response = client.post("/accounts/login/", {"username": "ada", "password": password}, follow=True)
+    response = client.post(
+        "/accounts/login/", {"username": "ada", "password": password}, follow=True
+    )
     assert response.context["user"] == owner
     client.post("/accounts/logout/")
     response = client.get("/", follow=True)
@@ -55,7 +72,11 @@ def test_password_change(client, owner, password):
     client.force_login(owner)
     response = client.post(
         "/accounts/password/change/",
-        {"old_password": password, "new_password1": "brand new secret 991", "new_password2": "brand new secret 991"},
+        {
+            "old_password": password,
+            "new_password1": "brand new secret 991",
+            "new_password2": "brand new secret 991",
+        },
         follow=True,
     )
     assert b"Password changed" in response.content
@@ -68,7 +89,11 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client, owner):
     assert len(mail.outbox) == 1
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form_url = client.get(link, follow=True).redirect_chain[-1][0]
-    response = client.post(form_url, {"new_password1": "reset secret 12345", "new_password2": "reset secret 12345"}, follow=True)
+    response = client.post(
+        form_url,
+        {"new_password1": "reset secret 12345", "new_password2": "reset secret 12345"},
+        follow=True,
+    )
     assert b"Password set" in response.content
     owner.refresh_from_db()
     assert owner.check_password("reset secret 12345")
