@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from jobs.live import parse_int
 from jobs.models import BaseModel, Job
 
 GPT2_VOCAB = 50257
@@ -309,12 +310,10 @@ def resolve_base_model(*, owner, key):
 
 
 def _resolve_job(owner, key):
-    job_id = key.removeprefix("job-")
+    job_id = parse_int(key.removeprefix("job-"))
     job = None
-    if job_id.isdigit():
-        job = (
-            Job.objects.for_user(owner).select_related("base_model").filter(pk=int(job_id)).first()
-        )
+    if job_id is not None:
+        job = Job.objects.for_user(owner).select_related("base_model").filter(pk=job_id).first()
     if job is None:
         raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
     if job.status != Job.Status.SUCCEEDED or not job.output_dir:

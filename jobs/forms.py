@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from jobs.autoconfig import HYPERPARAMETERS, HyperparametersSerializer
 from jobs.base_models import catalog_for
+from jobs.live import parse_int
 from jobs.models import Dataset, Job
 from jobs.serializers import MAX_NEW_TOKENS
 
@@ -126,8 +127,8 @@ class JobLaunchForm(forms.Form):
 def launch_initial_from(request):
     """Initial wizard values: a job to clone (?from=ID) or a dataset to train on (?dataset=ID)."""
     initial = {}
-    source_id = request.GET.get("from", "")
-    if source_id.isdigit():
+    source_id = parse_int(request.GET.get("from"))
+    if source_id is not None:
         source = (
             Job.objects.for_user(request.user)
             .filter(pk=source_id)
@@ -147,9 +148,9 @@ def launch_initial_from(request):
                     "method": source.method,
                 }
             )
-    dataset_id = request.GET.get("dataset", "")
-    if dataset_id.isdigit():
-        initial["dataset"] = int(dataset_id)
+    dataset_id = parse_int(request.GET.get("dataset"))
+    if dataset_id is not None:
+        initial["dataset"] = dataset_id
     return initial
 
 

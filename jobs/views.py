@@ -35,7 +35,8 @@ def _get_job_for_user(request, pk):
 def dashboard(request):
     jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
     status = request.GET.get("status", "")
-    search = request.GET.get("q", "").strip()
+    # PostgreSQL refuses a NUL character in a text comparison (a 500), and no name holds one.
+    search = request.GET.get("q", "").replace("\x00", "").strip()
     if status in Job.Status.values:
         jobs = jobs.filter(status=status)
     if search:
@@ -191,7 +192,7 @@ def job_playground(request, pk):
 @require_GET
 def job_compare(request):
     jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
-    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(live.parse_int, request.GET.getlist("ids")) if i is not None]
     chosen = list(jobs.filter(pk__in=ids).order_by("created_at"))
     context = {"all_jobs": jobs[:200], "chosen": chosen, "chosen_ids": [j.pk for j in chosen]}
     if len(chosen) >= 2:
