@@ -156,16 +156,18 @@ class Job(models.Model):
     )
     name = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
+    # RESTRICT, not PROTECT: a dataset (or a parent job) in use cannot be deleted on its own,
+    # but deleting the user deletes it together with the jobs that use it.
+    dataset = models.ForeignKey(Dataset, on_delete=models.RESTRICT, related_name="jobs")
     validation_dataset = models.ForeignKey(
-        Dataset, on_delete=models.PROTECT, null=True, blank=True, related_name="validation_jobs"
+        Dataset, on_delete=models.RESTRICT, null=True, blank=True, related_name="validation_jobs"
     )
     base_model = models.ForeignKey(
         BaseModel, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
     )
     parent_job = models.ForeignKey(
         "self",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="child_jobs",

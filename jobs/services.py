@@ -13,7 +13,6 @@ cannot be deleted while that job exists.
 
 import logging
 import os
-import shutil
 import socket
 import traceback
 import uuid
@@ -267,7 +266,7 @@ def job_reap_stale(*, timeout_s=None):
 
 
 def job_delete(*, job):
-    """Delete a finished job and its files (checkpoints, model, zip)."""
+    """Delete a finished job; its files (checkpoints, model, zip) go with it (jobs.signals)."""
     if not job.is_finished:
         raise ValidationError(
             {"status": ["The job is still active: cancel it before deleting it."]}
@@ -276,9 +275,7 @@ def job_delete(*, job):
         raise ValidationError(
             {"status": ["Other jobs continue from this job's model: delete them first."]}
         )
-    folder = job_dir(job)
     job.delete()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- Export ---------------------------------------------------------------------------------
