@@ -705,11 +705,23 @@ def job_estimate(
         if candidate is not None and not candidate.is_valid:
             raise ValidationError({name: [_not_usable(candidate)]})
     base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
+    return plan_job(
+        dataset=dataset,
+        base_model=base_model,
+        parent_job=parent_job,
+        method=method,
+        requested=hyperparameters,
+        validation_dataset=validation_dataset,
+    )
+
+
+def plan_job(*, dataset, base_model, parent_job, method, requested, validation_dataset=None):
+    """Resolved hyperparameters with reasons, steps, tokens and the estimate: what a job stores."""
     resolved = resolve(
         dataset=dataset,
         base_model=base_model,
         method=method,
-        requested=hyperparameters,
+        requested=requested,
         validation_dataset=validation_dataset,
         parent_job=parent_job,
     )

@@ -26,7 +26,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs import autoconfig, estimates
+from jobs import autoconfig
 from jobs.base_models import resolve_base_model
 from jobs.models import Dataset, Job
 
@@ -61,19 +61,13 @@ def job_launch(
         raise ValidationError({"method": [f"Choose one of: {', '.join(Job.Method.values)}."]})
     base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
     requested = dict(hyperparameters or {})
-    resolved = autoconfig.resolve(
+    planned = autoconfig.plan_job(
         dataset=dataset,
         base_model=base_model,
+        parent_job=parent_job,
         method=method,
         requested=requested,
         validation_dataset=validation_dataset,
-    )
-    estimate = estimates.estimate_job(
-        base_model=base_model,
-        method=method,
-        hyperparameters=resolved["hyperparameters"],
-        total_steps=resolved["total_steps"],
-        total_tokens=resolved["total_tokens"],
     )
     with transaction.atomic():
         job = Job.objects.create(
@@ -85,10 +79,10 @@ def job_launch(
             parent_job=parent_job,
             method=method,
             requested_hyperparameters=requested,
-            hyperparameters=resolved["hyperparameters"],
-            hyperparameter_reasons=resolved["reasons"],
-            total_steps=resolved["total_steps"],
-            estimate=estimate,
+            hyperparameters=planned["hyperparameters"],
+            hyperparameter_reasons=planned["reasons"],
+            total_steps=planned["total_steps"],
+            estimate=planned["estimate"],
         )
         job.log("Queued", kind="state", data={"status": Job.Status.QUEUED})
         transaction.on_commit(lambda: _enqueue(job.pk))
