@@ -304,3 +304,16 @@ def test_the_openapi_schema_and_docs_are_served(owner_api):
     assert schema.status_code == 200
     assert b"/api/v1/jobs/{id}/metrics/" in schema.content
     assert owner_api.get("/api/v1/docs/").status_code == 200
+
+
+def test_a_job_continuing_a_finished_one_is_launched_as_the_estimate_showed(owner_api, owner):
+    parent = make_job(owner, name="Parent")
+    give_tiny_model(parent)
+    request = {"dataset": parent.dataset_id, "base_model": f"job-{parent.pk}", "method": "full"}
+    shown = owner_api.post("/api/v1/jobs/estimate/", request, format="json").json()
+    response = owner_api.post("/api/v1/jobs/", {**request, "name": "Child"}, format="json")
+    assert response.status_code == 201, response.json()
+    child = Job.objects.get(pk=response.json()["id"])
+    assert child.parent_job == parent
+    assert child.hyperparameters == shown["hyperparameters"]
+    assert child.estimate["seconds"] == shown["estimate"]["seconds"]
