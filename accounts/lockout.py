@@ -5,6 +5,7 @@ address with LOGIN_FAILURE_LIMIT failures inside LOGIN_LOCKOUT_MINUTES is refuse
 oldest of them leaves the window.
 """
 
+import ipaddress
 from datetime import timedelta
 
 from django import forms
@@ -20,12 +21,22 @@ from accounts.models import FailedLogin
 def client_ip(request):
     if request is None:
         return None
-    # Behind a trusted proxy the client is the first hop of X-Forwarded-For.
+    # Behind a trusted proxy the client is the last hop of X-Forwarded-For: the proxy appends
+    # the address it saw, and anything before it is whatever the client chose to send.
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        last = forwarded.split(",")[-1].strip()
+        if _is_address(last):
+            return last
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _window_start():

@@ -75,3 +75,35 @@ def test_the_admin_login_is_locked_by_portal_failures(client, operator, password
     response = client.post("/admin/login/?next=/admin/", {"username": "ops", "password": password})
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_behind_the_proxy_a_forged_forwarded_for_does_not_escape_the_address_lockout(
+    client, owner, settings
+):
+    # The proxy appends the address it saw; what the client wrote comes before it.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    for i in range(3):
+        client.post(
+            "/accounts/login/",
+            {"username": f"guess{i}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{i}, 203.0.113.7",
+            HTTP_X_FORWARDED_PROTO="https",
+        )
+    response = client.post(
+        "/accounts/login/",
+        {"username": "someone", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="10.9.9.99, 203.0.113.7",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+    assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_behind_the_proxy_a_forwarded_for_that_is_not_an_address_is_ignored(client, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    response = client.post(
+        "/accounts/login/",
+        {"username": "someone", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="not-an-address",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+    assert response.status_code == 200
