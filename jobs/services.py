@@ -241,7 +241,9 @@ def job_reap_stale(*, timeout_s=None):
                     kind="state",
                     data={"status": Job.Status.FAILED},
                 )
-        elif still_stale.update(
+        # A cancel asked for since the read must not ride along into the queue, where nothing
+        # claims a job with cancel_requested: the next run cancels the job instead.
+        elif still_stale.filter(cancel_requested=False).update(
             status=Job.Status.QUEUED, worker="", restart_count=F("restart_count") + 1
         ):
             job.log(

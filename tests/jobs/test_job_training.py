@@ -176,6 +176,35 @@ def test_the_reaper_requeues_a_job_whose_worker_died_with_a_new_task(
 
 
 @pytest.mark.django_db
+def test_a_cancel_arriving_while_the_reaper_runs_ends_cancelled_not_queued_forever(owner):
+    from django.db.models.signals import post_save
+
+    dataset = make_dataset(owner)
+    jobs = [launch(owner, dataset), launch(owner, dataset)]
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+        status=Job.Status.RUNNING,
+        worker="dead:1:x",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    cancelled = []
+
+    def user_cancels_the_other_job(sender, instance, created, **kwargs):
+        # The reaper has read both jobs; the user's cancel lands before it reaches the other.
+        if created and "queued again" in instance.message and not cancelled:
+            other = next(job for job in jobs if job.pk != instance.job_id)
+            cancelled.append(job_cancel(job=other))
+
+    post_save.connect(user_cancels_the_other_job, sender=JobEvent)
+    try:
+        job_reap_stale()
+    finally:
+        post_save.disconnect(user_cancels_the_other_job, sender=JobEvent)
+    job_reap_stale()  # the next minute's run
+
+    assert Job.objects.get(pk=cancelled[0].pk).status == Job.Status.CANCELLED
+
+
+@pytest.mark.django_db
 def test_the_reaper_fails_a_job_past_the_restart_limit_with_the_reason(owner, settings):
     job = launch(owner, make_dataset(owner))
     stale = timezone.now() - timedelta(hours=1)
