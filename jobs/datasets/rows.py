@@ -186,7 +186,15 @@ def _jsonl_rows(fileobj):
                 number, None, f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})."
             )
             continue
+        except RecursionError:
+            yield RowError(number, None, _too_deep(number))
+            continue
         yield _object_or_error(number, value)
+
+
+def _too_deep(line):
+    # Python's JSON parser recurses once per level: thousands of nested brackets overflow it.
+    return f"Line {line}: the JSON is nested too deeply to read."
 
 
 def _object_or_error(line, value):
@@ -318,6 +326,8 @@ class _TextStream:
                     continue
                 line = self.line + self._buffer.count("\n", self._pos, exc.pos)
                 return RowError(line, None, f"Line {line} is not valid JSON: {exc.msg}.")
+            except RecursionError:
+                return RowError(self.line, None, _too_deep(self.line))
             # A number cut by the buffer's end ("12" of "123", "0" of "0.5") parses too early:
             # only trust it once something other than number characters follows.
             if self._may_continue(end) and self._grow():

@@ -221,3 +221,17 @@ def test_a_truncated_json_array_is_reported(owner):
     content = "[\n" + ",\n".join(json.dumps(r) for r in texts(4))
     error = only_error(upload(owner, "cut.json", content))
     assert "expected ',' or ']'" in error["message"]
+
+
+def test_a_jsonl_line_nested_too_deeply_is_a_row_error_and_the_rest_is_checked(owner):
+    deep = "[" * 100_000 + "]" * 100_000
+    dataset = upload(owner, "deep.jsonl", jsonl(*texts(3)) + deep + "\n" + jsonl(*texts(1)))
+    error = only_error(dataset)
+    assert error["line"] == 4 and "deeply" in error["message"]
+    assert dataset.error_count == 1 and dataset.num_examples == 4
+
+
+def test_a_json_element_nested_too_deeply_is_a_row_error(owner):
+    dataset = upload(owner, "deep.json", "[" + json.dumps(texts(3))[1:-1] + ", " + "[" * 100_000)
+    error = only_error(dataset)
+    assert "deeply" in error["message"]
