@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from jobs.autoconfig import HYPERPARAMETERS
 from jobs.base_models import model_source
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job, MetricPoint
@@ -85,22 +86,8 @@ def build_config(job):
     hp = job.hyperparameters
     model_path, model_config = model_source(job.base_model, job.parent_job)
     builtin = job.parent_job_id is None and job.base_model.source == BaseModel.Source.BUILTIN
-    names = [
-        "epochs",
-        "learning_rate",
-        "batch_size",
-        "gradient_accumulation_steps",
-        "warmup_ratio",
-        "weight_decay",
-        "lr_scheduler",
-        "eval_steps",
-        "save_steps",
-        "seed",
-        "precision",
-        "lora_r",
-        "lora_alpha",
-        "lora_dropout",
-    ]
+    # Every hyperparameter goes to the engine as is, except max_seq_length (capped below).
+    names = [name for name in HYPERPARAMETERS if name != "max_seq_length"]
     return engine.TrainConfig(
         model_path=model_path,
         model_config=model_config,
