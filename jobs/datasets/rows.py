@@ -199,6 +199,9 @@ def _too_deep(line):
 
 def _object_or_error(line, value):
     if isinstance(value, dict):
+        # A "\u0000" escape decodes to NUL; PostgreSQL could not store it in the report.
+        if any("\x00" in key for key in value):
+            return RowError(line, None, f"Line {line}: a field name contains a NUL character.")
         return Row(line, value)
     return RowError(
         line, None, f"Line {line} holds a JSON {_json_type(value)}, not an object {{...}}."

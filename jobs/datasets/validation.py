@@ -34,6 +34,8 @@ def mapping_problem(mapping):
         isinstance(v, str) and v.strip() for v in mapping.values()
     ):
         return 'Give the column mapping as an object of column names, e.g. {"text": "body"}.'
+    if any("\x00" in v for v in mapping.values()):
+        return "A column name cannot contain a NUL character."
     if kind_for_mapping(mapping) is None:
         return (
             'A column mapping names either "text", or "prompt" and "completion", or "messages"; '

@@ -235,3 +235,24 @@ def test_a_json_element_nested_too_deeply_is_a_row_error(owner):
     dataset = upload(owner, "deep.json", "[" + json.dumps(texts(3))[1:-1] + ", " + "[" * 100_000)
     error = only_error(dataset)
     assert "deeply" in error["message"]
+
+
+def test_a_field_name_with_a_nul_character_is_a_row_error(owner):
+    # PostgreSQL cannot store a NUL in the report; the upload must not become a server error.
+    dataset = upload(owner, "nul.jsonl", '{"te\\u0000xt": "x"}\n' + jsonl(*texts(3)))
+    error = only_error(dataset)
+    assert error["line"] == 1 and "NUL" in error["message"]
+    assert dataset.num_examples == 3
+
+
+def test_a_column_mapping_with_a_nul_character_is_refused_by_the_api(owner_api):
+    response = owner_api.post(
+        "/api/v1/datasets/",
+        {
+            "file": SimpleUploadedFile("a.jsonl", jsonl(*texts(3)).encode()),
+            "column_mapping": json.dumps({"text": "te\u0000xt"}),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "NUL" in response.json()["column_mapping"][0]
