@@ -14,6 +14,11 @@ MAX_NEW_TOKENS = 256
 class OwnDatasetField(serializers.PrimaryKeyRelatedField):
     """A dataset id that must belong to the requesting user (anyone else's reads as unknown)."""
 
+    default_error_messages = {
+        "does_not_exist": "No dataset with id {pk_value}",
+        "incorrect_type": "A dataset id is a number, not {data_type}.",
+    }
+
     def get_queryset(self):
         return Dataset.objects.for_user(self.context["request"].user)
 
