@@ -74,6 +74,10 @@ def test_a_launched_job_trains_and_leaves_a_loadable_model_and_a_redelivery_does
         .exclude(tokens_per_second=None)
         .exists()
     )
+    # Every point, evaluations included, says how far through the epochs its step is.
+    steps_per_epoch = job.total_steps / job.hyperparameters["epochs"]
+    for point in points:
+        assert point.epoch == pytest.approx(point.step / steps_per_epoch)
     kinds = set(JobEvent.objects.filter(job=job).values_list("kind", flat=True))
     assert {"state", "eval", "checkpoint", "sample"} <= kinds
     assert Checkpoint.objects.filter(job=job, is_final=False).exists()
@@ -155,6 +159,22 @@ def test_a_running_job_stops_within_seconds_of_a_cancel_and_keeps_its_checkpoint
     assert job.step < job.total_steps
     kept = Checkpoint.objects.filter(job=job)
     assert kept.exists() and all((Path(settings.MEDIA_ROOT) / c.path).is_dir() for c in kept)
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_the_data_does_not_fail_a_trained_job_at_its_samples(
+    owner, sync_queue, django_capture_on_commit_callbacks
+):
+    # PostgreSQL cannot store a NUL in a JSON column; samples quote the data and the model.
+    rows = [json.dumps({"text": f"{WORDS[i % len(WORDS)]}\u0000 line {i}"}) for i in range(40)]
+    upload = SimpleUploadedFile("nul.jsonl", "\n".join(rows).encode())
+    dataset = dataset_create(owner=owner, upload=upload, name="nul")
+    assert dataset.is_valid, dataset.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        job = launch(owner, dataset)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.samples and all("\x00" not in s["prompt"] + s["output"] for s in job.samples)
 
 
 @pytest.mark.django_db
