@@ -19,8 +19,8 @@ class Callbacks:
         """Every log interval: step, epoch, train_loss, learning_rate, grad_norm and
         tokens_per_second."""
 
-    def on_evaluate(self, step, eval_loss):
-        """After each evaluation on the validation rows."""
+    def on_evaluate(self, step, eval_loss, epoch):
+        """After each evaluation on the validation rows, at `step` (`epoch` epochs done)."""
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
         """A complete checkpoint now exists at path (renamed into place)."""
@@ -50,8 +50,8 @@ class PrintCallbacks(Callbacks):
             flush=True,
         )
 
-    def on_evaluate(self, step, eval_loss):
-        print(f"eval step={step} loss={eval_loss:.4f}", flush=True)
+    def on_evaluate(self, step, eval_loss, epoch):
+        print(f"eval step={step} epoch={epoch:.2f} loss={eval_loss:.4f}", flush=True)
 
     def on_warning(self, message):
         print(f"warning: {message}", flush=True)

@@ -161,7 +161,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         and (state.eval_loss is None or loop.last_eval_step != state.step)
     ):
         state.eval_loss = evaluate(model, eval_rows, cfg, device, amp_dtype)
-        cb.on_evaluate(state.step, state.eval_loss)
+        cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
     return TrainResult(
         model=model,
         tokenizer=tokenizer,
@@ -235,7 +235,7 @@ class _Loop:
             if eval_rows is not None and cfg.eval_steps and state.step % cfg.eval_steps == 0:
                 state.eval_loss = evaluate(self.model, eval_rows, cfg, self.device, self.amp_dtype)
                 self.last_eval_step = state.step
-                cb.on_evaluate(state.step, state.eval_loss)
+                cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
             run_seconds = time.perf_counter() - run_start
             if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps:
                 self._checkpoint(checkpoints, state, run_seconds)

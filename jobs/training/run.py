@@ -230,7 +230,6 @@ class JobCallbacks(Callbacks):
         self.lost = False
         self._last_progress = self._last_poll = 0.0
         self._start_step = 0
-        self._epoch = 0.0
 
     def _mine(self):
         return Job.objects.filter(pk=self.job.pk, worker=self.worker, status=Job.Status.RUNNING)
@@ -263,7 +262,6 @@ class JobCallbacks(Callbacks):
         if now - self._last_progress < self.POLL_S and progress["step"] < progress["total_steps"]:
             return
         self._last_progress = now
-        self._epoch = progress["epoch"]
         done = progress["step"] - self._start_step
         remaining = progress["total_steps"] - progress["step"]
         eta = progress["elapsed_seconds"] / max(progress["step"], 1) * remaining if done else None
@@ -282,8 +280,8 @@ class JobCallbacks(Callbacks):
             train_loss=metrics["train_loss"], tokens_per_second=metrics["tokens_per_second"]
         )
 
-    def on_evaluate(self, step, eval_loss):
-        MetricPoint.objects.create(job=self.job, step=step, epoch=self._epoch, eval_loss=eval_loss)
+    def on_evaluate(self, step, eval_loss, epoch):
+        MetricPoint.objects.create(job=self.job, step=step, epoch=epoch, eval_loss=eval_loss)
         self._mine().update(eval_loss=eval_loss)
         self.job.log(
             f"Evaluation at step {step}: eval loss {_fmt(eval_loss)}",
