@@ -248,10 +248,18 @@ def finished_jobs(kind):
     )
 
 
-def calibration(*, base_model, method, profile):
+def calibration(*, base_model, method, profile, max_seq_length=None):
     """What finished jobs measured: {"time", "memory"} (measured / modelled factors, None
-    without history), "setup" (seconds a job spends outside its training loop) and "basis"."""
-    jobs = [job for job in finished_jobs(profile["kind"])[: HISTORY_LIMIT * 5] if job.base_model_id]
+    without history), "setup" (seconds a job spends outside its training loop) and "basis".
+
+    Only jobs whose sequence length is within a factor of two of this one's count: the factor
+    of a job dominated by per-step overhead (short rows) says little about one dominated by
+    per-token work (long rows), and the other way round."""
+    jobs = [
+        job
+        for job in finished_jobs(profile["kind"])[: HISTORY_LIMIT * 5]
+        if job.base_model_id and _similar_length(job, max_seq_length)
+    ]
     same = [j for j in jobs if j.base_model_id == base_model.pk and j.method == method]
     same, others = same[:HISTORY_LIMIT], jobs[:HISTORY_LIMIT]
     result = {
@@ -270,6 +278,13 @@ def calibration(*, base_model, method, profile):
             f"workers, scaled by FLOPs per token"
         )
     return result
+
+
+def _similar_length(job, max_seq_length):
+    theirs = (job.hyperparameters or {}).get("max_seq_length")
+    if not max_seq_length or not theirs:
+        return True
+    return 0.5 <= theirs / max_seq_length <= 2
 
 
 def memory_factor(*, base_model, method, profile):
@@ -358,7 +373,12 @@ def estimate_job(
     parts = time_breakdown(
         base_model=base_model, method=method, hyperparameters=hp, plan=plan, profile=profile
     )
-    measured = calibration(base_model=base_model, method=method, profile=profile)
+    measured = calibration(
+        base_model=base_model,
+        method=method,
+        profile=profile,
+        max_seq_length=hp.get("max_seq_length"),
+    )
     time_factor, mem_factor = measured["time"], measured["memory"]
     seconds = sum(parts.values()) * (time_factor or 1.0)
     memory = peak_memory_bytes(

@@ -138,6 +138,16 @@ def test_calibration_carries_over_to_other_sizes_of_the_same_job(owner):
     assert large_after["seconds"] == pytest.approx(2 * large_before["seconds"], rel=0.01)
 
 
+def test_history_at_a_very_different_sequence_length_does_not_calibrate(owner):
+    dataset = text_data(owner, length=400)
+    resolved, first = estimate(dataset, max_seq_length=16)
+    finished(owner, dataset, resolved, first, seconds=first["seconds"] * 3)
+    long_rows = estimate(dataset, max_seq_length=256)[1]
+    assert long_rows["basis"] == "FLOPs estimate"
+    assert estimate(dataset, max_seq_length=16)[1]["basis"].startswith("calibrated from 1")
+    assert estimate(dataset, max_seq_length=32)[1]["basis"].startswith("calibrated from 1")
+
+
 def test_only_succeeded_jobs_on_this_kind_of_worker_count(owner):
     dataset = text_data(owner)
     resolved, first = estimate(dataset)
