@@ -20,3 +20,29 @@ def test_launching_on_a_dataset_that_is_not_mine_says_no_dataset_with_that_id(
         assert response.status_code == 400
         assert response.json() == {field: [f"No dataset with id {pk}"]}
     assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("post", "/api/v1/jobs/abc/generate/"),
+        ("get", "/api/v1/jobs/abc/"),
+        ("get", "/api/v1/nothing-here/"),
+        ("delete", "/api/v1/jobs/1/nonsense/"),
+        ("get", "/api/v1/"),
+    ],
+)
+def test_an_address_no_endpoint_answers_is_a_json_404(owner_api, method, path):
+    owner_api.handler.enforce_csrf_checks = True  # as for a real client sending only its token
+    response = getattr(owner_api, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_missing_trailing_slash_is_a_json_404_that_names_the_right_address(owner_api):
+    response = owner_api.get("/api/v1/jobs")
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Not found. Did you mean /api/v1/jobs/ (with a trailing slash)?"
+    }
