@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
@@ -464,7 +465,12 @@ def _save_steps(ctx):
     count = (steps - 1) // every
     if count < 1:
         return every, f"every {every:,} steps: the run is short, only the final model is saved"
-    return every, f"every {every:,} steps: {count} checkpoints to resume from if the worker stops"
+    kept = settings.JOB_CHECKPOINTS_KEPT
+    on_disk = "all kept" if count <= kept else f"the newest {kept} kept"
+    return every, (
+        f"every {every:,} steps: {count} checkpoint{'s' if count != 1 else ''} over the run, "
+        f"{on_disk} to resume from if the worker stops"
+    )
 
 
 def _seed(ctx):

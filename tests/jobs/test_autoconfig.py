@@ -185,6 +185,15 @@ def test_evaluations_and_checkpoints_are_spread_over_the_run(owner):
     assert 1 <= (steps - 1) // hp["save_steps"] <= 4
 
 
+def test_the_checkpoint_reason_promises_only_what_is_kept(owner, settings):
+    settings.JOB_CHECKPOINTS_KEPT = 1
+    result = configure(data(owner, bins=[(0, 49, 10_000)]))
+    written = (result["total_steps"] - 1) // result["hyperparameters"]["save_steps"]
+    assert written > 1
+    reason = result["reasons"]["save_steps"]
+    assert f"{written} checkpoints over the run, the newest 1 kept" in reason
+
+
 def test_precision_is_bf16_on_a_cuda_worker_and_fp32_on_cpu(owner, settings):
     dataset = data(owner, bins=[(0, 49, 500)])
     assert configure(dataset)["hyperparameters"]["precision"] == "fp32"
