@@ -52,12 +52,10 @@ def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, com
 def job_model_dir(job):
     """The folder holding the job's final model (the merged model for LoRA)."""
     if job.status != Job.Status.SUCCEEDED or not job.output_dir:
-        raise ModelNotReady(
-            "This job has no model yet: the playground opens once it has succeeded."
-        )
+        raise ModelNotReady(job.no_model_reason())
     folder = job_model_folder(job)
     if not (folder / "config.json").exists():
-        raise ModelNotReady("This job's model files are missing; it cannot generate text.")
+        raise ModelNotReady(f"Job {job.pk}'s model files are missing: it cannot generate text.")
     return folder
 
 

@@ -220,6 +220,14 @@ class Job(models.Model):
     def is_finished(self):
         return self.status in self.FINISHED
 
+    def no_model_reason(self):
+        """Why there is no model to download or generate with (the API and the portal alike)."""
+        if self.status in (self.Status.QUEUED, self.Status.RUNNING):
+            return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
+        if self.status != self.Status.SUCCEEDED:
+            return f"Job {self.pk} {self.status}, so it has no model: only a succeeded job has one."
+        return f"Job {self.pk} has no saved model."
+
     @property
     def progress_percent(self):
         if self.status == self.Status.SUCCEEDED:

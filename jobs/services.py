@@ -194,7 +194,9 @@ def job_cancel(*, job):
     """A queued job is cancelled at once; a running one is asked to stop (its worker checks
     about once a second and keeps the checkpoints already written)."""
     if job.is_finished:
-        raise ValidationError({"status": [f"The job has already {job.status}."]})
+        raise ValidationError(
+            {"status": [f"Job {job.pk} has already {job.status}: there is nothing to cancel."]}
+        )
     now = timezone.now()
     if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
         status=Job.Status.CANCELLED,
@@ -264,13 +266,13 @@ def job_reap_stale(*, timeout_s=None):
 def job_delete(*, job):
     """Delete a finished job; its files (checkpoints, model, zip) go with it (jobs.signals)."""
     if not job.is_finished:
-        raise ValidationError(
-            {"status": ["The job is still active: cancel it before deleting it."]}
-        )
-    if job.child_jobs.exists():
-        raise ValidationError(
-            {"status": ["Other jobs continue from this job's model: delete them first."]}
-        )
+        reason = f"Job {job.pk} is {job.status}: cancel it, then delete it once it has stopped."
+        raise ValidationError({"status": [reason]})
+    children = sorted(job.child_jobs.values_list("pk", flat=True))
+    if children:
+        listed = ", ".join(f"#{pk}" for pk in children)
+        reason = f"Other jobs continue from job {job.pk}'s model ({listed}): delete them first."
+        raise ValidationError({"status": [reason]})
     job.delete()
 
 
@@ -280,10 +282,10 @@ def job_delete(*, job):
 def job_model_zip(*, job):
     """A zip of the final model folder, built once (to a temporary name, then renamed)."""
     if job.status != Job.Status.SUCCEEDED or not job.output_dir:
-        raise ValidationError({"status": ["Only a succeeded job has a model to download."]})
+        raise ValidationError({"status": [job.no_model_reason()]})
     source = Path(settings.MEDIA_ROOT) / job.output_dir
     if not source.is_dir():
-        raise ValidationError({"status": ["This job's model files are missing."]})
+        raise ValidationError({"status": [f"Job {job.pk}'s model files are missing."]})
     target = job_dir(job) / "model.zip"
     if target.exists():
         return target
