@@ -123,9 +123,28 @@ class JobCreateSerializer(serializers.Serializer):
 
 
 class JobUpdateSerializer(serializers.ModelSerializer):
+    """Name and notes only. Any other field sent is refused by name rather than ignored, so a
+    client never reads a 200 as "status changed"."""
+
     class Meta:
         model = Job
         fields = ["name", "notes"]
+
+    def to_internal_value(self, data):
+        others = sorted(set(data) - set(self.Meta.fields)) if hasattr(data, "keys") else []
+        if others:
+            readable = set(JobSerializer.Meta.fields)
+            raise serializers.ValidationError(
+                {
+                    key: [
+                        "Read-only: only name and notes can be changed."
+                        if key in readable
+                        else "Unknown field: only name and notes can be changed."
+                    ]
+                    for key in others
+                }
+            )
+        return super().to_internal_value(data)
 
 
 class MetricPointSerializer(serializers.ModelSerializer):

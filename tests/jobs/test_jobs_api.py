@@ -146,13 +146,27 @@ def test_launching_without_required_fields_lists_each_missing_field(owner_api):
 def test_patch_changes_name_and_notes_but_nothing_else(owner_api, owner):
     job = make_job(owner, status=Job.Status.RUNNING)
     response = owner_api.patch(
-        url(job), {"name": "Renamed", "notes": "lr too high?", "status": "succeeded"}, format="json"
+        url(job), {"name": "Renamed", "notes": "lr too high?"}, format="json"
     )
     assert response.status_code == 200
     assert response.json()["name"] == "Renamed"
     job.refresh_from_db()
     assert (job.name, job.notes, job.status) == ("Renamed", "lr too high?", Job.Status.RUNNING)
     assert owner_api.patch(url(job), {"name": ""}, format="json").status_code == 400
+
+
+def test_patch_refuses_read_only_and_unknown_fields_by_name_and_changes_nothing(owner_api, owner):
+    job = make_job(owner, status=Job.Status.RUNNING)
+    response = owner_api.patch(
+        url(job), {"name": "Renamed", "status": "failed", "colour": "red"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "colour": ["Unknown field: only name and notes can be changed."],
+        "status": ["Read-only: only name and notes can be changed."],
+    }
+    job.refresh_from_db()
+    assert (job.name, job.status) == ("Fox job", Job.Status.RUNNING)
 
 
 def test_a_running_job_cannot_be_deleted_until_cancelled(owner_api, owner):
