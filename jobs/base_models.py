@@ -174,27 +174,29 @@ def hub_reachable(timeout=2.0, ttl=300):
     return ok
 
 
-def availability(base_model):
-    """(available_offline, available, reason when unavailable) for a catalog row."""
+def availability(base_model, *, show_paths=False):
+    """(available_offline, available, reason when unavailable) for a catalog row. Server paths
+    appear in the reason only with show_paths (for staff): other users get no server layout."""
     if base_model.source == BaseModel.Source.BUILTIN:
         return True, True, ""
     if base_model.source == BaseModel.Source.LOCAL:
         if (Path(base_model.local_path) / "config.json").exists():
             return True, True, ""
-        return False, False, f"The folder {base_model.local_path} has no config.json on this host."
+        if show_paths:
+            return False, False, f"The folder {base_model.local_path} has no config.json."
+        return False, False, "Its files are missing on this server; ask an operator."
     if hub_local_copy(base_model.hub_id):
         return True, True, ""
     if hub_reachable():
         return False, True, ""
-    return (
-        False,
-        False,
-        (
-            f"{base_model.hub_id} is not on this host and the Hugging Face Hub cannot be reached: "
-            "an operator "
-            f"can put the model in {Path(settings.BASE_MODELS_DIR) / base_model.hub_id}."
-        ),
+    reason = (
+        f"{base_model.hub_id} is not downloaded on this server and the Hugging Face Hub "
+        "cannot be reached (no network access)"
     )
+    if show_paths:
+        folder = Path(settings.BASE_MODELS_DIR) / base_model.hub_id
+        return False, False, f"{reason}: put the model in {folder}."
+    return False, False, f"{reason}; ask an operator."
 
 
 def model_source(base_model, parent_job=None):
@@ -218,14 +220,14 @@ def job_model_folder(job):
 
 def catalog_for(user):
     """Every entry the user can pick, catalog rows first, then their own succeeded jobs."""
-    entries = [_row_entry(row) for row in BaseModel.objects.active()]
+    entries = [_row_entry(row, show_paths=user.is_staff) for row in BaseModel.objects.active()]
     jobs = Job.objects.for_user(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
     entries += [_job_entry(job) for job in jobs.select_related("base_model", "dataset")]
     return entries
 
 
-def _row_entry(row):
-    offline, available, reason = availability(row)
+def _row_entry(row, *, show_paths):
+    offline, available, reason = availability(row, show_paths=show_paths)
     shape = _shape(row)
     return {
         "key": row.key,
@@ -303,7 +305,7 @@ def resolve_base_model(*, owner, key):
     row = BaseModel.objects.active().filter(key=key).first()
     if row is None:
         raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
-    _, available, reason = availability(row)
+    _, available, reason = availability(row, show_paths=owner.is_staff)
     if not available:
         raise ValidationError({"base_model": [reason]})
     return row, None

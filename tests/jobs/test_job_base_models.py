@@ -45,9 +45,30 @@ def test_the_catalog_offers_the_gpt2_family_and_the_built_ins_with_their_sizes(o
 def test_a_hub_model_without_network_or_local_copy_is_unavailable_with_the_reason(owner):
     gpt2 = entries(owner)["gpt2"]
     assert not gpt2["available"] and not gpt2["available_offline"]
-    assert "operator-models/gpt2" in gpt2["unavailable_reason"]
-    with pytest.raises(ValidationError):
+    assert gpt2["unavailable_reason"] == (
+        "gpt2 is not downloaded on this server and the Hugging Face Hub cannot be reached "
+        "(no network access); ask an operator."
+    )
+    with pytest.raises(ValidationError) as refused:
         resolve_base_model(owner=owner, key="gpt2")
+    assert "ask an operator" in refused.value.message_dict["base_model"][0]
+
+
+@pytest.mark.django_db
+def test_only_staff_see_the_server_folder_an_unavailable_model_belongs_in(
+    owner, operator, owner_api, tmp_path
+):
+    BaseModel.objects.create(
+        key="house", display_name="House", source=BaseModel.Source.LOCAL, local_path="/srv/house"
+    )
+    listed = {e["key"]: e for e in owner_api.get("/api/v1/base-models/").json()}
+    for key in ("gpt2", "house"):
+        reason = listed[key]["unavailable_reason"]
+        assert "ask an operator" in reason
+        assert "/" not in reason and str(tmp_path) not in reason
+    staff = entries(operator)
+    assert str(tmp_path / "operator-models" / "gpt2") in staff["gpt2"]["unavailable_reason"]
+    assert "/srv/house" in staff["house"]["unavailable_reason"]
 
 
 @pytest.mark.django_db
