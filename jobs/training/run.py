@@ -64,6 +64,7 @@ def run_job(*, job, worker):
         samples = export.generate_samples(
             model, result.tokenizer, prompts, max_new_tokens=SAMPLE_NEW_TOKENS, seed=cfg.seed
         )
+        samples = [{key: _storable(text) for key, text in s.items()} for s in samples]
     _record_final_model(job, folder, result, samples)
     _finish(
         job,
@@ -75,6 +76,11 @@ def run_job(*, job, worker):
         samples=samples,
     )
     return "succeeded"
+
+
+def _storable(text):
+    # The data and the model's byte-level tokens can hold NUL, which PostgreSQL's JSON refuses.
+    return text.replace("\x00", "\ufffd")
 
 
 def _examples(dataset):
