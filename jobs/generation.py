@@ -7,9 +7,11 @@ the others on the threaded web server (torch releases the GIL inside its kernels
 
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 
 from jobs.base_models import job_model_folder, model_source
+from jobs.datasets.reader import generation_prompt
 from jobs.models import Job
 
 CACHE_SIZE = 4
@@ -25,16 +27,20 @@ class ModelNotReady(Exception):
 
 
 def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, compare_base=False):
-    """Continue `prompt` with the job's model; with compare_base, also with its base model.
+    """Answer `prompt` with the job's model; with compare_base, also with its base model.
 
-    Returns {"output", "seconds"} plus {"base_output", "base_label"} when compared.
+    1. Wrap the prompt the way the job's training data was formatted (a chat job's prompt
+       becomes "User: …\nAssistant: "), so the model answers as it learned to.
+    2. Generate; both models get the same text, and the outputs lose control characters.
+    Returns {"prompt_used", "output", "seconds"} plus {"base_output", "base_label"} if compared.
     """
     started = time.monotonic()
     model, tokenizer = _cached(
         ("job", str(job_model_dir(job))), lambda: _load_folder(job_model_dir(job))
     )
+    prompt = generation_prompt(job.dataset.kind, prompt)
     sampling = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
-    result = {"output": _complete(model, tokenizer, prompt, **sampling)}
+    result = {"prompt_used": prompt, "output": _complete(model, tokenizer, prompt, **sampling)}
     if compare_base:
         key, label, loader = _base_loader(job)
         result["base_label"] = label
@@ -149,4 +155,15 @@ def _complete(model, tokenizer, prompt, *, max_new_tokens, temperature, top_p):
             pad_token_id=tokenizer.eos_token_id,
             **options,
         )
-    return tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
+    return readable(tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True))
+
+
+def readable(text):
+    """The text without what a page cannot show: control characters other than newline and tab
+    (a carriage return becomes a newline), and the U+FFFD a token cut mid-character decodes to."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\n\t" or (ch != "\ufffd" and unicodedata.category(ch) not in ("Cc", "Cs"))
+    )

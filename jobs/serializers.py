@@ -183,7 +183,10 @@ class GenerateRequestSerializer(serializers.Serializer):
 
 
 class GenerateResponseSerializer(serializers.Serializer):
-    output = serializers.CharField()
+    prompt_used = serializers.CharField(
+        help_text="The exact text given to the models: the prompt in the job's training format"
+    )
+    output = serializers.CharField(help_text="Control characters other than newline removed")
     base_output = serializers.CharField(required=False)
     base_label = serializers.CharField(required=False)
     seconds = serializers.FloatField()

@@ -31,6 +31,8 @@
       note.textContent = data.detail || Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
       return;
     }
+    document.getElementById("prompt-used").textContent = result.data.prompt_used;
+    document.getElementById("prompt-used-card").hidden = false;
     document.getElementById("output").textContent = result.data.output;
     document.getElementById("base-card").hidden = !compare;
     if (compare) {
