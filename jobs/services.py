@@ -197,17 +197,24 @@ def job_cancel(*, job):
         raise ValidationError(
             {"status": [f"Job {job.pk} has already {job.status}: there is nothing to cancel."]}
         )
-    now = timezone.now()
-    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.CANCELLED,
-        cancel_requested=True,
-        finished_at=now,
-    ):
-        job.log("Cancelled before it started", kind="state", data={"status": Job.Status.CANCELLED})
-    elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested=False).update(
-        cancel_requested=True
-    ):
-        job.log("Cancel requested: stopping after the current step", kind="state")
+    # The job may move between queued and running while we ask (a worker claims it, the reaper
+    # requeues it): try each conditional update again until one of them takes or none applies.
+    for _ in range(5):
+        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+        ):
+            job.log(
+                "Cancelled before it started", kind="state", data={"status": Job.Status.CANCELLED}
+            )
+            break
+        if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested=False).update(
+            cancel_requested=True
+        ):
+            job.log("Cancel requested: stopping after the current step", kind="state")
+            break
+        job.refresh_from_db(fields=["status", "cancel_requested"])
+        if job.is_finished or job.cancel_requested:
+            break
     job.refresh_from_db()
     return job
 

@@ -40,11 +40,17 @@ def run_job(*, job, worker):
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
         result = engine.train(cfg, train_examples, eval_examples, callbacks)
         if result.stopped == "cancelled":
+            kept = Checkpoint.objects.filter(job=job, is_final=False).count()
             _finish(
                 job,
                 worker,
                 Job.Status.CANCELLED,
-                "Cancelled; checkpoints already written are kept.",
+                f"Cancelled at step {result.step}; "
+                + (
+                    f"{kept} checkpoint{'s' if kept != 1 else ''} kept."
+                    if kept
+                    else "no checkpoint had been written yet."
+                ),
                 result,
             )
             return "cancelled"
@@ -311,6 +317,12 @@ class JobCallbacks(Callbacks):
 
     def on_checkpoint_removed(self, step, path):
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
+        self.job.log(
+            f"Removed the checkpoint at step {step}: only the newest "
+            f"{settings.JOB_CHECKPOINTS_KEPT} are kept",
+            kind="checkpoint",
+            data={"step": step, "removed": True},
+        )
 
     def on_warning(self, message):
         self.job.log(message, level="warning", kind="warning")

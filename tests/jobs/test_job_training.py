@@ -159,6 +159,8 @@ def test_a_running_job_stops_within_seconds_of_a_cancel_and_keeps_its_checkpoint
     assert job.step < job.total_steps
     kept = Checkpoint.objects.filter(job=job)
     assert kept.exists() and all((Path(settings.MEDIA_ROOT) / c.path).is_dir() for c in kept)
+    last = JobEvent.objects.filter(job=job, kind="state").last().message
+    assert last.startswith(f"Cancelled at step {job.step}; {kept.count()} checkpoint")
 
 
 @pytest.mark.django_db
