@@ -41,18 +41,20 @@ def validate_file(fileobj, *, fmt, mapping, min_examples, context_length):
         report.kind, report.mapping = kind, resolved
         stats.add(example_text(kind, example), example)
     report.stats = stats.result()
-    _check_count(report, min_examples)
+    _check_count(report, min_examples, fmt)
     return report
 
 
-def _check_count(report, min_examples):
+def _check_count(report, min_examples, fmt):
     count = report.stats["examples"]
+    # Plain text files are split at blank lines; say so, since one example per line is common.
+    how = " In a .txt file, examples are separated by blank lines." if fmt == "txt" else ""
     if count == 0 and report.errors.count == 0:
-        report.errors.add(None, None, "The file holds no examples.")
+        report.errors.add(None, None, "The file holds no examples." + how)
     elif count < min_examples:
         report.errors.add(
             None,
             None,
             f"Only {count} valid example{'s' if count != 1 else ''}: "
-            f"at least {min_examples} are needed.",
+            f"at least {min_examples} are needed.{how}",
         )

@@ -162,6 +162,16 @@ def test_it_rejects_fewer_examples_than_the_minimum(owner, settings):
     assert dataset.num_examples == 4
 
 
+def test_a_txt_file_with_one_example_per_line_is_told_that_blank_lines_separate_examples(
+    owner, settings
+):
+    settings.DATASET_MIN_EXAMPLES = 10
+    dataset = upload(owner, "lines.txt", "\n".join(f"line number {i}" for i in range(30)).encode())
+    message = only_error(dataset)["message"]
+    assert message.startswith("Only 1 valid example: at least 10 are needed.")
+    assert "examples are separated by blank lines" in message
+
+
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
