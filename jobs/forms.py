@@ -64,7 +64,13 @@ def _hyperparameter_field(name, rule):
 
 
 class JobLaunchForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Job name")
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Job name (optional)",
+        help_text="Left blank, the job is named “<base model> on <dataset>”.",
+        widget=forms.TextInput(attrs={"aria-describedby": "help-name error-name"}),
+    )
     dataset = forms.ModelChoiceField(
         queryset=Dataset.objects.none(), label="Training dataset", empty_label="Choose a dataset…"
     )

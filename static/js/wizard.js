@@ -51,8 +51,26 @@
     return true;
   }
 
+  // The estimate's errors are redrawn on every answer. The server's errors from a refused launch
+  // (data-server) stay until the user edits that field: the estimate does not check them all.
   function clearErrors() {
-    form.querySelectorAll("p.error[id^=error-]").forEach(function (node) { setError(node.id.slice(6), ""); });
+    form.querySelectorAll("p.error[id^=error-]").forEach(function (node) {
+      if (node.dataset.server !== "1") setError(node.id.slice(6), "");
+    });
+  }
+
+  function markServerErrors() {
+    form.querySelectorAll("p.error[id^=error-]").forEach(function (node) {
+      if (node.textContent.trim()) node.dataset.server = "1";
+    });
+  }
+
+  function clearServerError(event) {
+    const group = event.target.closest && event.target.closest(".field, fieldset");
+    const node = group && group.querySelector("p.error[data-server]");
+    if (!node) return;
+    delete node.dataset.server;
+    setError(node.id.slice(6), "");
   }
 
   // Errors arrive as {"field": [...]}, {"hyperparameters.name": [...]} or {"hyperparameters": {name: [...]}}.
@@ -206,6 +224,9 @@
     hpInputs.forEach(function (input) { input.disabled = false; });
     document.getElementById("launch").disabled = false;
   });
+  form.addEventListener("input", clearServerError);
+  form.addEventListener("change", clearServerError);
+  markServerErrors();
   showMethodFields();
   describeDataset();
   refresh(false);

@@ -212,6 +212,21 @@ def test_the_wizard_launches_a_job_and_opens_its_page(owner_client, owner):
     assert job.status == Job.Status.QUEUED
 
 
+def test_the_wizard_names_a_job_left_without_a_name_after_its_model_and_dataset(
+    owner_client, owner
+):
+    dataset = make_dataset(owner)
+    page = text(owner_client.get(reverse("job-new")))
+    assert "Left blank, the job is named" in page
+    response = owner_client.post(
+        reverse("job-new"),
+        {"name": "", "dataset": dataset.pk, "base_model": "builtin-tiny", "method": "full"},
+    )
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert job.name == f"Built-in tiny (3M, random weights) on {dataset.name}"
+
+
 def test_the_wizard_shows_errors_next_to_the_fields(owner_client, owner):
     make_dataset(owner)
     response = owner_client.post(
@@ -220,7 +235,7 @@ def test_the_wizard_shows_errors_next_to_the_fields(owner_client, owner):
     page = text(response)
     assert response.status_code == 200
     assert not Job.objects.exists()
-    assert 'id="error-name" role="alert">This field is required.' in page
+    assert 'id="error-name" role="alert"></p>' in page  # the name is optional
     assert 'id="error-dataset" role="alert">This field is required.' in page
     assert 'id="error-batch_size" role="alert">Enter a whole number.' in page
 
