@@ -38,6 +38,11 @@ def run_job(*, job, worker):
     with Heartbeat(job.pk, worker):
         train_examples = _examples(job.dataset)
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
+        # Tokenising a large dataset takes a while before the first step: say what is happening.
+        job.log(
+            f"Preparing: tokenising {len(train_examples):,} examples and loading the model",
+            kind="log",
+        )
         result = engine.train(cfg, train_examples, eval_examples, callbacks)
         if result.stopped == "cancelled":
             kept = Checkpoint.objects.filter(job=job, is_final=False).count()

@@ -80,6 +80,9 @@ def test_a_launched_job_trains_and_leaves_a_loadable_model_and_a_redelivery_does
         assert point.epoch == pytest.approx(point.step / steps_per_epoch)
     kinds = set(JobEvent.objects.filter(job=job).values_list("kind", flat=True))
     assert {"state", "eval", "checkpoint", "sample"} <= kinds
+    messages = list(JobEvent.objects.filter(job=job).values_list("message", flat=True))
+    preparing = f"Preparing: tokenising {dataset.num_examples:,} examples and loading the model"
+    assert preparing in messages
     assert Checkpoint.objects.filter(job=job, is_final=False).exists()
     assert set(job.actual) >= {
         "seconds",
