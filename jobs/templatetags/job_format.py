@@ -34,13 +34,14 @@ def bytes_human(value):
 
 @register.filter
 def money(value, currency="USD"):
+    """Cents, and "< 0.01" for a cost above zero that rounds to none (static/js/common.js's
+    money() writes the same, so the wizard and the job page agree)."""
     if value is None or value == "":
         return "—"
-    return (
-        f"{float(value):.4f} {currency}"
-        if float(value) < 0.01
-        else f"{float(value):.2f} {currency}"
-    )
+    value = float(value)
+    if 0 < value < 0.01:
+        return f"< 0.01 {currency}"
+    return f"{value:.2f} {currency}"
 
 
 @register.filter

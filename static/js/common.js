@@ -52,6 +52,13 @@
     return value === null || value === undefined ? "—" : Number(value).toFixed(4);
   }
 
+  // As the job page's money filter (jobs/templatetags/job_format.py): cents, "< 0.01" below that.
+  function money(value, currency) {
+    if (value === null || value === undefined) return "—";
+    const v = Number(value), unit = currency ? " " + currency : "";
+    return (v > 0 && v < 0.01 ? "< 0.01" : v.toFixed(2)) + unit;
+  }
+
   function debounce(fn, wait) {
     let timer = null;
     return function () {
@@ -62,5 +69,5 @@
   }
 
   window.Tuner = { csrfToken: csrfToken, postJSON: postJSON, duration: duration, number: number,
-    bytes: bytes, loss: loss, debounce: debounce };
+    bytes: bytes, loss: loss, money: money, debounce: debounce };
 })();

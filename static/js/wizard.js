@@ -112,7 +112,7 @@
     const setText = function (id, text) { document.getElementById(id).textContent = text; };
     setText("est-time", T.duration(est.seconds));
     setText("est-memory", T.bytes(est.peak_memory_bytes));
-    setText("est-cost", est.cost === undefined || est.cost === null ? "—" : Number(est.cost).toFixed(est.cost < 0.01 ? 4 : 2) + " " + (est.currency || ""));
+    setText("est-cost", T.money(est.cost, est.currency));
     setText("est-steps", T.number(data.total_steps !== undefined ? data.total_steps : est.total_steps));
     setText("est-tokens", T.number(data.total_tokens !== undefined ? data.total_tokens : est.total_tokens));
     const fit = document.getElementById("est-fit");

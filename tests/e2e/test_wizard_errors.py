@@ -28,6 +28,8 @@ def test_a_launch_error_stays_visible_until_its_field_is_edited(page):
     page.locator("#id_dataset").select_option(index=1)
     page.get_by_role("button", name="Auto-configure").click()
     expect(page.locator("#est-status")).to_contain_text("Every field is filled in")
+    # A tiny job costs less than a cent: written as the job page writes it, not 0.0001.
+    expect(page.locator("#est-cost")).to_have_text("< 0.01 USD")
     # Too long for the server (the input's maxlength stops typing, not a script or old browser).
     page.locator("#id_name").evaluate("(input) => { input.removeAttribute('maxlength'); }")
     page.locator("#id_name").fill("x" * 201)

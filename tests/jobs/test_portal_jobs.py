@@ -109,6 +109,17 @@ def test_the_job_page_shows_progress_settings_reasons_log_and_checkpoints(owner_
     assert "2.0 KB" in page  # checkpoint size
     assert "Cancel job" in page
     assert "FLOPs estimate" in page
+    assert "&lt; 0.01 USD" in page  # 0.001 USD, written as the wizard writes it
+
+
+@pytest.mark.parametrize(
+    "cost,shown",
+    [(0.00004, "< 0.01 USD"), (0.0, "0.00 USD"), (0.004, "< 0.01 USD"), (1.5, "1.50 USD")],
+)
+def test_costs_read_in_cents_and_below_a_cent_as_less_than_one(cost, shown):
+    from jobs.templatetags.job_format import money
+
+    assert money(cost) == shown
 
 
 def test_a_failed_job_says_why_and_offers_clone_and_delete(owner_client, owner):
