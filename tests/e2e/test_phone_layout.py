@@ -71,3 +71,10 @@ def test_a_comparison_on_a_phone_says_its_table_scrolls(phone, live_server, jobs
     expect(phone.locator(".scroll-hint").first).to_be_visible()
     phone.set_viewport_size({"width": 1280, "height": 900})
     expect(phone.locator(".scroll-hint").first).to_be_hidden()
+
+
+def test_the_upload_toggle_does_not_sit_on_the_validation_label(phone, live_server):
+    phone.goto(f"{live_server.url}/jobs/new/")
+    toggle = phone.locator("details.inline-upload").bounding_box()
+    label = phone.get_by_text("Validation dataset (optional)").bounding_box()
+    assert label["y"] - (toggle["y"] + toggle["height"]) >= 12
