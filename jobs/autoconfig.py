@@ -451,9 +451,11 @@ def _eval_steps(ctx):
     source = (
         "the validation dataset" if ctx.validation_dataset else f"{evaluation.rows:,} held-out rows"
     )
+    done = steps // every
     return (
         every,
-        f"every {every:,} steps: {steps // every} evaluations on {source} over {steps:,} steps",
+        f"every {every:,} steps: {done} evaluation{'s' if done != 1 else ''} on {source} "
+        f"over {steps:,} steps",
     )
 
 
