@@ -1,11 +1,11 @@
 """Shapes of the jobs API. Serializers validate and shape; services do the work."""
 
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
 
@@ -42,9 +42,7 @@ class JobUrlsSerializer(serializers.Serializer):
     portal = serializers.SerializerMethodField()
 
     def _absolute(self, name, job):
-        path = reverse(name, args=[job.pk])
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_url(self.context, name, job.pk)
 
     def get_metrics(self, job) -> str:
         return self._absolute("api-job-metrics", job)

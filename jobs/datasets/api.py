@@ -8,7 +8,6 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from jobs.datasets import reader, services
 from jobs.models import Dataset
+from tunerproject.api import absolute_url
 
 
 class DatasetStatsSerializer(serializers.Serializer):
@@ -94,9 +94,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         return max(0, dataset.error_count - len(dataset.errors))
 
     def _absolute(self, name, dataset):
-        path = reverse(name, args=[dataset.pk])
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_url(self.context, name, dataset.pk)
 
     def get_url(self, dataset) -> str:
         return self._absolute("api-dataset-detail", dataset)
