@@ -8,8 +8,8 @@ cannot work are refused with field errors before anything is queued.
 The step and token counts mirror what the training engine (jobs/training/) does with the same
 settings: plain text is packed into blocks of max_seq_length (each text followed by an EOS),
 other kinds keep one example per row cut to max_seq_length; without a validation dataset 10%
-of the examples (at most 1,000) are held out; an epoch is ceil(ceil(rows / batch) / accum)
-optimizer steps.
+of the examples (at most 1,000) are held out, or for packed text 10% of the blocks; an epoch is
+ceil(ceil(rows / batch) / accum) optimizer steps.
 
 Contract:
     resolve(*, dataset, base_model, method, requested, validation_dataset=None, parent_job=None,
@@ -33,6 +33,7 @@ from rest_framework import serializers
 from jobs import estimates
 from jobs.base_models import resolve_base_model
 from jobs.models import BaseModel, Dataset, Job
+from jobs.training.holdout import holdout_count
 
 HYPERPARAMETERS = [
     "epochs",
@@ -193,6 +194,15 @@ class Split:
             width=lambda batch: lengths.expected_longest_of(batch, seq),
         )
 
+    def hold_out_blocks(self):
+        """(train, held-out or None): the engine's split of packed blocks (data.split_rows)."""
+        held = holdout_count(self.rows, fraction=HOLDOUT_FRACTION, max_count=HOLDOUT_MAX_EXAMPLES)
+        if not held:
+            return self, None
+        share = held / self.rows
+        train = Split(rows=self.rows - held, tokens=self.tokens * (1 - share), width=self.width)
+        return train, Split(rows=held, tokens=self.tokens * share, width=self.width)
+
     def compute_tokens(self, batch):
         """Tokens the model runs on per pass, padding included."""
         return math.ceil(self.rows / batch) * batch * self.width(batch) if self.rows else 0
@@ -220,17 +230,21 @@ class Context:
         return self.kind == Dataset.Kind.TEXT
 
     def train_and_eval_lengths(self):
+        """Lengths of the training and held-out examples; packed text is held out later, by
+        block (see splits), so all of it is training text here."""
         n = self.dataset.num_examples
         if self.validation_dataset is not None:
             return Lengths.of(self.dataset), Lengths.of(self.validation_dataset)
-        if n < HOLDOUT_MIN_EXAMPLES:
+        held = holdout_count(n, fraction=HOLDOUT_FRACTION, max_count=HOLDOUT_MAX_EXAMPLES)
+        if not held or self.packed:
             return Lengths.of(self.dataset), None
-        held = max(1, min(int(n * HOLDOUT_FRACTION), HOLDOUT_MAX_EXAMPLES))
         return Lengths.of(self.dataset, (n - held) / n), Lengths.of(self.dataset, held / n)
 
     def splits(self, seq=None):
         seq = seq or self.hp["max_seq_length"]
         train, held = self.train_and_eval_lengths()
+        if self.packed and self.validation_dataset is None:
+            return Split.make(train, kind=self.kind, seq=seq).hold_out_blocks()
         evaluation = Split.make(held, kind=self.kind, seq=seq) if held is not None else None
         return Split.make(train, kind=self.kind, seq=seq), evaluation
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import datasets
 import torch
 
+from jobs.training.holdout import holdout_count
+
 IGNORE_INDEX = -100  # label value the loss skips
 
 datasets.disable_progress_bars()  # a worker's log is not a terminal
@@ -37,14 +39,34 @@ class Rows:
 
 def split_holdout(examples, *, fraction, seed, max_examples=1000):
     """Hold out a validation share of whole examples (never a piece of one), reproducibly."""
-    if len(examples) < 4 or fraction <= 0:
+    n_eval = holdout_count(len(examples), fraction=fraction, max_count=max_examples)
+    if not n_eval:
         return list(examples), []
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
-    n_eval = max(1, min(int(len(examples) * fraction), max_examples))
     held = set(order[:n_eval])
     train = [ex for i, ex in enumerate(examples) if i not in held]
     return train, [examples[i] for i in sorted(held)]
+
+
+def split_rows(rows, *, fraction, seed, max_rows=1000):
+    """Hold out a validation share of packed blocks, reproducibly: (train, held or None).
+
+    Packed text is held out by block, not by example: the number of training rows is then
+    ceil(stream / block) minus the share, whatever the lengths of the examples drawn, so the
+    auto-configuration predicts it exactly (jobs/autoconfig.py, Split.packed_holdout)."""
+    n_held = holdout_count(len(rows), fraction=fraction, max_count=max_rows)
+    if not n_held:
+        return rows, None
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+    held, kept = order[:n_held].sort().values, order[n_held:].sort().values
+    return _select(rows, kept), _select(rows, held)
+
+
+def _select(rows, index):
+    return Rows(
+        input_ids=rows.input_ids[index], labels=rows.labels[index], lengths=rows.lengths[index]
+    )
 
 
 def tokenize(examples, tokenizer):

@@ -292,13 +292,19 @@ class _Loop:
 def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
     """Training and validation rows, plus warnings worth telling the user."""
     warnings = []
-    if eval_examples is None:
+    eval_rows = None
+    packed_holdout = eval_examples is None and cfg.kind == "text"
+    if eval_examples is None and not packed_holdout:
         train_examples, eval_examples = data.split_holdout(
             train_examples, fraction=cfg.validation_fraction, seed=cfg.seed
         )
     train_rows, dropped = data.build_rows(
         train_examples, tokenizer, kind=cfg.kind, block_size=cfg.max_seq_length
     )
+    if packed_holdout:
+        train_rows, eval_rows = data.split_rows(
+            train_rows, fraction=cfg.validation_fraction, seed=cfg.seed
+        )
     if dropped:
         warnings.append(
             f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens "
@@ -306,7 +312,6 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
         )
     if not len(train_rows):
         raise ValueError("The dataset has no training rows left after tokenisation")
-    eval_rows = None
     if eval_examples:
         eval_rows, _ = data.build_rows(
             eval_examples, tokenizer, kind=cfg.kind, block_size=cfg.max_seq_length
