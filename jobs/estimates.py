@@ -61,12 +61,12 @@ DEVICE_PROFILES = {
         "bf16": False,
         "supports": {"fp32": True, "bf16": True, "fp16": False},
         "batch": 8,
-        "bandwidth": 5e9,
+        "bandwidth": 20e9,
         "disk": 0.5e9,
-        "step_seconds": 0.005,
+        "step_seconds": 0.002,
         "optimizer_bytes": 40,
-        "batch_seconds": 0.005,
-        "batch_seconds_per_parameter": 2.7e-8,
+        "batch_seconds": 0.003,
+        "batch_seconds_per_parameter": 2e-9,
         "setup_seconds": 30.0,
         "startup_seconds": 0.0,
     },
@@ -269,10 +269,10 @@ def calibration(*, base_model, method, profile, max_seq_length=None):
         "setup": _median([_setup_seconds(job) for job in same]) or profile["setup_seconds"],
     }
     if same:
-        result["time"] = _median([_time_ratio(job, profile) for job in same])
+        result["time"] = _median([time_ratio(job, profile) for job in same])
         result["basis"] = f"calibrated from {_jobs(len(same))} of this model and method"
     elif others:
-        result["time"] = _median([_time_ratio(job, profile) for job in others])
+        result["time"] = _median([time_ratio(job, profile) for job in others])
         result["basis"] = (
             f"calibrated from {_jobs(len(others))} of other models on {profile['kind']} "
             f"workers, scaled by FLOPs per token"
@@ -302,7 +302,8 @@ def _jobs(n):
     return f"{n} finished job{'s' if n != 1 else ''}"
 
 
-def _time_ratio(job, profile):
+def time_ratio(job, profile):
+    """A finished job's measured loop seconds / the seconds modelled for the work it did."""
     actual = job.actual
     seconds = actual.get("seconds")
     if not seconds:

@@ -102,6 +102,22 @@ def test_plain_text_is_packed_into_full_blocks_separated_by_end_of_text():
     assert eos_count == 40
 
 
+def blocks_of(rows):
+    return sorted(
+        tuple(row[:n].tolist()) for row, n in zip(rows.input_ids, rows.lengths, strict=True)
+    )
+
+
+def test_packed_text_holds_out_a_tenth_of_its_blocks_whatever_the_seed(tmp_path):
+    tokenizer = gpt2_tokenizer()
+    everything, _ = data.build_rows(text_examples(200), tokenizer, kind="text", block_size=32)
+    for seed in (1, 2, 3):
+        cfg = config(tmp_path, kind="text", seed=seed)
+        train, held, _ = engine.prepare_rows(cfg, tokenizer, text_examples(200), None)
+        assert len(held) == int(len(everything) * 0.1)
+        assert sorted(blocks_of(train) + blocks_of(held)) == blocks_of(everything)
+
+
 def test_final_eval_loss_is_within_two_percent_of_the_hf_trainer(tmp_path):
     examples = text_examples(160)
     cfg = config(tmp_path, epochs=2, learning_rate=1e-2)
