@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -105,10 +105,11 @@ def job_live(request, pk):
         "after_event": live.int_param(request.GET, "after_event", 0),
         "after_checkpoint": live.int_param(request.GET, "after_checkpoint", 0),
     }
-    # This runs about once a second for every open job page: only the columns it shows.
-    job = get_object_or_404(Job.objects.for_user(request.user).only(*live.JOB_FIELDS), pk=pk)
-    payload = live.live_payload(job, **cursors)
-    return JsonResponse(payload)
+    # This runs about once a second for every open job page: one query in the usual case.
+    job = live.job_with_news(user=request.user, pk=pk, **cursors)
+    if job is None:
+        raise Http404("No such job")
+    return JsonResponse(live.live_payload(job, **cursors))
 
 
 @login_required

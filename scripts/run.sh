@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, migrate, create the demo account and run the web server and one worker together.
+# Set up, migrate, create the demo account and run the web server (scripts/web.sh: gunicorn) and
+# one worker together. ADDRESS=host:port picks where the portal listens.
 # Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 $PY manage.py qcluster &
 worker=$!
-$PY manage.py runserver "${ADDRESS:-127.0.0.1:8000}" &
+bash scripts/web.sh &
 web=$!
 stop() {
   trap - INT TERM EXIT

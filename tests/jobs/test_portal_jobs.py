@@ -180,17 +180,19 @@ def test_the_live_feed_returns_progress_and_only_rows_newer_than_the_cursors(own
     assert [e["message"] for e in newest["events"]] == ["new line"]
 
 
-def test_a_poll_that_finds_nothing_new_costs_two_queries_beyond_the_session(
+def test_a_poll_that_finds_nothing_new_costs_one_query_beyond_the_session(
     owner_client, owner, django_assert_num_queries
 ):
     job = make_job(owner, status=Job.Status.RUNNING)
     events, checkpoint = add_history(job, steps=50)
     live_url = reverse("job-live", args=[job.pk])
     cursors = {"after_step": 50, "after_event": events[-1].pk, "after_checkpoint": checkpoint.pk}
-    with django_assert_num_queries(4):  # session, user, job, news flags
-        owner_client.get(live_url, cursors)
-    with django_assert_num_queries(5):  # plus the new metric points
-        owner_client.get(live_url, {**cursors, "after_step": 40})
+    with django_assert_num_queries(3):  # session, user, the job with its news flags
+        response = owner_client.get(live_url, cursors)
+    assert response.json()["metrics"] == [] and response.json()["job"]["status"] == "running"
+    with django_assert_num_queries(4):  # plus the new metric points
+        response = owner_client.get(live_url, {**cursors, "after_step": 40})
+    assert {point["step"] for point in response.json()["metrics"]} == set(range(41, 51))
 
 
 def test_the_wizard_lists_my_datasets_and_the_catalog_with_figures(owner_client, owner, other_user):
