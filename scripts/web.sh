@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The web server: gunicorn with a fixed number of processes and threads, so a hundred open job
-# pages polling once a second share WEB_WORKERS x WEB_THREADS threads and as many database
+# pages polling every 1.5 s share WEB_WORKERS x WEB_THREADS threads and as many database
 # connections, kept open between requests (DB_CONN_MAX_AGE), instead of a thread and a fresh
 # PostgreSQL connection per request. Static files are served by WhiteNoise.
 set -euo pipefail
@@ -13,5 +13,6 @@ exec .venv/bin/gunicorn tunerproject.wsgi \
   --threads "${WEB_THREADS:-4}" \
   --timeout "${WEB_TIMEOUT:-120}" \
   --keep-alive 5 \
+  --no-control-socket \
   --access-logfile "${WEB_ACCESS_LOG:--}" \
   "$@"

@@ -315,7 +315,7 @@ class JobCallbacks(Callbacks):
             defaults={"path": relative, "size_bytes": size_bytes, "eval_loss": eval_loss},
         )
         self.job.log(
-            f"Checkpoint saved at step {step} ({size_bytes / 1e6:.1f} MB)",
+            f"Checkpoint saved at step {step} ({size_bytes / 2**20:.1f} MB)",
             kind="checkpoint",
             data={"step": step, "size_bytes": size_bytes, "eval_loss": eval_loss},
         )
