@@ -1,6 +1,7 @@
 """django-q2 tasks: each takes an id (or nothing), and calls a service.
 
-The reaper runs every minute (a Schedule created by `ensure_schedules` after migrate) and at the
+The reaper runs every minute (a Schedule created by `ensure_schedules` after migrate; copies that
+piled up in the queue meanwhile are dropped by the first to run) and at the
 start of every training task, so a job whose worker was killed resumes as soon as any worker is
 free, even when the broker would not redeliver its task for days.
 """
@@ -18,7 +19,24 @@ def job_run_task(job_id):
 def job_reap_stale_task():
     from jobs import services
 
-    return services.job_reap_stale()
+    handled = services.job_reap_stale()
+    drop_waiting_reapers()
+    return handled
+
+
+def drop_waiting_reapers():
+    """Delete the reaper tasks still waiting in the queue; returns how many.
+
+    The schedule adds one every minute whether or not a worker is free, so while every worker
+    trains they pile up behind the job (60 an hour), and each would take a fresh process
+    (recycle=1) before the next training job starts. One run does the work of all of them."""
+    from django.conf import settings
+    from django_q.models import OrmQ
+
+    me = f"{__name__}.job_reap_stale_task"
+    waiting = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
+    stale = [task.pk for task in waiting if task.func() == me]
+    return OrmQ.objects.filter(pk__in=stale).delete()[0]
 
 
 def ensure_schedules(**kwargs):

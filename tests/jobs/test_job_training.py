@@ -333,6 +333,24 @@ def test_the_reaper_is_scheduled_every_minute_exactly_once():
 
 
 @pytest.mark.django_db
+def test_reaper_tasks_piled_up_behind_a_long_job_run_once_not_once_each(
+    owner, django_capture_on_commit_callbacks
+):
+    from django_q.tasks import async_task
+
+    # What the every-minute schedule leaves in the queue while the only worker trains.
+    for _ in range(3):
+        async_task("jobs.tasks.job_reap_stale_task", sync=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = launch(owner, make_dataset(owner))
+    assert OrmQ.objects.count() == 4
+
+    tasks.job_reap_stale_task()  # the first of them to reach a worker
+    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.tasks.job_run_task"]
+    assert OrmQ.objects.get().args() == (job.pk,)
+
+
+@pytest.mark.django_db
 def test_a_lora_job_on_prompt_completion_data_exports_the_adapter_and_a_merged_model(
     owner, sync_queue, django_capture_on_commit_callbacks, settings
 ):
