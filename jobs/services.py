@@ -17,6 +17,7 @@ import socket
 import traceback
 import uuid
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -267,6 +268,54 @@ def job_reap_stale(*, timeout_s=None):
         else:
             continue
         handled.append(job.pk)
+    return handled
+
+
+def job_requeue_lost(*, older_than_s=60):
+    """Queued jobs that no task in the queue will ever run: their task was deleted from the
+    queue, or failed before it could claim the job. Enqueue a new task for each (a duplicate
+    does nothing: the claim is conditional), or fail the job past JOB_MAX_RESTARTS. Returns
+    the jobs handled. Only the ORM broker's queue can be read, so only it is checked."""
+    from django_q.models import OrmQ
+
+    waiting = {
+        task.args()[0]
+        for task in OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
+        if task.func() == "jobs.tasks.job_run_task" and task.args()
+    }
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    lost = Job.objects.filter(
+        status=Job.Status.QUEUED, cancel_requested=False, created_at__lt=cutoff
+    ).exclude(pk__in=waiting)
+    handled = []
+    for job in lost:
+        still_lost = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, cancel_requested=False)
+        if job.restart_count >= settings.JOB_MAX_RESTARTS:
+            reason = (
+                f"Its task left the queue without running it, and the job already restarted "
+                f"{job.restart_count} times (the limit)."
+            )
+            if still_lost.update(
+                status=Job.Status.FAILED, error=reason, finished_at=timezone.now()
+            ):
+                job.log(
+                    f"Failed: {reason}",
+                    level="error",
+                    kind="state",
+                    data={"status": Job.Status.FAILED},
+                )
+                handled.append(job.pk)
+            continue
+        if still_lost.update(restart_count=F("restart_count") + 1):
+            job.log(
+                "Its task left the queue without running it; queued again "
+                f"(restart {job.restart_count + 1} of {settings.JOB_MAX_RESTARTS}).",
+                level="warning",
+                kind="state",
+                data={"status": Job.Status.QUEUED},
+            )
+            transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+            handled.append(job.pk)
     return handled
 
 

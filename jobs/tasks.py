@@ -1,5 +1,8 @@
 """django-q2 tasks: each takes an id (or nothing), and calls a service.
 
+The reaper task requeues running jobs whose worker died and queued jobs whose task left the
+queue without running them (jobs.services.job_reap_stale, job_requeue_lost).
+
 The reaper runs every minute (a Schedule created by `ensure_schedules` after migrate; copies that
 piled up in the queue meanwhile are dropped by the first to run) and at the
 start of every training task, so a job whose worker was killed resumes as soon as any worker is
@@ -19,7 +22,7 @@ def job_run_task(job_id):
 def job_reap_stale_task():
     from jobs import services
 
-    handled = services.job_reap_stale()
+    handled = services.job_reap_stale() + services.job_requeue_lost()
     drop_waiting_reapers()
     return handled
 

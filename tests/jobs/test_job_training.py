@@ -350,6 +350,36 @@ def test_reaper_tasks_piled_up_behind_a_long_job_run_once_not_once_each(
     assert OrmQ.objects.get().args() == (job.pk,)
 
 
+def lose_task(job):
+    """Delete the job's task from the queue, as a flush or a task failing before its claim does."""
+    OrmQ.objects.filter(pk__in=[t.pk for t in OrmQ.objects.all() if t.args() == (job.pk,)]).delete()
+
+
+@pytest.mark.django_db
+def test_a_queued_job_whose_task_left_the_queue_gets_a_new_one_then_fails_past_the_limit(
+    owner, settings, django_capture_on_commit_callbacks
+):
+    settings.JOB_MAX_RESTARTS = 1
+    dataset = make_dataset(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        lost, waiting = launch(owner, dataset), launch(owner, dataset)
+    Job.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    lose_task(lost)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.job_reap_stale_task() == [lost.pk]
+    assert sorted(task.args()[0] for task in OrmQ.objects.all()) == sorted([lost.pk, waiting.pk])
+    lost.refresh_from_db()
+    assert lost.status == Job.Status.QUEUED and lost.restart_count == 1
+    assert lost.events.filter(message__contains="left the queue without running it").exists()
+
+    lose_task(lost)
+    assert tasks.job_reap_stale_task() == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.status == Job.Status.FAILED and "restarted 1 times (the limit)" in lost.error
+    assert Job.objects.get(pk=waiting.pk).status == Job.Status.QUEUED
+
+
 @pytest.mark.django_db
 def test_a_lora_job_on_prompt_completion_data_exports_the_adapter_and_a_merged_model(
     owner, sync_queue, django_capture_on_commit_callbacks, settings
