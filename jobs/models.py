@@ -204,6 +204,8 @@ class Job(models.Model):
     samples = models.JSONField(default=list, blank=True)  # [{"prompt": ..., "output": ...}]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # when its current task was enqueued: at launch, and again each time a reaper requeues it
+    queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

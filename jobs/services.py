@@ -254,7 +254,10 @@ def job_reap_stale(*, timeout_s=None):
         # A cancel asked for since the read must not ride along into the queue, where nothing
         # claims a job with cancel_requested: the next run cancels the job instead.
         elif still_stale.filter(cancel_requested=False).update(
-            status=Job.Status.QUEUED, worker="", restart_count=F("restart_count") + 1
+            status=Job.Status.QUEUED,
+            worker="",
+            restart_count=F("restart_count") + 1,
+            queued_at=now,
         ):
             job.log(
                 f"{lost}; queued again to resume from its newest checkpoint "
@@ -275,29 +278,42 @@ def job_requeue_lost(*, older_than_s=60):
     """Queued jobs that no task in the queue will ever run: their task was deleted from the
     queue, or failed before it could claim the job. Enqueue a new task for each (a duplicate
     does nothing: the claim is conditional), or fail the job past JOB_MAX_RESTARTS. Returns
-    the jobs handled. Only the ORM broker's queue can be read, so only it is checked."""
+    the jobs handled.
+
+    Only jobs queued more than `older_than_s` ago count: a job enqueued (or requeued by
+    job_reap_stale) just now may not have its task in the queue yet. Every update is
+    conditional on the state read, so two reapers at once handle a job once."""
     from django_q.models import OrmQ
 
+    if not settings.Q_CLUSTER.get("orm"):
+        return []  # only the ORM broker's queue can be read back
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    candidates = list(
+        Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False, queued_at__lt=cutoff)
+    )
+    if not candidates:
+        return []
     waiting = {
         task.args()[0]
         for task in OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
         if task.func() == "jobs.tasks.job_run_task" and task.args()
     }
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    lost = Job.objects.filter(
-        status=Job.Status.QUEUED, cancel_requested=False, created_at__lt=cutoff
-    ).exclude(pk__in=waiting)
     handled = []
-    for job in lost:
-        still_lost = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, cancel_requested=False)
+    for job in (job for job in candidates if job.pk not in waiting):
+        still_lost = Job.objects.filter(
+            pk=job.pk,
+            status=Job.Status.QUEUED,
+            cancel_requested=False,
+            queued_at=job.queued_at,
+            restart_count=job.restart_count,
+        )
+        now = timezone.now()
         if job.restart_count >= settings.JOB_MAX_RESTARTS:
             reason = (
                 f"Its task left the queue without running it, and the job already restarted "
                 f"{job.restart_count} times (the limit)."
             )
-            if still_lost.update(
-                status=Job.Status.FAILED, error=reason, finished_at=timezone.now()
-            ):
+            if still_lost.update(status=Job.Status.FAILED, error=reason, finished_at=now):
                 job.log(
                     f"Failed: {reason}",
                     level="error",
@@ -305,8 +321,7 @@ def job_requeue_lost(*, older_than_s=60):
                     data={"status": Job.Status.FAILED},
                 )
                 handled.append(job.pk)
-            continue
-        if still_lost.update(restart_count=F("restart_count") + 1):
+        elif still_lost.update(restart_count=F("restart_count") + 1, queued_at=now):
             job.log(
                 "Its task left the queue without running it; queued again "
                 f"(restart {job.restart_count + 1} of {settings.JOB_MAX_RESTARTS}).",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 from django_q.models import OrmQ
 from transformers import AutoModelForCausalLM
@@ -350,6 +351,25 @@ def test_reaper_tasks_piled_up_behind_a_long_job_run_once_not_once_each(
     assert OrmQ.objects.get().args() == (job.pk,)
 
 
+@pytest.mark.django_db
+def test_a_job_requeued_for_a_dead_worker_is_not_also_taken_for_a_lost_task(owner, settings):
+    settings.JOB_MAX_RESTARTS = 3
+    job = launch(owner, make_dataset(owner))
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING,
+        worker="dead:1:x",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        created_at=timezone.now() - timedelta(hours=2),
+        queued_at=timezone.now() - timedelta(hours=2),
+        restart_count=2,
+    )
+    # Inside one transaction the new task is enqueued only at commit, after both checks ran.
+    with transaction.atomic():
+        assert tasks.job_reap_stale_task() == [job.pk]
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED and job.restart_count == 3
+
+
 def lose_task(job):
     """Delete the job's task from the queue, as a flush or a task failing before its claim does."""
     OrmQ.objects.filter(pk__in=[t.pk for t in OrmQ.objects.all() if t.args() == (job.pk,)]).delete()
@@ -363,17 +383,21 @@ def test_a_queued_job_whose_task_left_the_queue_gets_a_new_one_then_fails_past_t
     dataset = make_dataset(owner)
     with django_capture_on_commit_callbacks(execute=True):
         lost, waiting = launch(owner, dataset), launch(owner, dataset)
-    Job.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+        just_queued = launch(owner, dataset)  # its task may not be in the queue yet
+    Job.objects.exclude(pk=just_queued.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
     lose_task(lost)
+    lose_task(just_queued)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.job_reap_stale_task() == [lost.pk]
     assert sorted(task.args()[0] for task in OrmQ.objects.all()) == sorted([lost.pk, waiting.pk])
+    assert Job.objects.get(pk=just_queued.pk).restart_count == 0
     lost.refresh_from_db()
     assert lost.status == Job.Status.QUEUED and lost.restart_count == 1
     assert lost.events.filter(message__contains="left the queue without running it").exists()
 
     lose_task(lost)
+    Job.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
     assert tasks.job_reap_stale_task() == [lost.pk]
     lost.refresh_from_db()
     assert lost.status == Job.Status.FAILED and "restarted 1 times (the limit)" in lost.error
