@@ -56,8 +56,7 @@ LORA_NAMES = ("lora_r", "lora_alpha", "lora_dropout")
 
 # What the engine does (jobs/training/engine.py and data.py); keep these in step with it.
 HOLDOUT_FRACTION = 0.1
-HOLDOUT_MAX_EXAMPLES = 1000
-HOLDOUT_MIN_EXAMPLES = 4
+HOLDOUT_MAX_EXAMPLES = 1000  # the minimum (4 examples or blocks) is in holdout_count
 
 # The rules' targets.
 PASSES_RANGE = (100, 25_000)  # rows × epochs: enough passes to learn, few enough to finish
@@ -186,7 +185,8 @@ class Split:
     def make(cls, lengths, *, kind, seq):
         if kind == Dataset.Kind.TEXT or not kind:
             stream = lengths.total_tokens + lengths.count  # an EOS after each text
-            rows = math.ceil(stream / seq) if stream > 1 else 0
+            # Blocks of seq tokens; a last block of one token has nothing to predict (data.pack).
+            rows = int(stream // seq) + (stream % seq > 1)
             return cls(rows=rows, tokens=stream, width=lambda batch: min(seq, stream))
         return cls(
             rows=round(lengths.count),
@@ -308,7 +308,8 @@ def _max_seq_length(ctx):
 
 def _packed_seq_length(ctx, train, covering):
     """Packed text fills every block, so a window of at least 128 costs no padding; it must
-    still leave 32 blocks or more, so an epoch makes a few batches."""
+    still make 32 blocks or more (about 29 once a tenth is held out for validation), so an
+    epoch makes a few batches."""
     context = ctx.base_model.context_length
     stream = train.total_tokens + train.count
     enough_blocks = max(16, _power_of_two_at_most(stream / 32))
@@ -454,7 +455,7 @@ def _eval_steps(ctx):
     train, evaluation = ctx.splits()
     steps = ctx.total_steps
     if evaluation is None or not evaluation.rows:
-        return 0, "0: too few examples to hold out a validation split"
+        return 0, "0: too little data to hold out a validation split"
     batch = ctx.hp["batch_size"]
     # A forward pass costs about a third of a training step per token.
     training = train.compute_tokens(batch) * ctx.hp["epochs"]

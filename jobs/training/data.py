@@ -52,9 +52,11 @@ def split_holdout(examples, *, fraction, seed, max_examples=1000):
 def split_rows(rows, *, fraction, seed, max_rows=1000):
     """Hold out a validation share of packed blocks, reproducibly: (train, held or None).
 
-    Packed text is held out by block, not by example: the number of training rows is then
-    ceil(stream / block) minus the share, whatever the lengths of the examples drawn, so the
-    auto-configuration predicts it exactly (jobs/autoconfig.py, Split.packed_holdout)."""
+    Packed text is held out by block, not by example: the number of training rows is then the
+    number of blocks minus the share, whatever the lengths of the examples drawn, so the
+    auto-configuration predicts it from the token count alone (jobs/autoconfig.py,
+    Split.hold_out_blocks). Blocks cut across texts, so a held-out block may share a text with
+    a training block: the eval loss of packed text reads slightly optimistic."""
     n_held = holdout_count(len(rows), fraction=fraction, max_count=max_rows)
     if not n_held:
         return rows, None

@@ -319,7 +319,8 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
         eval_rows = eval_rows if len(eval_rows) else None
     if eval_rows is None:
         warnings.append(
-            "Too few examples to hold out a validation split: no eval loss will be reported"
+            "Too little data to hold out a validation split (fewer than 4 examples, or 4 packed "
+            "blocks of text): no eval loss will be reported"
         )
     return train_rows, eval_rows, warnings
 

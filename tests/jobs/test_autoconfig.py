@@ -327,6 +327,17 @@ def test_steps_and_tokens_match_the_engine_for_packed_text(owner, fixed):
     assert result["total_tokens"] == pytest.approx(tokens * hp["epochs"], rel=0.02)
 
 
+def test_a_last_packed_block_of_one_token_is_not_counted_as_a_row(owner):
+    # 43 texts of two tokens, each followed by an EOS: 129 tokens, four blocks of 32 and one
+    # token left over, which the engine drops (it has nothing to predict).
+    dataset = upload(owner, "short.txt", "\n\n".join(["Hi there"] * 43))
+    assert dataset.total_tokens + dataset.num_examples == 129
+    result = configure(dataset, max_seq_length=32, batch_size=1, gradient_accumulation_steps=1)
+    hp = result["hyperparameters"]
+    steps, _ = engine_steps(dataset, hp)
+    assert result["total_steps"] == steps * hp["epochs"] == 3 * hp["epochs"]
+
+
 # --- The endpoint ----------------------------------------------------------------------------
 
 
