@@ -1,5 +1,5 @@
 // The job page, live: polls /jobs/<id>/live/ for what is new since the last answer (progress,
-// metric points, log lines, checkpoints) about once a second while the job is queued or running.
+// metric points, log lines, checkpoints) every 1.5 s while the job is queued or running.
 // Hidden tabs poll slowly and finished jobs stop, so many open pages stay cheap.
 (function () {
   "use strict";

@@ -180,6 +180,11 @@ def test_the_live_feed_returns_progress_and_only_rows_newer_than_the_cursors(own
     assert [e["message"] for e in newest["events"]] == ["new line"]
 
 
+def test_a_poll_for_a_job_id_too_large_for_the_database_is_a_404(owner_client):
+    response = owner_client.get(reverse("job-live", args=[10**20]))
+    assert response.status_code == 404
+
+
 def test_a_poll_that_finds_nothing_new_costs_one_query_beyond_the_session(
     owner_client, owner, django_assert_num_queries
 ):
