@@ -315,6 +315,10 @@ def merged(all_figures):
     return total
 
 
+def _speed(value):
+    return f"{value:.0f} tokens/s" if value else "no progress reported in the phase"
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -354,13 +358,13 @@ def main():
         for phase in range(2 * args.rounds + 1 if args.train else 1):
             if args.train and phase % 2 == 0:
                 speeds["without"].append(training_speed(job.pk, args.seconds))
-                print(f"  without pages: {speeds['without'][-1]:.0f} tokens/s", flush=True)
+                print(f"  without pages: {_speed(speeds['without'][-1])}", flush=True)
                 continue
             figures, speed = measure_pages(args, job, cookie)
             all_figures.append(figures)
             if args.train:
                 speeds["with"].append(speed)
-                print(f"  with {args.pages} pages: {speed:.0f} tokens/s", flush=True)
+                print(f"  with {args.pages} pages: {_speed(speed)}", flush=True)
     finally:
         server.terminate()
         server.wait()
@@ -392,8 +396,11 @@ def report(args, figures, speeds):
         f"pollers (this process, not the server's) {figures['pollers_cpu'] / elapsed:.2f} cores"
     )
     if args.train:
-        without = statistics.mean(v for v in speeds["without"] if v)
-        with_pages = statistics.mean(v for v in speeds["with"] if v)
+        if not all(speeds["without"] + speeds["with"]):
+            print("training tokens/s: a phase saw no progress; make --seconds longer")
+            return
+        without = statistics.mean(speeds["without"])
+        with_pages = statistics.mean(speeds["with"])
         print(
             f"training tokens/s: without pages {without:.0f} "
             f"({', '.join(f'{v:.0f}' for v in speeds['without'] if v)}), "
