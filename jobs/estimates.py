@@ -33,8 +33,9 @@ HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
 
 # Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
 # overheads, not matmuls. "peak" is what the loop reaches on wide models (fp32 on CPU, bf16
-# with compile on CUDA, about 35% of the datasheet). CPU figures are from two idle cores here
-# (27 GFLOP/s for the 64-wide built-in, about 150 for GPT-2 124M); a busy machine is slower.
+# with compile on CUDA, about 35% of the datasheet). CPU figures are fitted to training steps
+# timed on two idle cores here with two threads, batch 4-8 x 128 tokens (45 GFLOP/s for the
+# 64-wide built-in, 94 for the 256-wide, 119 for GPT-2 124M); a busy machine is slower.
 _CUDA = {
     "peak_flops": 0.35 * 989e12,
     "width_half": 768,
@@ -54,8 +55,8 @@ _CUDA = {
 }
 DEVICE_PROFILES = {
     "cpu": {
-        "peak_flops": 270e9,
-        "width_half": 570,
+        "peak_flops": 140e9,
+        "width_half": 130,
         "memory_bytes": None,
         "reserve_bytes": 0,
         "bf16": False,
@@ -71,7 +72,9 @@ DEVICE_PROFILES = {
         "optimizer_bytes": 40,
         "batch_seconds": 0.003,
         "batch_seconds_per_parameter": 2e-9,
-        "setup_seconds": 30.0,
+        # Outside the loop (process start, loading, tokenising, export, samples): 4.6-5.5 s
+        # measured for builtin-tiny jobs; bigger models take longer, then history takes over.
+        "setup_seconds": 6.0,
         "startup_seconds": 0.0,
     },
     "cuda": _CUDA,
