@@ -25,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
+from healthz import wait_until_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 WORDS = (
@@ -102,16 +104,7 @@ def start_server(env, port):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(120):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the server did not start")
+    return wait_until_healthy(server, port, seconds=60)
 
 
 def upload(port, token, path):

@@ -38,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 import psutil
+from healthz import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -143,17 +144,7 @@ def start_server(kind, port, pin, nice=0):
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=SERVER_LOG.open("w")
     )
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"The server did not start; see {SERVER_LOG}")
+    return wait_until_healthy(server, port, seconds=20, log=SERVER_LOG)
 
 
 def tree_cpu(pid):

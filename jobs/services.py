@@ -242,33 +242,15 @@ def job_reap_stale(*, timeout_s=None):
                     kind="state",
                     data={"status": Job.Status.CANCELLED},
                 )
-        elif job.restart_count >= settings.JOB_MAX_RESTARTS:
-            reason = f"{lost} and the job already restarted {job.restart_count} times (the limit)."
-            if still_stale.update(status=Job.Status.FAILED, error=reason, finished_at=now):
-                job.log(
-                    f"Failed: {reason}",
-                    level="error",
-                    kind="state",
-                    data={"status": Job.Status.FAILED},
-                )
         # A cancel asked for since the read must not ride along into the queue, where nothing
         # claims a job with cancel_requested: the next run cancels the job instead.
-        elif still_stale.filter(cancel_requested=False).update(
-            status=Job.Status.QUEUED,
+        elif not _requeue_or_fail(
+            job,
+            still_stale.filter(cancel_requested=False),
+            why=lost,
+            requeued="queued again to resume from its newest checkpoint",
             worker="",
-            restart_count=F("restart_count") + 1,
-            queued_at=now,
         ):
-            job.log(
-                f"{lost}; queued again to resume from its newest checkpoint "
-                f"(restart {job.restart_count + 1} "
-                f"of {settings.JOB_MAX_RESTARTS}).",
-                level="warning",
-                kind="state",
-                data={"status": Job.Status.QUEUED},
-            )
-            transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
-        else:
             continue
         handled.append(job.pk)
     return handled
@@ -307,31 +289,42 @@ def job_requeue_lost(*, older_than_s=60):
             queued_at=job.queued_at,
             restart_count=job.restart_count,
         )
-        now = timezone.now()
-        if job.restart_count >= settings.JOB_MAX_RESTARTS:
-            reason = (
-                f"Its task left the queue without running it, and the job already restarted "
-                f"{job.restart_count} times (the limit)."
-            )
-            if still_lost.update(status=Job.Status.FAILED, error=reason, finished_at=now):
-                job.log(
-                    f"Failed: {reason}",
-                    level="error",
-                    kind="state",
-                    data={"status": Job.Status.FAILED},
-                )
-                handled.append(job.pk)
-        elif still_lost.update(restart_count=F("restart_count") + 1, queued_at=now):
-            job.log(
-                "Its task left the queue without running it; queued again "
-                f"(restart {job.restart_count + 1} of {settings.JOB_MAX_RESTARTS}).",
-                level="warning",
-                kind="state",
-                data={"status": Job.Status.QUEUED},
-            )
-            transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+        if _requeue_or_fail(
+            job,
+            still_lost,
+            why="Its task left the queue without running it",
+            requeued="queued again",
+        ):
             handled.append(job.pk)
     return handled
+
+
+def _requeue_or_fail(job, pending, *, why, requeued, **fields):
+    """Queue `job` again with a new task (setting `fields` too), or fail it once it has used
+    JOB_MAX_RESTARTS; `why` starts the log line and the reason. `pending` selects the job only
+    in the state the caller read, so a job that moved on meanwhile is left alone: returns
+    whether the update took."""
+    now = timezone.now()
+    if job.restart_count >= settings.JOB_MAX_RESTARTS:
+        reason = f"{why}, and the job already restarted {job.restart_count} times (the limit)."
+        if not pending.update(status=Job.Status.FAILED, error=reason, finished_at=now):
+            return False
+        job.log(
+            f"Failed: {reason}", level="error", kind="state", data={"status": Job.Status.FAILED}
+        )
+        return True
+    if not pending.update(
+        status=Job.Status.QUEUED, restart_count=F("restart_count") + 1, queued_at=now, **fields
+    ):
+        return False
+    job.log(
+        f"{why}; {requeued} (restart {job.restart_count + 1} of {settings.JOB_MAX_RESTARTS}).",
+        level="warning",
+        kind="state",
+        data={"status": Job.Status.QUEUED},
+    )
+    transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+    return True
 
 
 def job_delete(*, job):
