@@ -106,7 +106,7 @@ def estimate_after_first(job, first):
     """The job's loop-time estimate had `first` been the only finished job: the seconds modelled
     for its planned work times first's measured / modelled ratio (what calibration() does
     with a history of one)."""
-    from jobs import estimates
+    from jobs.planning import estimates
 
     if job.pk == first.pk or not (first.actual or {}).get("seconds"):
         return None

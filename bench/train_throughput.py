@@ -34,8 +34,8 @@ from transformers import (  # noqa: E402
 )
 from transformers import logging as hf_logging  # noqa: E402
 
-from jobs.tokenizer import gpt2_tokenizer  # noqa: E402
 from jobs.training import data, engine  # noqa: E402
+from jobs.training.tokenizer import gpt2_tokenizer  # noqa: E402
 
 MODELS = {
     "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256},

@@ -1,7 +1,8 @@
 """The jobs and base-models REST API (/api/v1/jobs/…, /api/v1/base-models/).
 
 Every query starts from Job.objects.for_user(request.user), so another user's job is a 404.
-The views validate with serializers and hand the work to jobs.services and jobs.generation.
+The views validate with serializers and hand the work to jobs.services and
+jobs.playground.generation.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,9 +17,10 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import generation, live
-from jobs.base_models import catalog_for
+from jobs.catalog.catalog import catalog_for
 from jobs.models import Job
+from jobs.monitoring import live
+from jobs.playground import generation
 from jobs.serializers import (
     BaseModelEntrySerializer,
     CheckpointSerializer,

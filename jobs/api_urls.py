@@ -2,7 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from jobs import api
-from jobs.api_estimate import JobEstimateView
+from jobs.planning.api import JobEstimateView
 
 job_router = SimpleRouter(use_regex_path=False)
 job_router.register("jobs", api.JobViewSet, basename="api-job")

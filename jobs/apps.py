@@ -9,7 +9,7 @@ class JobsConfig(AppConfig):
     def ready(self):
         # Seed data and the reaper's schedule are created after migrate, idempotently.
         from jobs import signals  # noqa: F401  (connects the file removal on delete)
-        from jobs.base_models import seed_catalog
+        from jobs.catalog.catalog import seed_catalog
         from jobs.tasks import ensure_schedules
 
         post_migrate.connect(seed_catalog, sender=self, dispatch_uid="jobs.seed_catalog")

@@ -4,10 +4,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from jobs.autoconfig import HYPERPARAMETERS, HyperparametersSerializer
-from jobs.base_models import catalog_for
-from jobs.live import parse_int
+from jobs.catalog.catalog import catalog_for
 from jobs.models import Dataset, Job
+from jobs.monitoring.live import parse_int
+from jobs.planning.autoconfig import HYPERPARAMETERS, HyperparametersSerializer
 from jobs.serializers import MAX_NEW_TOKENS
 
 CHOICE_LABELS = {

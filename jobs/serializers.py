@@ -203,7 +203,7 @@ def cursor_page_serializer(name, item_serializer):
 
 
 class BaseModelEntrySerializer(serializers.Serializer):
-    """One entry of jobs.base_models.catalog_for(user); documents the shape for the schema."""
+    """One entry of jobs.catalog.catalog.catalog_for(user); documents the shape for the schema."""
 
     key = serializers.CharField()
     display_name = serializers.CharField()

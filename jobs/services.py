@@ -27,9 +27,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs import autoconfig
-from jobs.base_models import resolve_base_model
+from jobs.catalog.catalog import resolve_base_model
 from jobs.models import Dataset, Job
+from jobs.planning import autoconfig
 
 logger = logging.getLogger(__name__)
 

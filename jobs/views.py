@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import APIException
 
-from jobs import comparison, generation, live
 from jobs.api import model_zip_response
-from jobs.comparison import LORA_ONLY
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
+from jobs.monitoring import comparison, live
+from jobs.monitoring.comparison import LORA_ONLY
+from jobs.playground import generation
 from jobs.services import job_cancel, job_delete, job_launch
 
 DASHBOARD_PAGE_SIZE = 25

@@ -12,7 +12,7 @@ Training and the preview both call format_segments, so the preview shows what th
   The example ends with the end-of-text token (loss).
 """
 
-from jobs.tokenizer import EOS
+from jobs.training.tokenizer import EOS
 
 ROLE_HEADERS = {"system": "System: ", "user": "User: ", "assistant": "Assistant: "}
 

@@ -10,7 +10,7 @@ from itertools import islice
 from jobs.datasets.formatting import example_text, format_segments, generation_prompt
 from jobs.datasets.rows import iter_rows
 from jobs.datasets.validation import iter_examples_from_rows
-from jobs.tokenizer import gpt2_tokenizer
+from jobs.training.tokenizer import gpt2_tokenizer
 
 __all__ = [
     "example_text",

@@ -12,7 +12,7 @@ from array import array
 
 import numpy as np
 
-from jobs.tokenizer import gpt2_tokenizer
+from jobs.training.tokenizer import gpt2_tokenizer
 
 BATCH_SIZE = 512
 HISTOGRAM_BINS = 20

@@ -54,7 +54,7 @@ def split_rows(rows, *, fraction, seed, max_rows=1000):
 
     Packed text is held out by block, not by example: the number of training rows is then the
     number of blocks minus the share, whatever the lengths of the examples drawn, so the
-    auto-configuration predicts it from the token count alone (jobs/autoconfig.py,
+    auto-configuration predicts it from the token count alone (jobs/planning/autoconfig.py,
     Split.hold_out_blocks). Blocks cut across texts, so a held-out block may share a text with
     a training block: the eval loss of packed text reads slightly optimistic."""
     n_held = holdout_count(len(rows), fraction=fraction, max_count=max_rows)

@@ -332,7 +332,7 @@ def load_tokenizer(path):
     """The model folder's own tokenizer, else the official GPT-2 one (available offline)."""
     from transformers import AutoTokenizer
 
-    from jobs.tokenizer import gpt2_tokenizer  # Django-free
+    from jobs.training.tokenizer import gpt2_tokenizer  # Django-free
 
     if not path:
         return gpt2_tokenizer()

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from jobs.autoconfig import HYPERPARAMETERS
-from jobs.base_models import model_source
+from jobs.catalog.catalog import model_source
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job, MetricPoint
+from jobs.planning.autoconfig import HYPERPARAMETERS
 from jobs.services import job_dir
 from jobs.training import engine, export
 from jobs.training.callbacks import Callbacks

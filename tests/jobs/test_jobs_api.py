@@ -230,7 +230,7 @@ def test_checkpoints_list_sizes_and_eval_loss(owner_api, owner):
 
 
 def test_a_full_batch_of_metrics_points_to_the_next_batch_without_splitting_a_step(owner, settings):
-    from jobs import live
+    from jobs.monitoring import live
 
     job = make_job(owner, status=Job.Status.RUNNING)
     add_history(job, steps=5)  # steps 1..5 plus an eval point at step 5

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from jobs.datasets.services import dataset_create
-from jobs.generation import readable
+from jobs.playground.generation import readable
 from tests.jobs.factories import give_tiny_model, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ import pytest
 import torch
 from django.utils import timezone
 
-from jobs.autoconfig import resolve
-from jobs.estimates import estimate_job
 from jobs.models import BaseModel, Dataset, Job
+from jobs.planning.autoconfig import resolve
+from jobs.planning.estimates import estimate_job
 
 pytestmark = pytest.mark.django_db
 

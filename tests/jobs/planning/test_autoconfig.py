@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from jobs.autoconfig import HYPERPARAMETERS, resolve
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.datasets.services import dataset_create
 from jobs.models import BaseModel, Dataset
+from jobs.planning.autoconfig import HYPERPARAMETERS, resolve
 from jobs.training import engine
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Side-by-side views of jobs: estimate against actual, and several jobs against each other."""
 
-from jobs.autoconfig import HYPERPARAMETERS
 from jobs.models import Job, MetricPoint
+from jobs.planning.autoconfig import HYPERPARAMETERS
 from jobs.templatetags.job_format import bytes_human, duration, loss, money
 
 LORA_ONLY = {"lora_r", "lora_alpha", "lora_dropout"}

@@ -15,9 +15,9 @@ from transformers import (
 )
 
 from jobs.datasets.reader import format_segments
-from jobs.tokenizer import gpt2_tokenizer
 from jobs.training import data, engine, export
 from jobs.training.callbacks import Callbacks
+from jobs.training.tokenizer import gpt2_tokenizer
 
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 128}
 WORDS = (

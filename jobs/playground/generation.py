@@ -10,7 +10,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 
-from jobs.base_models import job_model_folder, model_source
+from jobs.catalog.catalog import job_model_folder, model_source
 from jobs.datasets.reader import generation_prompt
 from jobs.models import Job
 
@@ -110,7 +110,7 @@ def _cached(key, loader):
 def _load_folder(folder):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from jobs.tokenizer import gpt2_tokenizer
+    from jobs.training.tokenizer import gpt2_tokenizer
 
     model = AutoModelForCausalLM.from_pretrained(folder)
     try:
@@ -124,7 +124,7 @@ def _load_random(config):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from jobs.tokenizer import gpt2_tokenizer
+    from jobs.training.tokenizer import gpt2_tokenizer
 
     config = GPT2Config(**config)
     with torch.random.fork_rng():

@@ -18,8 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.live import parse_int
 from jobs.models import BaseModel, Job
+from jobs.monitoring.live import parse_int
 
 GPT2_VOCAB = 50257
 BYTES_PER_PARAMETER_FULL = 16  # fp32 weights 4 + gradients 4 + AdamW's two moments 8

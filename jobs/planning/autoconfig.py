@@ -18,7 +18,7 @@ Contract:
         "total_steps": int, "total_tokens": int, "plan": {...inputs of the time estimate...}}
     raises ValidationError({"hyperparameters.<name>" | "hyperparameters" | field: [message]}).
     Pass parent_job when continuing a finished job (its weights are trained, not random) and
-    the plan to jobs.estimates.estimate_job(plan=...) (padding and evaluation work).
+    the plan to jobs.planning.estimates.estimate_job(plan=...) (padding and evaluation work).
     job_estimate(...) does both for the estimate endpoint, without launching anything.
 """
 
@@ -30,9 +30,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from jobs import estimates
-from jobs.base_models import resolve_base_model
+from jobs.catalog.catalog import resolve_base_model
 from jobs.models import BaseModel, Dataset, Job
+from jobs.planning import estimates
 from jobs.training.holdout import holdout_count
 
 HYPERPARAMETERS = [

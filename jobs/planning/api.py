@@ -10,8 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.autoconfig import HYPERPARAMETERS, job_estimate
 from jobs.models import Dataset, Job
+from jobs.planning.autoconfig import HYPERPARAMETERS, job_estimate
 
 
 class EstimateRequestSerializer(serializers.Serializer):
