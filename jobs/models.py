@@ -1,5 +1,6 @@
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -222,13 +223,31 @@ class Job(models.Model):
     def is_finished(self):
         return self.status in self.FINISHED
 
+    @property
+    def folder(self):
+        """The job's files: checkpoints/, final/ (model/, and adapter/ for LoRA), model.zip."""
+        return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
+
+    @property
+    def model_folder(self):
+        """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
+        return Path(settings.MEDIA_ROOT) / self.output_dir / "model" if self.output_dir else None
+
+    def has_model(self):
+        """Whether the job succeeded and its model's files are there to load or download."""
+        return (
+            self.status == self.Status.SUCCEEDED
+            and self.model_folder is not None
+            and (self.model_folder / "config.json").exists()
+        )
+
     def no_model_reason(self):
         """Why there is no model to download or generate with (the API and the portal alike)."""
         if self.status in (self.Status.QUEUED, self.Status.RUNNING):
             return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
         if self.status != self.Status.SUCCEEDED:
             return f"Job {self.pk} {self.status}, so it has no model: only a succeeded job has one."
-        return f"Job {self.pk} has no saved model."
+        return f"Job {self.pk}'s model files are missing."
 
     @property
     def progress_percent(self):

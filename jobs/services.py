@@ -34,11 +34,6 @@ from jobs.planning import autoconfig
 logger = logging.getLogger(__name__)
 
 
-def job_dir(job):
-    """The job's folder under MEDIA_ROOT: checkpoints/, final/ (model/, adapter/), model.zip."""
-    return Path(settings.MEDIA_ROOT) / "jobs" / str(job.pk)
-
-
 # --- Launch ---------------------------------------------------------------------------------
 
 
@@ -345,12 +340,10 @@ def job_delete(*, job):
 
 def job_model_zip(*, job):
     """A zip of the final model folder, built once (to a temporary name, then renamed)."""
-    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
+    if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
     source = Path(settings.MEDIA_ROOT) / job.output_dir
-    if not source.is_dir():
-        raise ValidationError({"status": [f"Job {job.pk}'s model files are missing."]})
-    target = job_dir(job) / "model.zip"
+    target = job.folder / "model.zip"
     if target.exists():
         return target
     tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")

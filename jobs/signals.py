@@ -9,7 +9,6 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from jobs.models import Dataset, Job
-from jobs.services import job_dir
 
 
 @receiver(post_delete, sender=Dataset, dispatch_uid="jobs.remove_dataset_file")
@@ -21,5 +20,5 @@ def remove_dataset_file(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=Job, dispatch_uid="jobs.remove_job_folder")
 def remove_job_folder(sender, instance, **kwargs):
-    folder = job_dir(instance)
+    folder = instance.folder
     transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from jobs.constants import DEFAULT_WORKER_PRICES_PER_HOUR
 from tunerproject.env import (
     env_bool,
     env_float,
@@ -132,7 +133,7 @@ JOB_MAX_RESTARTS = env_int("JOB_MAX_RESTARTS", 3, minimum=0)
 JOB_CHECKPOINTS_KEPT = env_int("JOB_CHECKPOINTS_KEPT", 2, minimum=1)
 WORKER_KIND = env_str("WORKER_KIND", "cpu")
 # Price per hour of each kind of worker, used for cost estimates: "cpu=0.10,h100=2.50".
-WORKER_PRICES_PER_HOUR = env_prices("WORKER_PRICES_PER_HOUR", {"cpu": 0.10, "cuda": 2.50})
+WORKER_PRICES_PER_HOUR = env_prices("WORKER_PRICES_PER_HOUR", DEFAULT_WORKER_PRICES_PER_HOUR)
 WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")
 # Memory of a worker's device for estimates; 0: the web host's available RAM on CPU workers, the
 # GPU type's usual size on CUDA workers (the web process never initialises CUDA to ask).

@@ -18,10 +18,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from jobs.constants import GPT2_VOCAB_SIZE
 from jobs.models import BaseModel, Job
 from jobs.monitoring.live import parse_int
 
-GPT2_VOCAB = 50257
 BYTES_PER_PARAMETER_FULL = 16  # fp32 weights 4 + gradients 4 + AdamW's two moments 8
 
 # (key, display name, n_layer, n_head, n_embd, n_positions, description)
@@ -98,7 +98,7 @@ BUILTIN_MODELS = [
 ]
 
 
-def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB):
+def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB_SIZE):
     """Parameters of a GPT-2 model (tied input and output embeddings)."""
     per_layer = 12 * n_embd * n_embd + 13 * n_embd  # attention, MLP, two LayerNorms, biases
     return vocab_size * n_embd + n_positions * n_embd + n_layer * per_layer + 2 * n_embd
@@ -202,17 +202,12 @@ def availability(base_model, *, show_paths=False):
 def model_source(base_model, parent_job=None):
     """What the engine loads: (model_path, model_config). model_path "" means random weights."""
     if parent_job is not None:
-        return str(job_model_folder(parent_job)), {}
+        return str(parent_job.model_folder), {}
     if base_model.source == BaseModel.Source.BUILTIN:
         return "", dict(base_model.config)
     if base_model.source == BaseModel.Source.LOCAL:
         return base_model.local_path, {}
     return hub_local_copy(base_model.hub_id) or base_model.hub_id, {}
-
-
-def job_model_folder(job):
-    """The loadable Hugging Face folder of a finished job (the merged model for LoRA)."""
-    return Path(settings.MEDIA_ROOT) / job.output_dir / "model"
 
 
 # --- The catalog as users see it ------------------------------------------------------------
@@ -245,7 +240,7 @@ def _row_entry(row, *, show_paths):
 
 def _job_entry(job):
     shape = _shape(job.base_model)
-    available = (job_model_folder(job) / "config.json").exists()
+    available = job.has_model()
     return {
         "key": f"job-{job.pk}",
         "display_name": f"Job #{job.pk}: {job.name}",
@@ -288,7 +283,7 @@ def _shape_from_folder(folder):
             n_layer=n_layer,
             n_embd=n_embd,
             n_positions=n_positions,
-            vocab_size=config.get("vocab_size", GPT2_VOCAB),
+            vocab_size=config.get("vocab_size", GPT2_VOCAB_SIZE),
         ),
         "layers": n_layer,
         "hidden_size": n_embd,
@@ -318,14 +313,6 @@ def _resolve_job(owner, key):
         job = Job.objects.for_user(owner).select_related("base_model").filter(pk=job_id).first()
     if job is None:
         raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
-    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
-        raise ValidationError(
-            {
-                "base_model": [
-                    f"Job #{job.pk} has not succeeded, so it has no model to continue from."
-                ]
-            }
-        )
-    if not (job_model_folder(job) / "config.json").exists():
-        raise ValidationError({"base_model": [f"Job #{job.pk}'s model files are missing."]})
+    if not job.has_model():
+        raise ValidationError({"base_model": [job.no_model_reason()]})
     return job.base_model, job

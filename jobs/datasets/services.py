@@ -14,6 +14,7 @@ from django.core.files import File
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from jobs.constants import GPT2_CONTEXT_LENGTH
 from jobs.datasets.report import validate_file
 from jobs.datasets.validation import mapping_problem
 from jobs.models import Dataset, Job
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 EXTENSIONS = {".txt": "txt", ".csv": "csv", ".json": "json", ".jsonl": "jsonl"}
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "shakespeare.txt"
 SAMPLE_NAME = "Shakespeare: eight plays (sample)"
-CONTEXT_LENGTH = 1024  # GPT-2's; the share of longer examples is reported as truncated
+CONTEXT_LENGTH = GPT2_CONTEXT_LENGTH  # the share of longer examples is reported as truncated
 MB = 1024 * 1024
 
 

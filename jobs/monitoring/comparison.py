@@ -1,10 +1,11 @@
 """Side-by-side views of jobs: estimate against actual, and several jobs against each other."""
 
+from jobs.constants import LORA_HYPERPARAMETERS
 from jobs.models import Job, MetricPoint
 from jobs.planning.autoconfig import HYPERPARAMETERS
 from jobs.templatetags.job_format import bytes_human, duration, loss, money
 
-LORA_ONLY = {"lora_r", "lora_alpha", "lora_dropout"}
+LORA_ONLY = set(LORA_HYPERPARAMETERS)
 MAX_CHART_POINTS = 400  # per series; enough for a smooth curve at any screen width
 
 COLORS = ["#2f5bd3", "#c2410c", "#047857", "#7c3aed", "#b91c1c", "#0e7490", "#a16207", "#be185d"]

@@ -31,9 +31,9 @@ from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from jobs.catalog.catalog import resolve_base_model
+from jobs.constants import LORA_HYPERPARAMETERS, holdout_count
 from jobs.models import BaseModel, Dataset, Job
 from jobs.planning import estimates
-from jobs.training.holdout import holdout_count
 
 HYPERPARAMETERS = [
     "epochs",
@@ -52,11 +52,6 @@ HYPERPARAMETERS = [
     "lora_alpha",
     "lora_dropout",
 ]
-LORA_NAMES = ("lora_r", "lora_alpha", "lora_dropout")
-
-# What the engine does (jobs/training/engine.py and data.py); keep these in step with it.
-HOLDOUT_FRACTION = 0.1
-HOLDOUT_MAX_EXAMPLES = 1000  # the minimum (4 examples or blocks) is in holdout_count
 
 # The rules' targets.
 PASSES_RANGE = (100, 25_000)  # rows × epochs: enough passes to learn, few enough to finish
@@ -196,7 +191,7 @@ class Split:
 
     def hold_out_blocks(self):
         """(train, held-out or None): the engine's split of packed blocks (data.split_rows)."""
-        held = holdout_count(self.rows, fraction=HOLDOUT_FRACTION, max_count=HOLDOUT_MAX_EXAMPLES)
+        held = holdout_count(self.rows)
         if not held:
             return self, None
         share = held / self.rows
@@ -235,7 +230,7 @@ class Context:
         n = self.dataset.num_examples
         if self.validation_dataset is not None:
             return Lengths.of(self.dataset), Lengths.of(self.validation_dataset)
-        held = holdout_count(n, fraction=HOLDOUT_FRACTION, max_count=HOLDOUT_MAX_EXAMPLES)
+        held = holdout_count(n)
         if not held or self.packed:
             return Lengths.of(self.dataset), None
         return Lengths.of(self.dataset, (n - held) / n), Lengths.of(self.dataset, held / n)
@@ -604,7 +599,7 @@ def _check_fixed(ctx):
     """Refusals that depend only on what the user fixed, the model and the worker."""
     errors, fixed, model = {}, ctx.fixed, ctx.base_model
     if ctx.method != Job.Method.LORA:
-        for name in LORA_NAMES:
+        for name in LORA_HYPERPARAMETERS:
             if name in fixed:
                 errors[f"hyperparameters.{name}"] = [
                     f"{name} applies only to LoRA; this job fine-tunes every weight."

@@ -26,9 +26,9 @@ import sys
 
 from django.conf import settings
 
+from jobs.constants import GPT2_VOCAB_SIZE, worker_cost
 from jobs.models import Job
 
-GPT2_VOCAB = 50257
 HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
 
 # Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
@@ -134,13 +134,6 @@ def _device_memory(profile):
     return int(profile["memory_bytes"])
 
 
-def price_per_hour(kind):
-    prices = settings.WORKER_PRICES_PER_HOUR
-    if kind in prices:
-        return prices[kind]
-    return prices.get("cpu" if kind == "cpu" else "cuda", 0.0)
-
-
 # --- The model of the work ------------------------------------------------------------------
 
 
@@ -191,7 +184,7 @@ def peak_memory_bytes(
 
 
 def _vocab(base_model):
-    return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB)
+    return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB_SIZE)
 
 
 def default_plan(*, hyperparameters, total_steps, total_tokens):
@@ -405,7 +398,7 @@ def estimate_job(
         "peak_memory_bytes": int(memory),
         "device_memory_bytes": profile["memory_bytes"],
         "fits": memory + profile["reserve_bytes"] <= profile["memory_bytes"],
-        "cost": round(seconds / 3600 * price_per_hour(profile["kind"]), 6),
+        "cost": worker_cost(seconds, profile["kind"], settings.WORKER_PRICES_PER_HOUR),
         "currency": _currency(),
         "device_kind": profile["kind"],
         "basis": measured["basis"],

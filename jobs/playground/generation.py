@@ -10,9 +10,8 @@ import time
 import unicodedata
 from collections import OrderedDict
 
-from jobs.catalog.catalog import job_model_folder, model_source
+from jobs.catalog.catalog import model_source
 from jobs.datasets.reader import generation_prompt
-from jobs.models import Job
 
 CACHE_SIZE = 4
 BUILTIN_SEED = 0  # the random weights a built-in base starts from, the same on every call
@@ -57,12 +56,9 @@ def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, com
 
 def job_model_dir(job):
     """The folder holding the job's final model (the merged model for LoRA)."""
-    if job.status != Job.Status.SUCCEEDED or not job.output_dir:
+    if not job.has_model():
         raise ModelNotReady(job.no_model_reason())
-    folder = job_model_folder(job)
-    if not (folder / "config.json").exists():
-        raise ModelNotReady(f"Job {job.pk}'s model files are missing: it cannot generate text.")
-    return folder
+    return job.model_folder
 
 
 def _base_loader(job):

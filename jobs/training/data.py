@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import datasets
 import torch
 
-from jobs.training.holdout import holdout_count
+from jobs.constants import VALIDATION_MAX_ROWS, holdout_count
 
 IGNORE_INDEX = -100  # label value the loss skips
 
@@ -37,7 +37,7 @@ class Rows:
         return int(self.lengths.sum())
 
 
-def split_holdout(examples, *, fraction, seed, max_examples=1000):
+def split_holdout(examples, *, fraction, seed, max_examples=VALIDATION_MAX_ROWS):
     """Hold out a validation share of whole examples (never a piece of one), reproducibly."""
     n_eval = holdout_count(len(examples), fraction=fraction, max_count=max_examples)
     if not n_eval:
@@ -49,7 +49,7 @@ def split_holdout(examples, *, fraction, seed, max_examples=1000):
     return train, [examples[i] for i in sorted(held)]
 
 
-def split_rows(rows, *, fraction, seed, max_rows=1000):
+def split_rows(rows, *, fraction, seed, max_rows=VALIDATION_MAX_ROWS):
     """Hold out a validation share of packed blocks, reproducibly: (train, held or None).
 
     Packed text is held out by block, not by example: the number of training rows is then the

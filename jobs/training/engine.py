@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, LORA_TARGET_MODULES, VALIDATION_FRACTION
 from jobs.training import data
 from jobs.training.callbacks import Callbacks
 
@@ -39,8 +40,8 @@ class TrainConfig:
     lora_dropout: float = 0.05
     # --- data -----------------------------------------------------------------------------
     kind: str = "text"  # "text" is packed; "prompt_completion" and "chat" keep one example a row
-    max_seq_length: int = 128
-    validation_fraction: float = 0.1  # held out when no validation examples are given
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
+    validation_fraction: float = VALIDATION_FRACTION  # held out without validation examples
     # --- optimisation (the names of a job's hyperparameters) ------------------------------
     epochs: int = 1
     learning_rate: float = 5e-4
@@ -379,7 +380,7 @@ def _add_lora(model, cfg):
         r=cfg.lora_r,
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
-        target_modules=["c_attn", "c_proj", "c_fc"],
+        target_modules=list(LORA_TARGET_MODULES),
         fan_in_fan_out=True,  # GPT-2 uses Conv1D
     )
     return get_peft_model(model, lora)

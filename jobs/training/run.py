@@ -15,10 +15,10 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from jobs.catalog.catalog import model_source
+from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH, worker_cost
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job, MetricPoint
 from jobs.planning.autoconfig import HYPERPARAMETERS
-from jobs.services import job_dir
 from jobs.training import engine, export
 from jobs.training.callbacks import Callbacks
 
@@ -63,7 +63,7 @@ def run_job(*, job, worker):
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"
         job.log("Training finished; saving the model", kind="log")
-        folder = job_dir(job) / "final"
+        folder = job.folder / "final"
         model = export.export_model(
             result.model,
             result.tokenizer,
@@ -112,9 +112,10 @@ def build_config(job):
         method=job.method,
         kind=job.dataset.kind or "text",
         max_seq_length=min(
-            int(hp.get("max_seq_length", 128)), job.base_model.context_length or 1024
+            int(hp.get("max_seq_length", DEFAULT_MAX_SEQ_LENGTH)),
+            job.base_model.context_length or GPT2_CONTEXT_LENGTH,
         ),
-        output_dir=str(job_dir(job)),
+        output_dir=str(job.folder),
         save_total_limit=settings.JOB_CHECKPOINTS_KEPT,
         **{name: hp[name] for name in names if hp.get(name) is not None},
     )
@@ -210,7 +211,7 @@ def _finish(job, worker, status, message, result, **fields):
         "peak_memory_bytes": result.peak_memory_bytes,
         "device": result.device,
         "device_kind": kind,
-        "cost": round(result.seconds / 3600 * settings.WORKER_PRICES_PER_HOUR.get(kind, 0.0), 6),
+        "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,
     }

@@ -10,6 +10,8 @@ from importlib import resources
 
 from transformers import GPT2TokenizerFast
 
+from jobs.constants import GPT2_CONTEXT_LENGTH
+
 EOS = "<|endoftext|>"
 
 
@@ -32,5 +34,5 @@ def gpt2_tokenizer():
         vocab=vocab, merges=merges, bos_token=EOS, eos_token=EOS, unk_token=EOS
     )
     tokenizer.pad_token = EOS
-    tokenizer.model_max_length = 1024
+    tokenizer.model_max_length = GPT2_CONTEXT_LENGTH
     return tokenizer

@@ -7,7 +7,6 @@ import pytest
 from django.conf import settings
 
 from jobs.models import Dataset, Job
-from jobs.services import job_dir
 from tests.jobs.factories import make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def _job_with_files(owner, dataset=None):
     job = make_job(owner, dataset=dataset, status=Job.Status.SUCCEEDED)
-    folder = job_dir(job) / "final" / "model"
+    folder = job.folder / "final" / "model"
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(b"weights")
     return job
@@ -31,7 +30,7 @@ def test_the_api_delete_of_a_job_removes_its_folder(
     job = _job_with_files(owner)
     with django_capture_on_commit_callbacks(execute=True):
         assert owner_api.delete(f"/api/v1/jobs/{job.pk}/").status_code == 204
-    assert not job_dir(job).exists()
+    assert not job.folder.exists()
 
 
 def test_an_operator_deleting_a_job_in_the_admin_removes_its_folder(
@@ -43,7 +42,7 @@ def test_an_operator_deleting_a_job_in_the_admin_removes_its_folder(
         response = client.post(f"/admin/jobs/job/{job.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Job.objects.filter(pk=job.pk).exists()
-    assert not job_dir(job).exists()
+    assert not job.folder.exists()
 
 
 def test_an_operator_deleting_a_dataset_in_the_admin_removes_its_file(
@@ -69,5 +68,5 @@ def test_deleting_a_user_removes_their_datasets_and_job_folders(
     with django_capture_on_commit_callbacks(execute=True):
         owner.delete()
     assert not _stored(dataset).exists()
-    assert not job_dir(job).exists()
+    assert not job.folder.exists()
     assert _stored(others).exists()
