@@ -1,125 +1,29 @@
-import uuid
+"""The records of a training job: the Job and its lifecycle, its metrics, log and checkpoints.
+
+Dataset and BaseModel live with their topics (jobs/datasets/models.py, jobs/catalog/models.py)
+and are re-exported here, the module Django loads as the app's models.
+
+A job changes state only through the lifecycle methods below (Job.objects.claim, heartbeat,
+record_progress, finish, fail, request_cancel, requeue_for_dead_worker, requeue_lost_task). Each
+is one UPDATE conditional on the state its caller read, and on the worker's token where a worker
+acts, so of two processes racing for one job only one wins; each returns whether it took and,
+when the state changed, writes one JobEvent of kind "state". No other module writes `status`.
+"""
+
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-
-def dataset_upload_path(instance, filename):
-    # The user's filename is data (Dataset.original_filename), never part of a path.
-    return f"datasets/{instance.owner_id}/{uuid.uuid4().hex}"
-
-
-# --- Datasets -------------------------------------------------------------------------------
-
-
-class DatasetQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return self.filter(owner=user, deleted_at__isnull=True)
-
-    def usable(self):
-        return self.filter(status=Dataset.Status.VALID, deleted_at__isnull=True)
-
-
-class Dataset(models.Model):
-    class Format(models.TextChoices):
-        TXT = "txt", "Plain text (.txt)"
-        CSV = "csv", "CSV"
-        JSON = "json", "JSON array"
-        JSONL = "jsonl", "JSON Lines"
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Plain text"
-        PROMPT_COMPLETION = "prompt_completion", "Prompt / completion"
-        CHAT = "chat", "Chat messages"
-
-    class Status(models.TextChoices):
-        VALIDATING = "validating", "Validating"
-        VALID = "valid", "Valid"
-        INVALID = "invalid", "Invalid"
-
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
-    )
-    name = models.CharField(max_length=200)
-    original_filename = models.CharField(max_length=255)
-    file = models.FileField(upload_to=dataset_upload_path, max_length=255)
-    format = models.CharField(max_length=8, choices=Format.choices)
-    kind = models.CharField(max_length=24, choices=Kind.choices, blank=True)
-    # {"text": "body"} or {"prompt": "question", "completion": "answer"} or {"messages": "turns"}
-    column_mapping = models.JSONField(default=dict, blank=True)
-    size_bytes = models.BigIntegerField(default=0)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
-    # First errors, each {"line": n, "field": "...", "message": "..."}; error_count counts all.
-    errors = models.JSONField(default=list, blank=True)
-    error_count = models.IntegerField(default=0)
-    num_examples = models.IntegerField(default=0)
-    total_tokens = models.BigIntegerField(default=0)
-    # mean, p95, max tokens per example, histogram, truncated share, duplicates, context length
-    stats = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    # Set when the user deleted it while finished jobs still refer to it: the file is gone, the
-    # row stays for those jobs' history, and for_user()/usable() no longer return it.
-    deleted_at = models.DateTimeField(null=True, blank=True)
-
-    objects = DatasetQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def is_valid(self):
-        return self.status == self.Status.VALID
-
-
-# --- Base models ----------------------------------------------------------------------------
-
-
-class BaseModelQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(is_active=True)
-
-
-class BaseModel(models.Model):
-    """A model a job can start from: pretrained from the hub, built-in, or an operator's folder.
-
-    A user's own finished jobs are base models too; they are not rows here but Job.parent_job.
-    """
-
-    class Source(models.TextChoices):
-        HUB = "hub", "Hugging Face Hub"
-        BUILTIN = "builtin", "Built-in (random weights, offline)"
-        LOCAL = "local", "Local folder"
-
-    key = models.SlugField(max_length=100, unique=True)
-    display_name = models.CharField(max_length=200)
-    source = models.CharField(max_length=12, choices=Source.choices)
-    hub_id = models.CharField(max_length=200, blank=True)
-    local_path = models.CharField(max_length=500, blank=True)
-    # For built-in models: the GPT2Config keyword arguments (n_layer, n_head, n_embd, n_positions).
-    config = models.JSONField(default=dict, blank=True)
-    description = models.TextField(blank=True)
-    parameters = models.BigIntegerField(default=0)
-    layers = models.IntegerField(default=0)
-    hidden_size = models.IntegerField(default=0)
-    heads = models.IntegerField(default=0)
-    context_length = models.IntegerField(default=1024)
-    is_active = models.BooleanField(default=True)
-    sort_order = models.IntegerField(default=0)
-
-    objects = BaseModelQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["sort_order", "parameters"]
-
-    def __str__(self):
-        return self.display_name
-
+# Re-exported: `from jobs.models import Dataset` keeps working; migration 0001 names
+# jobs.models.dataset_upload_path.
+from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
+from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
 
 # --- Jobs -----------------------------------------------------------------------------------
 
@@ -136,6 +40,18 @@ class JobQuerySet(models.QuerySet):
         seconds = seconds or settings.JOB_HEARTBEAT_TIMEOUT_S
         cutoff = timezone.now() - timedelta(seconds=seconds)
         return self.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)
+
+    def create_queued(self, **fields):
+        """A new job, queued, with the state event that opens its log."""
+        job = self.create(status=Job.Status.QUEUED, **fields)
+        job.log("Queued", kind="state", data={"status": Job.Status.QUEUED})
+        return job
+
+    def claim(self, job_id, worker):
+        """The job for `worker` to run, now running, or None: it is not queued any more (another
+        worker has it, it was cancelled) or no longer exists."""
+        job = self.filter(pk=job_id).first()
+        return job if job is not None and job.claim(worker) else None
 
 
 class Job(models.Model):
@@ -263,6 +179,166 @@ class Job(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+    # --- Lifecycle ------------------------------------------------------------------------
+
+    def _move(self, read, status, message, *, level="info", data=None, **fields):
+        """The one way a job changes state: one UPDATE conditional on `read` (the state the
+        caller saw), then, if it took, one state event. Returns whether it took."""
+        took = Job.objects.filter(pk=self.pk, **read).update(status=status, **fields)
+        if took:
+            self.refresh_from_db(fields=["status", *fields])
+            self.log(message, level=level, kind="state", data={"status": status, **(data or {})})
+        return bool(took)
+
+    def _owned_by(self, worker):
+        return {"status": self.Status.RUNNING, "worker": worker}
+
+    def claim(self, worker):
+        """queued -> running for `worker`, unless a cancel was asked for or someone else has it."""
+        now = timezone.now()
+        return self._move(
+            {"status": self.Status.QUEUED, "cancel_requested": False},
+            self.Status.RUNNING,
+            f"Running on worker {worker}",
+            data={"worker": worker},
+            worker=worker,
+            heartbeat_at=now,
+            started_at=Coalesce("started_at", Value(now)),
+            error="",
+        )
+
+    def heartbeat(self, worker):
+        """`worker` is alive and still running this job; False once it no longer owns it."""
+        return self.record_progress(worker)
+
+    def record_progress(self, worker, **fields):
+        """Progress figures (step, losses, ETA, device...) with a fresh heartbeat, written only
+        while `worker` owns the running job: False tells a worker that lost it to stop."""
+        owned = Job.objects.filter(pk=self.pk, **self._owned_by(worker))
+        return bool(owned.update(heartbeat_at=timezone.now(), **fields))
+
+    def stop_reason(self, worker):
+        """Read afresh: why `worker` should stop ("cancelled", "lost to another worker"), or
+        None to go on."""
+        row = Job.objects.filter(pk=self.pk).values("status", "worker", "cancel_requested").first()
+        if row is None or row["worker"] != worker or row["status"] != self.Status.RUNNING:
+            return "lost to another worker"
+        return "cancelled" if row["cancel_requested"] else None
+
+    def finish(self, worker, status, message, *, actual, **fields):
+        """running -> succeeded or cancelled at the end of `worker`'s run, with the measured
+        figures (`actual`) and the final progress (`fields`)."""
+        if status not in (self.Status.SUCCEEDED, self.Status.CANCELLED):
+            raise ValueError(f"A run finishes succeeded or cancelled, not {status!r}: use fail().")
+        now = timezone.now()
+        return self._move(
+            self._owned_by(worker),
+            status,
+            message,
+            data={"actual": actual},
+            actual=actual,
+            finished_at=now,
+            heartbeat_at=now,
+            eta_seconds=0,
+            **fields,
+        )
+
+    def fail(self, worker, reason, details=""):
+        """running -> failed while `worker` owns the job; `details` (a traceback) is logged."""
+        return self._move(
+            self._owned_by(worker),
+            self.Status.FAILED,
+            f"Failed: {reason}",
+            level="error",
+            data={"traceback": details},
+            error=reason,
+            finished_at=timezone.now(),
+        )
+
+    def request_cancel(self):
+        """As the state read allows: a queued job is cancelled at once; a running one is asked
+        to stop (its worker checks about once a second and keeps its checkpoints). A finished
+        job is refused. False: the job moved meanwhile; read it again before asking again."""
+        if self.is_finished:
+            reason = f"Job {self.pk} has already {self.status}: there is nothing to cancel."
+            raise ValidationError({"status": [reason]})
+        if self.status == self.Status.QUEUED:
+            return self._move(
+                {"status": self.Status.QUEUED},
+                self.Status.CANCELLED,
+                "Cancelled before it started",
+                cancel_requested=True,
+                finished_at=timezone.now(),
+            )
+        running = {"status": self.Status.RUNNING, "cancel_requested": False}
+        if not Job.objects.filter(pk=self.pk, **running).update(cancel_requested=True):
+            return False
+        self.cancel_requested = True
+        self.log("Cancel requested: stopping after the current step", kind="state")
+        return True
+
+    def requeue_for_dead_worker(self):
+        """A running job whose heartbeat stopped (see JobQuerySet.stale): its worker died.
+        Cancelled if a cancel was asked for, else queued again to resume from its newest
+        checkpoint, or failed past JOB_MAX_RESTARTS. Conditional on the heartbeat read, so a
+        worker that just beat keeps its job. Returns the new status, or None if it did not take."""
+        read = {"status": self.Status.RUNNING, "heartbeat_at": self.heartbeat_at}
+        lost = (
+            f"The worker {self.worker} stopped responding "
+            f"(no heartbeat since {self.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        if self.cancel_requested:
+            message = f"{lost}; cancelled as requested. Checkpoints are kept."
+            took = self._move(read, self.Status.CANCELLED, message, finished_at=timezone.now())
+            return self.status if took else None
+        # A cancel asked for since the read must not ride along into the queue, where nothing
+        # claims a job with cancel_requested: the next reaper run cancels the job instead.
+        return self._requeue_or_fail(
+            {**read, "cancel_requested": False},
+            why=lost,
+            requeued="queued again to resume from its newest checkpoint",
+            worker="",
+        )
+
+    def requeue_lost_task(self):
+        """A queued job whose task left the queue without running it: queued again (its caller
+        enqueues a new task), or failed past JOB_MAX_RESTARTS. Conditional on when it was
+        queued and its restarts as read, so two reapers at once handle it once. Returns the new
+        status, or None if it did not take."""
+        read = {
+            "status": self.Status.QUEUED,
+            "cancel_requested": False,
+            "queued_at": self.queued_at,
+            "restart_count": self.restart_count,
+        }
+        why = "Its task left the queue without running it"
+        return self._requeue_or_fail(read, why=why, requeued="queued again")
+
+    def _requeue_or_fail(self, read, *, why, requeued, **fields):
+        # `why` starts both the log line and, past the limit, the reason the job failed.
+        restarts, limit = self.restart_count, settings.JOB_MAX_RESTARTS
+        if restarts >= limit:
+            reason = f"{why}, and the job already restarted {restarts} times (the limit)."
+            took = self._move(
+                read,
+                self.Status.FAILED,
+                f"Failed: {reason}",
+                level="error",
+                error=reason,
+                finished_at=timezone.now(),
+            )
+        else:
+            took = self._move(
+                read,
+                self.Status.QUEUED,
+                f"{why}; {requeued} (restart {restarts + 1} of {limit}).",
+                level="warning",
+                restart_count=F("restart_count") + 1,
+                queued_at=timezone.now(),
+                **fields,
+            )
+        return self.status if took else None
 
     def log(self, message, *, level="info", kind="log", data=None):
         return JobEvent.objects.create(

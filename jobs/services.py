@@ -1,11 +1,13 @@
 """Job workflows: launch, run (in a worker), cancel, reap dead workers' jobs, delete, export.
 
-The job row, not the queue, is the source of truth. A worker owns a job only after one
-conditional UPDATE (queued -> running, with its worker token); every later write by that
-worker is conditional on the token, so a second delivery of the same task, or a worker that was
-presumed dead, cannot overwrite the job. torch is imported only inside the worker's task
-(jobs.training.run), never in the qcluster parent process: forked workers must not inherit an
-initialised CUDA.
+The job row, not the queue, is the source of truth, and it changes state only through its own
+lifecycle methods (jobs.models: claim, finish, fail, request_cancel, the requeues), each one
+conditional UPDATE; these workflows decide which to call and do what lies outside the row:
+enqueue a task, run the engine, remove files. A worker owns a job only once its claim took, and
+every later write of that worker is conditional on its token, so a second delivery of the same
+task, or a worker that was presumed dead, cannot overwrite the job. torch is imported only
+inside the worker's task (jobs.training.run, imported in job_run), never in the qcluster parent
+process: forked workers must not inherit an initialised CUDA.
 
 Deleting: a queued or running job must be cancelled first; a job another job continues from
 cannot be deleted while that job exists.
@@ -23,8 +25,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs.catalog.catalog import resolve_base_model
@@ -66,7 +66,7 @@ def job_launch(
         validation_dataset=validation_dataset,
     )
     with transaction.atomic():
-        job = Job.objects.create(
+        job = Job.objects.create_queued(
             owner=owner,
             name=(name or "").strip()[:200] or f"{base_model.display_name} on {dataset.name}"[:200],
             dataset=dataset,
@@ -80,7 +80,6 @@ def job_launch(
             total_steps=planned["total_steps"],
             estimate=planned["estimate"],
         )
-        job.log("Queued", kind="state", data={"status": Job.Status.QUEUED})
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 
@@ -106,36 +105,21 @@ def _enqueue(job_id):
 
 
 def job_run(*, job_id):
-    """1. Claim the job with one conditional UPDATE; do nothing if someone else has it.
+    """1. Claim the job (Job.objects.claim); do nothing if it is not queued any more.
     2. Train, export and record the outcome (jobs.training.run).
     3. Any exception leaves the job failed with a readable reason and the traceback."""
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    now = timezone.now()
-    claimed = Job.objects.filter(
-        pk=job_id, status=Job.Status.QUEUED, cancel_requested=False
-    ).update(
-        status=Job.Status.RUNNING,
-        worker=worker,
-        heartbeat_at=now,
-        started_at=Coalesce("started_at", Value(now)),
-        error="",
-    )
-    if not claimed:
+    job = Job.objects.claim(job_id, worker)
+    if job is None:
         logger.info("job %s: not queued or already claimed; nothing to do", job_id)
         return "skipped"
-    job = Job.objects.get(pk=job_id)
-    job.log(
-        f"Running on worker {worker}",
-        kind="state",
-        data={"status": Job.Status.RUNNING, "worker": worker},
-    )
     try:
-        from jobs.training.run import run_job
+        from jobs.training.run import run_job  # here, not above: it imports torch
 
         return run_job(job=job, worker=worker)
     except Exception as exc:
         logger.exception("job %s failed", job_id)
-        job_fail(job=job, worker=worker, reason=failure_reason(exc), details=traceback.format_exc())
+        job.fail(worker, failure_reason(exc), details=traceback.format_exc())
         return "failed"
 
 
@@ -166,47 +150,16 @@ def failure_reason(exc):
     return f"{type(exc).__name__}: {first_line}"[:1000] if first_line else type(exc).__name__
 
 
-def job_fail(*, job, worker, reason, details=""):
-    """Mark the job failed (only if this worker still owns it) and log why, with the traceback."""
-    updated = Job.objects.filter(pk=job.pk, worker=worker, status=Job.Status.RUNNING).update(
-        status=Job.Status.FAILED,
-        error=reason,
-        finished_at=timezone.now(),
-    )
-    if updated:
-        job.log(
-            f"Failed: {reason}",
-            level="error",
-            kind="state",
-            data={"status": Job.Status.FAILED, "traceback": details},
-        )
-    return updated
-
-
 # --- Cancel, reap, delete -------------------------------------------------------------------
 
 
 def job_cancel(*, job):
-    """A queued job is cancelled at once; a running one is asked to stop (its worker checks
-    about once a second and keeps the checkpoints already written)."""
-    if job.is_finished:
-        raise ValidationError(
-            {"status": [f"Job {job.pk} has already {job.status}: there is nothing to cancel."]}
-        )
+    """Cancel a queued job at once, or ask a running one to stop (Job.request_cancel); a
+    finished job is refused with the reason. Returns the job as it is now."""
     # The job may move between queued and running while we ask (a worker claims it, the reaper
-    # requeues it): try each conditional update again until one of them takes or none applies.
+    # requeues it): ask again on what we read next, until one request takes or none applies.
     for _ in range(5):
-        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-            status=Job.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-        ):
-            job.log(
-                "Cancelled before it started", kind="state", data={"status": Job.Status.CANCELLED}
-            )
-            break
-        if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested=False).update(
-            cancel_requested=True
-        ):
-            job.log("Cancel requested: stopping after the current step", kind="state")
+        if job.request_cancel():
             break
         job.refresh_from_db(fields=["status", "cancel_requested"])
         if job.is_finished or job.cancel_requested:
@@ -217,49 +170,24 @@ def job_cancel(*, job):
 
 def job_reap_stale(*, timeout_s=None):
     """Jobs marked running whose heartbeat stopped: their worker died (killed, OOM-killed, the
-    machine went away). Requeue each to resume from its newest checkpoint, or fail it past
-    JOB_MAX_RESTARTS, or cancel it if a cancel was asked for. Returns the jobs handled."""
+    machine went away). Each is requeued with a new task to resume from its newest checkpoint,
+    failed past JOB_MAX_RESTARTS, or cancelled if a cancel was asked for
+    (Job.requeue_for_dead_worker). Returns the jobs handled."""
     handled = []
     for job in Job.objects.stale(seconds=timeout_s):
-        # Conditional on the heartbeat we read: a worker that just beat keeps its job.
-        still_stale = Job.objects.filter(
-            pk=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at
-        )
-        now = timezone.now()
-        lost = (
-            f"The worker {job.worker} stopped responding "
-            f"(no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
-        )
-        if job.cancel_requested:
-            if still_stale.update(status=Job.Status.CANCELLED, finished_at=now):
-                job.log(
-                    f"{lost}; cancelled as requested. Checkpoints are kept.",
-                    kind="state",
-                    data={"status": Job.Status.CANCELLED},
-                )
-        # A cancel asked for since the read must not ride along into the queue, where nothing
-        # claims a job with cancel_requested: the next run cancels the job instead.
-        elif not _requeue_or_fail(
-            job,
-            still_stale.filter(cancel_requested=False),
-            why=lost,
-            requeued="queued again to resume from its newest checkpoint",
-            worker="",
-        ):
-            continue
-        handled.append(job.pk)
+        if _enqueue_if_queued(job, job.requeue_for_dead_worker()):
+            handled.append(job.pk)
     return handled
 
 
 def job_requeue_lost(*, older_than_s=60):
     """Queued jobs that no task in the queue will ever run: their task was deleted from the
-    queue, or failed before it could claim the job. Enqueue a new task for each (a duplicate
-    does nothing: the claim is conditional), or fail the job past JOB_MAX_RESTARTS. Returns
-    the jobs handled.
+    queue, or failed before it could claim the job. Each gets a new task (a duplicate does
+    nothing: the claim is conditional), or fails past JOB_MAX_RESTARTS
+    (Job.requeue_lost_task). Returns the jobs handled.
 
     Only jobs queued more than `older_than_s` ago count: a job enqueued (or requeued by
-    job_reap_stale) just now may not have its task in the queue yet. Every update is
-    conditional on the state read, so two reapers at once handle a job once."""
+    job_reap_stale) just now may not have its task in the queue yet."""
     from django_q.models import OrmQ
 
     if not settings.Q_CLUSTER.get("orm"):
@@ -275,51 +203,16 @@ def job_requeue_lost(*, older_than_s=60):
         for task in OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
         if task.func() == "jobs.tasks.job_run_task" and task.args()
     }
-    handled = []
-    for job in (job for job in candidates if job.pk not in waiting):
-        still_lost = Job.objects.filter(
-            pk=job.pk,
-            status=Job.Status.QUEUED,
-            cancel_requested=False,
-            queued_at=job.queued_at,
-            restart_count=job.restart_count,
-        )
-        if _requeue_or_fail(
-            job,
-            still_lost,
-            why="Its task left the queue without running it",
-            requeued="queued again",
-        ):
-            handled.append(job.pk)
-    return handled
+    lost = [job for job in candidates if job.pk not in waiting]
+    return [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
 
 
-def _requeue_or_fail(job, pending, *, why, requeued, **fields):
-    """Queue `job` again with a new task (setting `fields` too), or fail it once it has used
-    JOB_MAX_RESTARTS; `why` starts the log line and the reason. `pending` selects the job only
-    in the state the caller read, so a job that moved on meanwhile is left alone: returns
-    whether the update took."""
-    now = timezone.now()
-    if job.restart_count >= settings.JOB_MAX_RESTARTS:
-        reason = f"{why}, and the job already restarted {job.restart_count} times (the limit)."
-        if not pending.update(status=Job.Status.FAILED, error=reason, finished_at=now):
-            return False
-        job.log(
-            f"Failed: {reason}", level="error", kind="state", data={"status": Job.Status.FAILED}
-        )
-        return True
-    if not pending.update(
-        status=Job.Status.QUEUED, restart_count=F("restart_count") + 1, queued_at=now, **fields
-    ):
-        return False
-    job.log(
-        f"{why}; {requeued} (restart {job.restart_count + 1} of {settings.JOB_MAX_RESTARTS}).",
-        level="warning",
-        kind="state",
-        data={"status": Job.Status.QUEUED},
-    )
-    transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
-    return True
+def _enqueue_if_queued(job, outcome):
+    """After a requeue-or-fail: a job queued again gets its new task once the transaction
+    commits. Returns whether the transition took (outcome is the new status, or None)."""
+    if outcome == Job.Status.QUEUED:
+        transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+    return outcome is not None
 
 
 def job_delete(*, job):

@@ -4,24 +4,28 @@ The reaper task requeues running jobs whose worker died and queued jobs whose ta
 queue without running them (jobs.services.job_reap_stale, job_requeue_lost).
 
 The reaper runs every minute (a Schedule created by `ensure_schedules` after migrate; copies that
-piled up in the queue meanwhile are dropped by the first to run) and at the
-start of every training task, so a job whose worker was killed resumes as soon as any worker is
-free, even when the broker would not redeliver its task for days.
+piled up in the queue meanwhile are dropped by the first to run) and at the start of every
+training task, so a job whose worker was killed resumes as soon as any worker is free, even when
+the broker would not redeliver its task for days.
+
+jobs.apps imports this module once the models are loaded (for `ensure_schedules`); nothing here
+or in jobs.services imports torch at module level, so the qcluster parent never loads it.
 """
+
+from django.conf import settings
+from django_q.models import OrmQ, Schedule
+
+from jobs import services
 
 REAPER_SCHEDULE_NAME = "llmtuner: requeue jobs whose worker died"
 
 
 def job_run_task(job_id):
-    from jobs import services  # imported here: apps.ready imports this module for its schedule
-
     services.job_reap_stale()
     return services.job_run(job_id=job_id)
 
 
 def job_reap_stale_task():
-    from jobs import services
-
     handled = services.job_reap_stale() + services.job_requeue_lost()
     drop_waiting_reapers()
     return handled
@@ -33,9 +37,6 @@ def drop_waiting_reapers():
     The schedule adds one every minute whether or not a worker is free, so while every worker
     trains they pile up behind the job (60 an hour), and each would take a fresh process
     (recycle=1) before the next training job starts. One run does the work of all of them."""
-    from django.conf import settings
-    from django_q.models import OrmQ
-
     me = f"{__name__}.job_reap_stale_task"
     waiting = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
     stale = [task.pk for task in waiting if task.func() == me]
@@ -44,8 +45,6 @@ def drop_waiting_reapers():
 
 def ensure_schedules(**kwargs):
     """post_migrate handler: the reaper's Schedule exists exactly once."""
-    from django_q.models import Schedule
-
     Schedule.objects.get_or_create(
         name=REAPER_SCHEDULE_NAME,
         defaults={

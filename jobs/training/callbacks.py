@@ -1,7 +1,8 @@
 """The hooks between the training loop and whoever runs it.
 
-The engine calls these and nothing else; the platform (jobs/training/run.py) turns them into
-database rows, a benchmark prints them, a test may ignore them. Every method is a no-op here.
+The engine calls these and nothing else; the platform (JobCallbacks in
+jobs/training/recording.py) turns them into database rows, a benchmark or a test overrides the
+ones it needs. Every method is a no-op here.
 """
 
 
@@ -34,24 +35,3 @@ class Callbacks:
     def should_stop(self):
         """Return a reason (str) to stop after the current step, or None to go on."""
         return None
-
-
-class PrintCallbacks(Callbacks):
-    """For benchmarks and scripts: print logs and evaluations."""
-
-    def on_start(self, info):
-        print(f"start: {info}", flush=True)
-
-    def on_log(self, metrics):
-        print(
-            "  ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-            ),
-            flush=True,
-        )
-
-    def on_evaluate(self, step, eval_loss, epoch):
-        print(f"eval step={step} epoch={epoch:.2f} loss={eval_loss:.4f}", flush=True)
-
-    def on_warning(self, message):
-        print(f"warning: {message}", flush=True)

@@ -1,26 +1,24 @@
-"""The Django side of training: feed a claimed job to the engine and record what happens.
+"""The Django side of training: feed a job its worker has claimed to the engine, then export
+the model and end the job.
 
-Imported only inside a worker's task (it imports torch). Every write is conditional on the
-worker token that claimed the job, so a worker that lost its job (the reaper requeued it) stops
-instead of overwriting its successor's progress.
+Imported only inside a worker's task (jobs.services.job_run), because it imports torch. What the
+run writes on the way (progress, metrics, checkpoints, heartbeats, the end state) is in
+jobs.training.recording, always conditional on this worker's token; the model card is in
+jobs.training.card.
 """
 
 import logging
-import threading
-import time
-from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
-from django.utils import timezone
 
 from jobs.catalog.catalog import model_source
-from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH, worker_cost
+from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
 from jobs.datasets.reader import format_segments, iter_examples
-from jobs.models import BaseModel, Checkpoint, Job, MetricPoint
+from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.autoconfig import HYPERPARAMETERS
 from jobs.training import engine, export
-from jobs.training.callbacks import Callbacks
+from jobs.training.card import model_card
+from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ def run_job(*, job, worker):
     4. Otherwise export the model, generate samples and mark the job succeeded."""
     cfg = build_config(job)
     callbacks = JobCallbacks(job, worker)
-    with Heartbeat(job.pk, worker):
+    with Heartbeat(job, worker):
         train_examples = _examples(job.dataset)
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
         # Tokenising a large dataset takes a while before the first step: say what is happening.
@@ -45,39 +43,14 @@ def run_job(*, job, worker):
         )
         result = engine.train(cfg, train_examples, eval_examples, callbacks)
         if result.stopped == "cancelled":
-            kept = Checkpoint.objects.filter(job=job, is_final=False).count()
-            _finish(
-                job,
-                worker,
-                Job.Status.CANCELLED,
-                f"Cancelled at step {result.step}; "
-                + (
-                    f"{kept} checkpoint{'s' if kept != 1 else ''} kept."
-                    if kept
-                    else "no checkpoint had been written yet."
-                ),
-                result,
-            )
+            finish_run(job, worker, Job.Status.CANCELLED, _cancelled(job, result.step), result)
             return "cancelled"
         if result.stopped:
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"
-        job.log("Training finished; saving the model", kind="log")
-        folder = job.folder / "final"
-        model = export.export_model(
-            result.model,
-            result.tokenizer,
-            folder,
-            method=job.method,
-            model_card=model_card(job, result),
-        )
-        prompts = sample_prompts(eval_examples or train_examples)
-        samples = export.generate_samples(
-            model, result.tokenizer, prompts, max_new_tokens=SAMPLE_NEW_TOKENS, seed=cfg.seed
-        )
-        samples = [{key: _storable(text) for key, text in s.items()} for s in samples]
+        folder, samples = _export(job, cfg, result, eval_examples or train_examples)
     _record_final_model(job, folder, result, samples)
-    _finish(
+    finish_run(
         job,
         worker,
         Job.Status.SUCCEEDED,
@@ -87,6 +60,35 @@ def run_job(*, job, worker):
         samples=samples,
     )
     return "succeeded"
+
+
+def _cancelled(job, step):
+    kept = Checkpoint.objects.filter(job=job, is_final=False).count()
+    if not kept:
+        return f"Cancelled at step {step}; no checkpoint had been written yet."
+    return f"Cancelled at step {step}; {kept} checkpoint{'s' if kept != 1 else ''} kept."
+
+
+def _export(job, cfg, result, examples):
+    """Save the model (with its card) under the job's final/ folder and generate a few samples
+    from prompts taken from `examples`. Returns the folder and the samples."""
+    job.log("Training finished; saving the model", kind="log")
+    folder = job.folder / "final"
+    model = export.export_model(
+        result.model,
+        result.tokenizer,
+        folder,
+        method=job.method,
+        model_card=model_card(job, result),
+    )
+    samples = export.generate_samples(
+        model,
+        result.tokenizer,
+        sample_prompts(examples),
+        max_new_tokens=SAMPLE_NEW_TOKENS,
+        seed=cfg.seed,
+    )
+    return folder, [{key: _storable(text) for key, text in s.items()} for s in samples]
 
 
 def _storable(text):
@@ -141,52 +143,6 @@ def sample_prompts(examples, count=SAMPLE_PROMPTS):
     return prompts
 
 
-def model_card(job, result):
-    hp_lines = "\n".join(f"| {k} | {v} |" for k, v in sorted(job.hyperparameters.items()))
-    base = job.parent_job.name if job.parent_job_id else job.base_model.display_name
-    random_note = ""
-    if job.base_model.source == BaseModel.Source.BUILTIN and not job.parent_job_id:
-        random_note = (
-            "\nThe base model started from random weights: "
-            "it knows only what this data taught it.\n"
-        )
-    validation = (
-        job.validation_dataset.name
-        if job.validation_dataset_id
-        else "held out automatically from the training data"
-    )
-    return f"""# {job.name}
-
-Fine-tuned with LLM Tuner (job #{job.pk}) from **{base}** ({job.get_method_display()}).
-{random_note}
-## Data
-- Training data: {job.dataset.name} ({job.dataset.get_kind_display()}, \
-{job.dataset.num_examples} examples, {job.dataset.total_tokens} tokens)
-- Validation: {validation} ({result.eval_rows} rows)
-
-## Hyperparameters
-| name | value |
-|---|---|
-{hp_lines}
-
-## Final metrics
-- Steps: {result.step}; tokens trained on: {result.tokens_seen}
-- Train loss: {_fmt(result.train_loss)}; eval loss: {_fmt(result.eval_loss)}
-- Training time: {result.seconds:.1f} s on {result.device} ({result.tokens_per_second:.0f} tokens/s)
-
-## Use
-```python
-from transformers import AutoModelForCausalLM, AutoTokenizer
-model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")
-tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
-```
-"""
-
-
-def _fmt(value):
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def _record_final_model(job, folder, result, samples):
     Checkpoint.objects.update_or_create(
         job=job,
@@ -200,184 +156,3 @@ def _record_final_model(job, folder, result, samples):
     )
     for sample in samples:
         job.log(f"Sample: {sample['prompt']!r} → {sample['output']!r}", kind="sample", data=sample)
-
-
-def _finish(job, worker, status, message, result, **fields):
-    """The end of the run: final progress, the measured figures (Job.actual) and the state."""
-    kind = _device_kind(result.device)
-    actual = {
-        "seconds": round(result.seconds, 3),
-        "tokens_per_second": round(result.tokens_per_second, 1),
-        "peak_memory_bytes": result.peak_memory_bytes,
-        "device": result.device,
-        "device_kind": kind,
-        "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
-        "total_tokens": result.tokens_seen,
-        "total_steps": result.step,
-    }
-    updated = Job.objects.filter(pk=job.pk, worker=worker, status=Job.Status.RUNNING).update(
-        status=status,
-        finished_at=timezone.now(),
-        actual=actual,
-        step=result.step,
-        eval_loss=result.eval_loss,
-        train_loss=result.train_loss,
-        tokens_seen=result.tokens_seen,
-        eta_seconds=0,
-        heartbeat_at=timezone.now(),
-        **fields,
-    )
-    if updated:
-        job.log(message, kind="state", data={"status": status, "actual": actual})
-
-
-def _device_kind(device):
-    if device == "cpu":
-        return "cpu" if settings.WORKER_KIND == "cuda" else settings.WORKER_KIND
-    return settings.WORKER_KIND if settings.WORKER_KIND != "cpu" else "cuda"
-
-
-class JobCallbacks(Callbacks):
-    """Engine events to rows. Progress and the cancel check touch the database at most about
-    once a second; metrics only at the log interval."""
-
-    POLL_S = 1.0
-
-    def __init__(self, job, worker):
-        self.job, self.worker = job, worker
-        self.lost = False
-        self._last_progress = self._last_poll = 0.0
-        self._start_step = 0
-
-    def _mine(self):
-        return Job.objects.filter(pk=self.job.pk, worker=self.worker, status=Job.Status.RUNNING)
-
-    def on_start(self, info):
-        self._start_step = info["start_step"]
-        self._mine().update(
-            total_steps=info["total_steps"],
-            step=info["start_step"],
-            device=info["device"],
-            heartbeat_at=timezone.now(),
-        )
-        if info["resumed_from"] is not None:
-            # The points logged after that checkpoint by the dead worker are replayed now.
-            MetricPoint.objects.filter(job=self.job, step__gt=info["resumed_from"]).delete()
-            self.job.log(
-                f"Resumed from the checkpoint at step {info['resumed_from']}",
-                kind="state",
-                data=info,
-            )
-        self.job.log(
-            f"Training started on {info['device']}: {info['train_rows']} training rows, "
-            f"{info['eval_rows']} validation rows, {info['total_steps']} steps",
-            kind="log",
-            data=info,
-        )
-
-    def on_step(self, progress):
-        now = time.monotonic()
-        if now - self._last_progress < self.POLL_S and progress["step"] < progress["total_steps"]:
-            return
-        self._last_progress = now
-        done = progress["step"] - self._start_step
-        remaining = progress["total_steps"] - progress["step"]
-        eta = progress["elapsed_seconds"] / max(progress["step"], 1) * remaining if done else None
-        if not self._mine().update(
-            step=progress["step"],
-            epoch=progress["epoch"],
-            tokens_seen=progress["tokens_seen"],
-            eta_seconds=eta,
-            heartbeat_at=timezone.now(),
-        ):
-            self.lost = True
-
-    def on_log(self, metrics):
-        MetricPoint.objects.create(job=self.job, **metrics)
-        self._mine().update(
-            train_loss=metrics["train_loss"], tokens_per_second=metrics["tokens_per_second"]
-        )
-
-    def on_evaluate(self, step, eval_loss, epoch):
-        MetricPoint.objects.create(job=self.job, step=step, epoch=epoch, eval_loss=eval_loss)
-        self._mine().update(eval_loss=eval_loss)
-        self.job.log(
-            f"Evaluation at step {step}: eval loss {_fmt(eval_loss)}",
-            kind="eval",
-            data={"step": step, "eval_loss": eval_loss},
-        )
-
-    def on_checkpoint(self, step, path, size_bytes, eval_loss):
-        relative = str(Path(path).relative_to(settings.MEDIA_ROOT))
-        Checkpoint.objects.update_or_create(
-            job=self.job,
-            step=step,
-            is_final=False,
-            defaults={"path": relative, "size_bytes": size_bytes, "eval_loss": eval_loss},
-        )
-        self.job.log(
-            f"Checkpoint saved at step {step} ({size_bytes / 2**20:.1f} MB)",
-            kind="checkpoint",
-            data={"step": step, "size_bytes": size_bytes, "eval_loss": eval_loss},
-        )
-
-    def on_checkpoint_removed(self, step, path):
-        Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
-        self.job.log(
-            f"Removed the checkpoint at step {step}: only the newest "
-            f"{settings.JOB_CHECKPOINTS_KEPT} are kept",
-            kind="checkpoint",
-            data={"step": step, "removed": True},
-        )
-
-    def on_warning(self, message):
-        self.job.log(message, level="warning", kind="warning")
-
-    def should_stop(self):
-        if self.lost:
-            return "lost to another worker"
-        now = time.monotonic()
-        if now - self._last_poll < self.POLL_S:
-            return None
-        self._last_poll = now
-        row = (
-            Job.objects.filter(pk=self.job.pk)
-            .values("status", "worker", "cancel_requested")
-            .first()
-        )
-        if row is None or row["worker"] != self.worker or row["status"] != Job.Status.RUNNING:
-            return "lost to another worker"
-        return "cancelled" if row["cancel_requested"] else None
-
-
-class Heartbeat:
-    """A thread that keeps heartbeat_at fresh while a long step (or model loading) runs."""
-
-    def __init__(self, job_id, worker):
-        self.job_id, self.worker = job_id, worker
-        self.interval = max(1.0, settings.JOB_HEARTBEAT_TIMEOUT_S / 4)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"heartbeat-job-{job_id}", daemon=True
-        )
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self):
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    close_old_connections()
-                    Job.objects.filter(
-                        pk=self.job_id, worker=self.worker, status=Job.Status.RUNNING
-                    ).update(heartbeat_at=timezone.now())
-                except Exception:  # a busy database must not kill the job; the next beat retries
-                    logger.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
-        finally:
-            connection.close()

@@ -1,0 +1,74 @@
+"""The Dataset record (re-exported by jobs.models, which Django loads as the app's models)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def dataset_upload_path(instance, filename):
+    # The user's filename is data (Dataset.original_filename), never part of a path.
+    return f"datasets/{instance.owner_id}/{uuid.uuid4().hex}"
+
+
+class DatasetQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(owner=user, deleted_at__isnull=True)
+
+    def usable(self):
+        return self.filter(status=Dataset.Status.VALID, deleted_at__isnull=True)
+
+
+class Dataset(models.Model):
+    class Format(models.TextChoices):
+        TXT = "txt", "Plain text (.txt)"
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON array"
+        JSONL = "jsonl", "JSON Lines"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Plain text"
+        PROMPT_COMPLETION = "prompt_completion", "Prompt / completion"
+        CHAT = "chat", "Chat messages"
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", "Validating"
+        VALID = "valid", "Valid"
+        INVALID = "invalid", "Invalid"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    original_filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to=dataset_upload_path, max_length=255)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices, blank=True)
+    # {"text": "body"} or {"prompt": "question", "completion": "answer"} or {"messages": "turns"}
+    column_mapping = models.JSONField(default=dict, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
+    # First errors, each {"line": n, "field": "...", "message": "..."}; error_count counts all.
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.IntegerField(default=0)
+    num_examples = models.IntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    # mean, p95, max tokens per example, histogram, truncated share, duplicates, context length
+    stats = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when the user deleted it while finished jobs still refer to it: the file is gone, the
+    # row stays for those jobs' history, and for_user()/usable() no longer return it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DatasetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_valid(self):
+        return self.status == self.Status.VALID

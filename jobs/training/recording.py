@@ -1,0 +1,195 @@
+"""What a training run writes about its job while it runs and when it ends: the engine's
+callbacks turned into rows (progress, metrics, events, checkpoints), a heartbeat thread, and the
+measured figures of a finished run.
+
+Every write about the job itself goes through its lifecycle methods with this worker's token
+(jobs.models: record_progress, heartbeat, finish), so a worker that lost its job (the reaper
+requeued it) stops instead of overwriting its successor's progress.
+"""
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from jobs.constants import worker_cost
+from jobs.models import Checkpoint, MetricPoint
+from jobs.training.callbacks import Callbacks
+from jobs.training.card import format_loss
+
+logger = logging.getLogger(__name__)
+
+
+def finish_run(job, worker, status, message, result, **fields):
+    """The end of the run: final progress, the measured figures (Job.actual) and the state.
+    Returns whether it took (False: this worker no longer owns the job)."""
+    kind = _device_kind(result.device)
+    actual = {
+        "seconds": round(result.seconds, 3),
+        "tokens_per_second": round(result.tokens_per_second, 1),
+        "peak_memory_bytes": result.peak_memory_bytes,
+        "device": result.device,
+        "device_kind": kind,
+        "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
+        "total_tokens": result.tokens_seen,
+        "total_steps": result.step,
+    }
+    return job.finish(
+        worker,
+        status,
+        message,
+        actual=actual,
+        step=result.step,
+        eval_loss=result.eval_loss,
+        train_loss=result.train_loss,
+        tokens_seen=result.tokens_seen,
+        **fields,
+    )
+
+
+def _device_kind(device):
+    # The kind prices are kept for: the worker's configured kind, except that a CUDA worker
+    # whose run fell back to the CPU counts as a CPU, and a "cpu" worker that used a GPU as cuda.
+    if device == "cpu":
+        return "cpu" if settings.WORKER_KIND == "cuda" else settings.WORKER_KIND
+    return settings.WORKER_KIND if settings.WORKER_KIND != "cpu" else "cuda"
+
+
+class JobCallbacks(Callbacks):
+    """Engine events to rows. Progress and the cancel check touch the database at most about
+    once a second; metrics only at the log interval."""
+
+    POLL_S = 1.0
+
+    def __init__(self, job, worker):
+        self.job, self.worker = job, worker
+        self.lost = False
+        self._last_progress = self._last_poll = 0.0
+        self._start_step = 0
+
+    def on_start(self, info):
+        self._start_step = info["start_step"]
+        self.job.record_progress(
+            self.worker,
+            total_steps=info["total_steps"],
+            step=info["start_step"],
+            device=info["device"],
+        )
+        if info["resumed_from"] is not None:
+            # The points logged after that checkpoint by the dead worker are replayed now.
+            MetricPoint.objects.filter(job=self.job, step__gt=info["resumed_from"]).delete()
+            self.job.log(
+                f"Resumed from the checkpoint at step {info['resumed_from']}",
+                kind="state",
+                data=info,
+            )
+        self.job.log(
+            f"Training started on {info['device']}: {info['train_rows']} training rows, "
+            f"{info['eval_rows']} validation rows, {info['total_steps']} steps",
+            kind="log",
+            data=info,
+        )
+
+    def on_step(self, progress):
+        now = time.monotonic()
+        if now - self._last_progress < self.POLL_S and progress["step"] < progress["total_steps"]:
+            return
+        self._last_progress = now
+        done = progress["step"] - self._start_step
+        remaining = progress["total_steps"] - progress["step"]
+        eta = progress["elapsed_seconds"] / max(progress["step"], 1) * remaining if done else None
+        if not self.job.record_progress(
+            self.worker,
+            step=progress["step"],
+            epoch=progress["epoch"],
+            tokens_seen=progress["tokens_seen"],
+            eta_seconds=eta,
+        ):
+            self.lost = True
+
+    def on_log(self, metrics):
+        MetricPoint.objects.create(job=self.job, **metrics)
+        self.job.record_progress(
+            self.worker,
+            train_loss=metrics["train_loss"],
+            tokens_per_second=metrics["tokens_per_second"],
+        )
+
+    def on_evaluate(self, step, eval_loss, epoch):
+        MetricPoint.objects.create(job=self.job, step=step, epoch=epoch, eval_loss=eval_loss)
+        self.job.record_progress(self.worker, eval_loss=eval_loss)
+        self.job.log(
+            f"Evaluation at step {step}: eval loss {format_loss(eval_loss)}",
+            kind="eval",
+            data={"step": step, "eval_loss": eval_loss},
+        )
+
+    def on_checkpoint(self, step, path, size_bytes, eval_loss):
+        relative = str(Path(path).relative_to(settings.MEDIA_ROOT))
+        Checkpoint.objects.update_or_create(
+            job=self.job,
+            step=step,
+            is_final=False,
+            defaults={"path": relative, "size_bytes": size_bytes, "eval_loss": eval_loss},
+        )
+        self.job.log(
+            f"Checkpoint saved at step {step} ({size_bytes / 2**20:.1f} MB)",
+            kind="checkpoint",
+            data={"step": step, "size_bytes": size_bytes, "eval_loss": eval_loss},
+        )
+
+    def on_checkpoint_removed(self, step, path):
+        Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
+        self.job.log(
+            f"Removed the checkpoint at step {step}: only the newest "
+            f"{settings.JOB_CHECKPOINTS_KEPT} are kept",
+            kind="checkpoint",
+            data={"step": step, "removed": True},
+        )
+
+    def on_warning(self, message):
+        self.job.log(message, level="warning", kind="warning")
+
+    def should_stop(self):
+        if self.lost:
+            return "lost to another worker"
+        now = time.monotonic()
+        if now - self._last_poll < self.POLL_S:
+            return None
+        self._last_poll = now
+        return self.job.stop_reason(self.worker)
+
+
+class Heartbeat:
+    """A thread that keeps the job's heartbeat fresh while a long step (or model loading) runs,
+    so the reaper does not take a live worker for a dead one."""
+
+    def __init__(self, job, worker):
+        self.job, self.worker = job, worker
+        self.interval = max(1.0, settings.JOB_HEARTBEAT_TIMEOUT_S / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat-job-{job.pk}", daemon=True
+        )
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self):
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    close_old_connections()
+                    self.job.heartbeat(self.worker)
+                except Exception:  # a busy database must not kill the job; the next beat retries
+                    logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
+        finally:
+            connection.close()
