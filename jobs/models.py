@@ -6,8 +6,10 @@ and are re-exported here, the module Django loads as the app's models.
 A job changes state only through the lifecycle methods below (Job.objects.claim, heartbeat,
 record_progress, finish, fail, request_cancel, requeue_for_dead_worker, requeue_lost_task). Each
 is one UPDATE conditional on the state its caller read, and on the worker's token where a worker
-acts, so of two processes racing for one job only one wins; each returns whether it took and,
-when the state changed, writes one JobEvent of kind "state". No other module writes `status`.
+acts, so of two processes racing for one job only one wins. Each returns whether it took (the
+requeues return the new status, or None) and, when it took, writes one JobEvent of kind "state".
+No other module writes `status`; jobs.services decides which transition to call and does what
+lies outside the row (the queue, the engine, files).
 """
 
 from datetime import timedelta
