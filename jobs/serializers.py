@@ -4,7 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
@@ -105,19 +106,43 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JobCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    dataset = OwnDatasetField()
-    validation_dataset = OwnDatasetField(required=False, allow_null=True)
+class JobRequestSerializer(serializers.Serializer):
+    """What a job is made of: the fields a launch (POST /jobs/) and an estimate
+    (POST /jobs/estimate/) share, so both accept and refuse the same values."""
+
+    dataset = OwnDatasetField(help_text="Id of one of your datasets")
+    validation_dataset = OwnDatasetField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of one of your datasets to evaluate on; none holds out part of the data",
+    )
     base_model = serializers.CharField(
-        max_length=100, help_text="A key from GET /api/v1/base-models/"
+        max_length=BaseModel._meta.get_field("key").max_length,
+        help_text="A key from GET /api/v1/base-models/: builtin-tiny, gpt2, job-<id>…",
     )
     method = serializers.ChoiceField(choices=Job.Method.choices, default=Job.Method.FULL)
     hyperparameters = serializers.DictField(
         required=False,
         default=dict,
-        help_text="Any of the hyperparameter names; what is left out is auto-configured.",
+        help_text="Values you fix; the rest are auto-configured. Names: "
+        + ", ".join(HYPERPARAMETERS),
     )
+
+    def job_arguments(self):
+        """Keyword arguments for jobs.services.job_launch and planning's job_estimate."""
+        values = self.validated_data
+        return {
+            "dataset": values["dataset"],
+            "validation_dataset": values.get("validation_dataset"),
+            "base_model_key": values["base_model"],
+            "method": values["method"],
+            "hyperparameters": values.get("hyperparameters") or {},
+        }
+
+
+class JobCreateSerializer(JobRequestSerializer):
+    name = serializers.CharField(max_length=Job._meta.get_field("name").max_length)
 
 
 class JobUpdateSerializer(serializers.ModelSerializer):
@@ -173,11 +198,24 @@ class CheckpointSerializer(serializers.ModelSerializer):
 
 
 class GenerateRequestSerializer(serializers.Serializer):
+    """A playground request: the API's body and, through jobs.forms.PlaygroundForm, the page's
+    fields (same limits, defaults and labels)."""
+
     prompt = serializers.CharField(max_length=4000, trim_whitespace=False)
-    max_new_tokens = serializers.IntegerField(min_value=1, max_value=MAX_NEW_TOKENS, default=64)
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.8)
-    top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95)
-    compare_base = serializers.BooleanField(default=False)
+    max_new_tokens = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_NEW_TOKENS,
+        default=64,
+        help_text=f"Answers are capped at {MAX_NEW_TOKENS} new tokens.",
+    )
+    temperature = serializers.FloatField(
+        min_value=0.0,
+        max_value=2.0,
+        default=0.8,
+        help_text="0 always picks the likeliest token.",
+    )
+    top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95, label="Top-p")
+    compare_base = serializers.BooleanField(default=True, label="Also answer with the base model")
 
 
 class GenerateResponseSerializer(serializers.Serializer):

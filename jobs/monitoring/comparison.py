@@ -2,7 +2,7 @@
 
 from jobs.constants import LORA_HYPERPARAMETERS
 from jobs.models import Job, MetricPoint
-from jobs.planning.autoconfig import HYPERPARAMETERS
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.templatetags.job_format import bytes_human, duration, loss, money
 
 LORA_ONLY = set(LORA_HYPERPARAMETERS)

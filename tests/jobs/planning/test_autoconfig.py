@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.datasets.services import dataset_create
 from jobs.models import BaseModel, Dataset
-from jobs.planning.autoconfig import HYPERPARAMETERS, resolve
+from jobs.planning.autoconfig import resolve
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.training import engine
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +85,7 @@ def test_max_length_is_the_smallest_power_of_two_that_99_percent_of_examples_fit
     assert result["hyperparameters"]["max_seq_length"] == 32
     assert (
         result["reasons"]["max_seq_length"]
-        == "max length 32: 99.3% of examples fit (longest 49 tokens)"
+        == "max length 32: 99.3% of examples fit (longest example 49 tokens, end-of-text included)"
     )
 
 
