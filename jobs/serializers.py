@@ -34,34 +34,25 @@ class ProgressSerializer(serializers.Serializer):
     eta_seconds = serializers.FloatField(allow_null=True)
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class JobUrlField(serializers.Field):
+    """The URL named `route` for the job, absolute when the serializer has a request."""
+
+    def __init__(self, route):
+        super().__init__(source="*", read_only=True)
+        self.route = route
+
+    def to_representation(self, job):
+        return absolute_url(self.context, self.route, job.pk)
+
+
 class JobUrlsSerializer(serializers.Serializer):
-    metrics = serializers.SerializerMethodField()
-    events = serializers.SerializerMethodField()
-    checkpoints = serializers.SerializerMethodField()
-    model = serializers.SerializerMethodField()
-    generate = serializers.SerializerMethodField()
-    portal = serializers.SerializerMethodField()
-
-    def _absolute(self, name, job):
-        return absolute_url(self.context, name, job.pk)
-
-    def get_metrics(self, job) -> str:
-        return self._absolute("api-job-metrics", job)
-
-    def get_events(self, job) -> str:
-        return self._absolute("api-job-events", job)
-
-    def get_checkpoints(self, job) -> str:
-        return self._absolute("api-job-checkpoints", job)
-
-    def get_model(self, job) -> str:
-        return self._absolute("api-job-model", job)
-
-    def get_generate(self, job) -> str:
-        return self._absolute("api-job-generate", job)
-
-    def get_portal(self, job) -> str:
-        return self._absolute("job-detail", job)
+    metrics = JobUrlField("api-job-metrics")
+    events = JobUrlField("api-job-events")
+    checkpoints = JobUrlField("api-job-checkpoints")
+    model = JobUrlField("api-job-model")
+    generate = JobUrlField("api-job-generate")
+    portal = JobUrlField("job-detail")
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -86,12 +86,7 @@ def job_launch(
 
 
 def _check_dataset(owner, dataset, field):
-    # Someone else's dataset reads as unknown: its existence is not ours to reveal.
-    if dataset is None or dataset.owner_id != owner.pk or getattr(dataset, "deleted_at", None):
-        raise ValidationError({field: ["Unknown dataset."]})
-    reason = dataset.unusable_reason()
-    if reason:
-        raise ValidationError({field: [reason]})
+    autoconfig.check_dataset(owner, dataset, field)
 
 
 def _enqueue(job_id):

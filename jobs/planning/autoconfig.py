@@ -197,11 +197,10 @@ def job_estimate(
     *, owner, dataset, base_model_key, method, hyperparameters=None, validation_dataset=None
 ):
     """What job_launch would store, without launching: resolved values, reasons, steps, tokens
-    and the estimate. The datasets must already be the owner's (the caller looks them up)."""
-    for name, candidate in (("dataset", dataset), ("validation_dataset", validation_dataset)):
-        reason = candidate.unusable_reason() if candidate is not None else None
-        if reason:
-            raise ValidationError({name: [reason]})
+    and the estimate."""
+    check_dataset(owner, dataset, "dataset")
+    if validation_dataset is not None:
+        check_dataset(owner, validation_dataset, "validation_dataset")
     base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
     return plan_job(
         dataset=dataset,
@@ -232,3 +231,13 @@ def plan_job(*, dataset, base_model, parent_job, method, requested, validation_d
         plan=resolved["plan"],
     )
     return {**{k: v for k, v in resolved.items() if k != "plan"}, "estimate": estimate}
+
+
+def check_dataset(owner, dataset, field):
+    """Refuse a dataset a job of `owner` cannot train on, under `field`: anyone else's (or a
+    deleted one) reads as unknown, and an unusable one says why (Dataset.unusable_reason)."""
+    if dataset is None or dataset.owner_id != owner.pk or dataset.deleted_at is not None:
+        raise ValidationError({field: ["Unknown dataset."]})
+    reason = dataset.unusable_reason()
+    if reason:
+        raise ValidationError({field: [reason]})
