@@ -104,6 +104,21 @@ def peak_memory_bytes(
     return int(total)
 
 
+def job_memory_bytes(*, base_model, method, hyperparameters, device_kind, data_tokens):
+    """peak_memory_bytes of a job with these (resolved) hyperparameters."""
+    hp = hyperparameters
+    return peak_memory_bytes(
+        base_model=base_model,
+        method=method,
+        batch_size=hp["batch_size"],
+        max_seq_length=hp["max_seq_length"],
+        precision=hp.get("precision"),
+        lora_r=hp.get("lora_r"),
+        device_kind=device_kind,
+        data_tokens=data_tokens,
+    )
+
+
 def _vocab(base_model):
     return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB_SIZE)
 
@@ -266,13 +281,10 @@ def _memory_ratio(job, profile):
     peak, hp = job.actual.get("peak_memory_bytes"), job.hyperparameters
     if not peak or not hp.get("batch_size") or not hp.get("max_seq_length"):
         return None
-    modelled = peak_memory_bytes(
+    modelled = job_memory_bytes(
         base_model=job.base_model,
         method=job.method,
-        batch_size=hp["batch_size"],
-        max_seq_length=hp["max_seq_length"],
-        precision=hp.get("precision"),
-        lora_r=hp.get("lora_r"),
+        hyperparameters=hp,
         device_kind=profile["kind"],
         data_tokens=job.dataset.total_tokens if job.dataset_id else 0,
     )
@@ -309,13 +321,10 @@ def estimate_job(
     )
     time_factor, mem_factor = measured["time"], measured["memory"]
     seconds = sum(parts.values()) * (time_factor or 1.0)
-    memory = peak_memory_bytes(
+    memory = job_memory_bytes(
         base_model=base_model,
         method=method,
-        batch_size=hp["batch_size"],
-        max_seq_length=hp["max_seq_length"],
-        precision=hp.get("precision"),
-        lora_r=hp.get("lora_r"),
+        hyperparameters=hp,
         device_kind=profile["kind"],
         data_tokens=plan.get("data_tokens", 0),
     ) * (mem_factor or 1.0)

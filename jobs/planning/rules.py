@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from jobs.constants import DEFAULT_LORA_R, holdout_count
+from jobs.constants import holdout_count
 from jobs.models import Dataset, Job
 from jobs.planning import estimates
 from jobs.planning.hyperparameters import HYPERPARAMETERS
@@ -86,13 +86,10 @@ class Context:
             self.memory_factor = estimates.memory_factor(
                 base_model=self.base_model, method=self.method, profile=self.device
             )
-        return self.memory_factor * estimates.peak_memory_bytes(
+        return self.memory_factor * estimates.job_memory_bytes(
             base_model=self.base_model,
             method=self.method,
-            batch_size=batch,
-            max_seq_length=self.hp["max_seq_length"],
-            precision=self.hp["precision"],
-            lora_r=self.hp.get("lora_r") or DEFAULT_LORA_R,
+            hyperparameters={**self.hp, "batch_size": batch},
             device_kind=self.device["kind"],
             data_tokens=self.data_tokens,
         )
