@@ -18,11 +18,17 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.constants import GPT2_CONTEXT_LENGTH, GPT2_VOCAB_SIZE
+from jobs.constants import (
+    BYTES_PER_TRAINABLE_WEIGHT,
+    BYTES_PER_WEIGHT,
+    GPT2_CONTEXT_LENGTH,
+    GPT2_VOCAB_SIZE,
+)
 from jobs.models import BaseModel, Job
 from jobs.monitoring.live import parse_int
 
-BYTES_PER_PARAMETER_FULL = 16  # fp32 weights 4 + gradients 4 + AdamW's two moments 8
+# Full fine-tuning trains every weight.
+BYTES_PER_PARAMETER_FULL = BYTES_PER_WEIGHT + BYTES_PER_TRAINABLE_WEIGHT
 
 # (key, display name, n_layer, n_head, n_embd, n_positions, description)
 HUB_MODELS = [

@@ -26,6 +26,8 @@ import statistics
 from django.conf import settings
 
 from jobs.constants import (
+    BYTES_PER_TRAINABLE_WEIGHT,
+    BYTES_PER_WEIGHT,
     DEFAULT_LORA_R,
     DEFAULT_MAX_SEQ_LENGTH,
     GPT2_VOCAB_SIZE,
@@ -45,6 +47,7 @@ ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
 HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
 CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in the worker
 CPU_BYTES_PER_DATA_TOKEN = 100  # the tokenised dataset as Python lists while rows are built
+CHECKPOINT_BYTES_PER_TRAINABLE = 12  # a checkpoint holds each trained weight and its two moments
 
 # (inputs, outputs) of each LoRA target in units of the model's width d: c_attn is d→3d, c_proj
 # is both the attention's d→d and the MLP's 4d→d, c_fc is d→4d. A rank-r adapter on an i→o
@@ -93,7 +96,7 @@ def peak_memory_bytes(
     measures there)."""
     family = device_family(device_kind or settings.WORKER_KIND)
     trainable = trainable_parameters(base_model, method, lora_r)
-    states = 4 * base_model.parameters + 12 * trainable  # fp32 weights; grads + AdamW moments
+    states = BYTES_PER_WEIGHT * base_model.parameters + BYTES_PER_TRAINABLE_WEIGHT * trainable
     tokens = batch_size * max_seq_length
     half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
     logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
@@ -171,7 +174,10 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
         + eval_batches * per_batch / 3,
         "batches": batches * per_batch,
         "optimizer_steps": plan["total_steps"] * per_step,
-        "checkpoints": plan["checkpoints"] * 12 * trainable / profile["disk"],
+        "checkpoints": plan["checkpoints"]
+        * CHECKPOINT_BYTES_PER_TRAINABLE
+        * trainable
+        / profile["disk"],
         "startup": profile["startup_seconds"],
     }
 
