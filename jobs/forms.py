@@ -1,6 +1,7 @@
-"""Portal forms for jobs. Their fields are derived from the API's serializers (form_field), so a
-page and an API client are held to one definition: the wizard launches like POST /api/v1/jobs/,
-the playground asks like POST /api/v1/jobs/{id}/generate/."""
+"""Portal forms for jobs, held to the API's definitions so a page and an API client are judged
+alike: the playground's fields and the wizard's hyperparameters are made from the serializers
+(form_field), the wizard refuses a dataset in Dataset.unusable_reason()'s words, and it launches
+through the same service as POST /api/v1/jobs/."""
 
 from django import forms
 from django.core.exceptions import ValidationError
