@@ -107,10 +107,11 @@ def estimate_after_first(job, first):
     for its planned work times first's measured / modelled ratio (what calibration() does
     with a history of one)."""
     from jobs.planning import estimates
+    from jobs.planning.devices import device_profile
 
     if job.pk == first.pk or not (first.actual or {}).get("seconds"):
         return None
-    profile = estimates.device_profile(job.estimate["device_kind"])
+    profile = device_profile(job.estimate["device_kind"])
     modelled = estimates.time_breakdown(
         base_model=job.base_model,
         method=job.method,

@@ -22,6 +22,12 @@ VALIDATION_MIN_ROWS = 4
 # hyperparameters that exist only for LoRA jobs.
 LORA_TARGET_MODULES = ("c_attn", "c_proj", "c_fc")
 LORA_HYPERPARAMETERS = ("lora_r", "lora_alpha", "lora_dropout")
+DEFAULT_LORA_R = 8  # the rank when none is given (the engine's default)
+
+# Memory of a weight in training: every weight is kept in fp32, and one that trains also has
+# an fp32 gradient and AdamW's two fp32 moments.
+BYTES_PER_WEIGHT = 4
+BYTES_PER_TRAINABLE_WEIGHT = 12
 
 # Price per hour of a worker, by kind; WORKER_PRICES_PER_HOUR overrides them. A kind that is
 # not listed (h100, a100…) costs what its family costs: "cpu", else "cuda".

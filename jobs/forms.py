@@ -1,14 +1,18 @@
-"""Portal forms for jobs. The wizard's form mirrors POST /api/v1/jobs/ so both launch alike."""
+"""Portal forms for jobs, held to the API's definitions so a page and an API client are judged
+alike: the playground's fields and the wizard's hyperparameters are made from the serializers
+(form_field), the wizard refuses a dataset in Dataset.unusable_reason()'s words, and it launches
+through the same service as POST /api/v1/jobs/."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
-from jobs.planning.autoconfig import HYPERPARAMETERS, HyperparametersSerializer
-from jobs.serializers import MAX_NEW_TOKENS
+from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
+from jobs.serializers import GenerateRequestSerializer
 
 CHOICE_LABELS = {
     "linear": "Linear decay",
@@ -37,45 +41,87 @@ HYPERPARAMETER_LABELS = {
 }
 
 
-def _hyperparameter_field(name, rule):
-    """A blank-means-auto form field with the type and range auto-config accepts (`rule`)."""
-    label = HYPERPARAMETER_LABELS.get(name, name)
-    attrs = {
-        "placeholder": "auto",
-        "data-hyperparameter": name,
-        "aria-describedby": f"reason-{name} error-{name}",
+def form_field(rule, *, required=None, label=None, choice_labels=None, widget_attrs=None):
+    """A form field with the type, range, default and label of the serializer field `rule`.
+
+    `required` defaults to the rule's (a value with a default is required on a page, which
+    shows the default filled in); a choice field that is not required offers "Auto" first."""
+    attrs = widget_attrs or {}
+    options = {
+        "label": label or rule.label,
+        "required": (rule.required or rule.default is not empty) if required is None else required,
+        "help_text": rule.help_text or "",
     }
+    if rule.default is not empty:
+        options["initial"] = rule.default
+    if isinstance(rule, serializers.BooleanField):
+        return forms.BooleanField(**{**options, "required": False})
     if isinstance(rule, serializers.ChoiceField):
-        choices = [("", "Auto")] + [(c, CHOICE_LABELS.get(c, c)) for c in rule.choices]
-        return forms.ChoiceField(
-            label=label, required=False, choices=choices, widget=forms.Select(attrs=attrs)
+        labels = choice_labels or {}
+        choices = [] if options["required"] else [("", "Auto")]
+        choices += [(value, labels.get(value, text)) for value, text in rule.choices.items()]
+        return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **options)
+    if isinstance(rule, serializers.CharField):
+        widget = forms.Textarea(attrs=attrs) if "rows" in attrs else forms.TextInput(attrs=attrs)
+        return forms.CharField(
+            max_length=rule.max_length, strip=rule.trim_whitespace, widget=widget, **options
         )
-    limits = {"min_value": rule.min_value, "max_value": rule.max_value}
+    options.update(min_value=rule.min_value, max_value=rule.max_value)
     if isinstance(rule, serializers.IntegerField):
-        return forms.IntegerField(
-            label=label, required=False, widget=forms.NumberInput(attrs=attrs), **limits
-        )
-    return forms.FloatField(
-        label=label,
+        return forms.IntegerField(widget=forms.NumberInput(attrs=attrs), **options)
+    return forms.FloatField(widget=forms.NumberInput(attrs={"step": "any", **attrs}), **options)
+
+
+def _hyperparameter_field(name, rule):
+    """A blank-means-auto field with the type and range auto-configuration accepts."""
+    return form_field(
+        rule,
         required=False,
-        widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
-        **limits,
+        label=HYPERPARAMETER_LABELS.get(name, name),
+        choice_labels=CHOICE_LABELS,
+        widget_attrs={
+            "placeholder": "auto",
+            "data-hyperparameter": name,
+            "aria-describedby": f"reason-{name} error-{name}",
+        },
     )
+
+
+class UsableDatasetField(forms.ModelChoiceField):
+    """Offers the user's usable datasets. One of theirs that is not usable (still being checked,
+    invalid) is refused with Dataset.unusable_reason(), the wording the API uses, rather than as
+    an unknown choice; anyone else's stays unknown."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(Dataset.objects.none(), *args, **kwargs)
+        self.owned = Dataset.objects.none()
+
+    def show_for(self, user):
+        self.owned = Dataset.objects.for_user(user)
+        self.queryset = self.owned.usable()
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            pk = parse_int(str(value))
+            dataset = self.owned.filter(pk=pk).first() if pk is not None else None
+            reason = dataset.unusable_reason() if dataset is not None else None
+            if not reason:
+                raise
+            raise ValidationError(reason, code="unusable") from None
 
 
 class JobLaunchForm(forms.Form):
     name = forms.CharField(
-        max_length=200,
+        max_length=Job._meta.get_field("name").max_length,
         required=False,
         label="Job name (optional)",
         help_text="Left blank, the job is named “<base model> on <dataset>”.",
         widget=forms.TextInput(attrs={"aria-describedby": "help-name error-name"}),
     )
-    dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.none(), label="Training dataset", empty_label="Choose a dataset…"
-    )
-    validation_dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.none(),
+    dataset = UsableDatasetField(label="Training dataset", empty_label="Choose a dataset…")
+    validation_dataset = UsableDatasetField(
         required=False,
         label="Validation dataset (optional)",
         empty_label="None: hold out part of the training data",
@@ -90,9 +136,8 @@ class JobLaunchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        datasets = Dataset.objects.for_user(user).usable()
-        self.fields["dataset"].queryset = datasets
-        self.fields["validation_dataset"].queryset = datasets
+        self.fields["dataset"].show_for(user)
+        self.fields["validation_dataset"].show_for(user)
         self.catalog = catalog_for(user)
         self.fields["base_model"].choices = [
             (m["key"], m["display_name"]) for m in self.catalog if m["available"]
@@ -168,24 +213,15 @@ class JobNotesForm(forms.ModelForm):
 
 
 class PlaygroundForm(forms.Form):
-    prompt = forms.CharField(max_length=4000, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
-    max_new_tokens = forms.IntegerField(
-        min_value=1, max_value=MAX_NEW_TOKENS, initial=64, label="Max new tokens"
-    )
-    temperature = forms.FloatField(
-        min_value=0.0,
-        max_value=2.0,
-        initial=0.8,
-        widget=forms.NumberInput(attrs={"step": "0.05"}),
-        help_text="0 always picks the likeliest token.",
-    )
-    top_p = forms.FloatField(
-        min_value=0.01,
-        max_value=1.0,
-        initial=0.95,
-        label="Top-p",
-        widget=forms.NumberInput(attrs={"step": "0.01"}),
-    )
-    compare_base = forms.BooleanField(
-        required=False, initial=True, label="Also answer with the base model"
-    )
+    """The fields of GenerateRequestSerializer, laid out for the page."""
+
+    WIDGET_ATTRS = {
+        "prompt": {"rows": 4},
+        "temperature": {"step": "0.05"},
+        "top_p": {"step": "0.01"},
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, rule in GenerateRequestSerializer().fields.items():
+            self.fields[name] = form_field(rule, widget_attrs=self.WIDGET_ATTRS.get(name))

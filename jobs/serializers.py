@@ -4,7 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
@@ -33,34 +34,25 @@ class ProgressSerializer(serializers.Serializer):
     eta_seconds = serializers.FloatField(allow_null=True)
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class JobUrlField(serializers.Field):
+    """The URL named `route` for the job, absolute when the serializer has a request."""
+
+    def __init__(self, route):
+        super().__init__(source="*", read_only=True)
+        self.route = route
+
+    def to_representation(self, job):
+        return absolute_url(self.context, self.route, job.pk)
+
+
 class JobUrlsSerializer(serializers.Serializer):
-    metrics = serializers.SerializerMethodField()
-    events = serializers.SerializerMethodField()
-    checkpoints = serializers.SerializerMethodField()
-    model = serializers.SerializerMethodField()
-    generate = serializers.SerializerMethodField()
-    portal = serializers.SerializerMethodField()
-
-    def _absolute(self, name, job):
-        return absolute_url(self.context, name, job.pk)
-
-    def get_metrics(self, job) -> str:
-        return self._absolute("api-job-metrics", job)
-
-    def get_events(self, job) -> str:
-        return self._absolute("api-job-events", job)
-
-    def get_checkpoints(self, job) -> str:
-        return self._absolute("api-job-checkpoints", job)
-
-    def get_model(self, job) -> str:
-        return self._absolute("api-job-model", job)
-
-    def get_generate(self, job) -> str:
-        return self._absolute("api-job-generate", job)
-
-    def get_portal(self, job) -> str:
-        return self._absolute("job-detail", job)
+    metrics = JobUrlField("api-job-metrics")
+    events = JobUrlField("api-job-events")
+    checkpoints = JobUrlField("api-job-checkpoints")
+    model = JobUrlField("api-job-model")
+    generate = JobUrlField("api-job-generate")
+    portal = JobUrlField("job-detail")
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -105,19 +97,43 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JobCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    dataset = OwnDatasetField()
-    validation_dataset = OwnDatasetField(required=False, allow_null=True)
+class JobRequestSerializer(serializers.Serializer):
+    """What a job is made of: the fields a launch (POST /jobs/) and an estimate
+    (POST /jobs/estimate/) share, so both accept and refuse the same values."""
+
+    dataset = OwnDatasetField(help_text="Id of one of your datasets")
+    validation_dataset = OwnDatasetField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of one of your datasets to evaluate on; none holds out part of the data",
+    )
     base_model = serializers.CharField(
-        max_length=100, help_text="A key from GET /api/v1/base-models/"
+        max_length=BaseModel._meta.get_field("key").max_length,
+        help_text="A key from GET /api/v1/base-models/: builtin-tiny, gpt2, job-<id>…",
     )
     method = serializers.ChoiceField(choices=Job.Method.choices, default=Job.Method.FULL)
     hyperparameters = serializers.DictField(
         required=False,
         default=dict,
-        help_text="Any of the hyperparameter names; what is left out is auto-configured.",
+        help_text="Values you fix; the rest are auto-configured. Names: "
+        + ", ".join(HYPERPARAMETERS),
     )
+
+    def job_arguments(self):
+        """Keyword arguments for jobs.services.job_launch and planning's job_estimate."""
+        values = self.validated_data
+        return {
+            "dataset": values["dataset"],
+            "validation_dataset": values.get("validation_dataset"),
+            "base_model_key": values["base_model"],
+            "method": values["method"],
+            "hyperparameters": values.get("hyperparameters") or {},
+        }
+
+
+class JobCreateSerializer(JobRequestSerializer):
+    name = serializers.CharField(max_length=Job._meta.get_field("name").max_length)
 
 
 class JobUpdateSerializer(serializers.ModelSerializer):
@@ -173,11 +189,24 @@ class CheckpointSerializer(serializers.ModelSerializer):
 
 
 class GenerateRequestSerializer(serializers.Serializer):
+    """A playground request: the API's body and, through jobs.forms.PlaygroundForm, the page's
+    fields (same limits, defaults and labels)."""
+
     prompt = serializers.CharField(max_length=4000, trim_whitespace=False)
-    max_new_tokens = serializers.IntegerField(min_value=1, max_value=MAX_NEW_TOKENS, default=64)
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.8)
-    top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95)
-    compare_base = serializers.BooleanField(default=False)
+    max_new_tokens = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_NEW_TOKENS,
+        default=64,
+        help_text=f"Answers are capped at {MAX_NEW_TOKENS} new tokens.",
+    )
+    temperature = serializers.FloatField(
+        min_value=0.0,
+        max_value=2.0,
+        default=0.8,
+        help_text="0 always picks the likeliest token.",
+    )
+    top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95, label="Top-p")
+    compare_base = serializers.BooleanField(default=True, label="Also answer with the base model")
 
 
 class GenerateResponseSerializer(serializers.Serializer):

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.catalog.catalog import resolve_base_model
-from jobs.models import Dataset, Job
+from jobs.models import Job
 from jobs.planning import autoconfig
 
 logger = logging.getLogger(__name__)
@@ -85,13 +85,7 @@ def job_launch(
 
 
 def _check_dataset(owner, dataset, field):
-    # Someone else's dataset reads as unknown: its existence is not ours to reveal.
-    if dataset is None or dataset.owner_id != owner.pk or getattr(dataset, "deleted_at", None):
-        raise ValidationError({field: ["Unknown dataset."]})
-    if dataset.status != Dataset.Status.VALID:
-        raise ValidationError(
-            {field: [f"The dataset {dataset.name!r} is not valid, so it cannot be trained on."]}
-        )
+    autoconfig.check_dataset(owner, dataset, field)
 
 
 def _enqueue(job_id):

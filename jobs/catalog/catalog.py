@@ -18,11 +18,17 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.constants import GPT2_VOCAB_SIZE
+from jobs.constants import (
+    BYTES_PER_TRAINABLE_WEIGHT,
+    BYTES_PER_WEIGHT,
+    GPT2_CONTEXT_LENGTH,
+    GPT2_VOCAB_SIZE,
+)
 from jobs.models import BaseModel, Job
 from jobs.monitoring.live import parse_int
 
-BYTES_PER_PARAMETER_FULL = 16  # fp32 weights 4 + gradients 4 + AdamW's two moments 8
+# Full fine-tuning trains every weight.
+BYTES_PER_PARAMETER_FULL = BYTES_PER_WEIGHT + BYTES_PER_TRAINABLE_WEIGHT
 
 # (key, display name, n_layer, n_head, n_embd, n_positions, description)
 HUB_MODELS = [
@@ -32,7 +38,7 @@ HUB_MODELS = [
         6,
         12,
         768,
-        1024,
+        GPT2_CONTEXT_LENGTH,
         "GPT-2 distilled to 6 layers: pretrained English, quick to train.",
     ),
     (
@@ -41,17 +47,25 @@ HUB_MODELS = [
         12,
         12,
         768,
-        1024,
+        GPT2_CONTEXT_LENGTH,
         "OpenAI's GPT-2, pretrained on English web text.",
     ),
-    ("gpt2-medium", "GPT-2 medium (355M)", 24, 16, 1024, 1024, "Pretrained GPT-2, 24 layers."),
+    (
+        "gpt2-medium",
+        "GPT-2 medium (355M)",
+        24,
+        16,
+        1024,
+        GPT2_CONTEXT_LENGTH,
+        "Pretrained GPT-2, 24 layers.",
+    ),
     (
         "gpt2-large",
         "GPT-2 large (774M)",
         36,
         20,
         1280,
-        1024,
+        GPT2_CONTEXT_LENGTH,
         "Pretrained GPT-2, 36 layers: wants a GPU.",
     ),
     (
@@ -60,7 +74,7 @@ HUB_MODELS = [
         48,
         25,
         1600,
-        1024,
+        GPT2_CONTEXT_LENGTH,
         "Pretrained GPT-2, 48 layers: wants a large GPU.",
     ),
 ]
@@ -92,7 +106,7 @@ BUILTIN_MODELS = [
         12,
         12,
         768,
-        1024,
+        GPT2_CONTEXT_LENGTH,
         RANDOM_WEIGHTS + "GPT-2 small's shape trained from scratch: wants a GPU.",
     ),
 ]

@@ -72,3 +72,18 @@ class Dataset(models.Model):
     @property
     def is_valid(self):
         return self.status == self.Status.VALID
+
+    def unusable_reason(self):
+        """Why a job cannot train on this dataset, or None when it can: the one wording that
+        launching, estimating and the wizard show (usable() selects the same datasets)."""
+        if self.deleted_at is not None:
+            return f"The dataset {self.name!r} has been deleted."
+        if self.status == self.Status.VALIDATING:
+            return f"The dataset {self.name!r} is still being checked; try again in a moment."
+        if self.status != self.Status.VALID:
+            problems = f"{self.error_count:,} problem{'s' if self.error_count != 1 else ''}"
+            return (
+                f"The dataset {self.name!r} is invalid ({problems}): see its report for the "
+                f"rows to fix."
+            )
+        return None

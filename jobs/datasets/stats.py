@@ -1,5 +1,10 @@
 """Token statistics of a dataset, counted with the GPT-2 tokenizer as the model will see it.
 
+An example counts the tokens of its text as formatted for training (jobs/datasets/formatting.py):
+prompt/completion and chat examples end with the end-of-text token, and it is counted; plain
+text gets its end-of-text token only when it is packed, so it is not. Auto-configuration reads
+these figures (jobs/planning/lengths.py), so the dataset page and the wizard quote one count.
+
 Texts are tokenized in batches by the fast (Rust) tokenizer. Only one small integer per example
 is kept (its length, and an 8-byte hash for duplicates), so memory stays small for millions of
 examples.
@@ -41,8 +46,9 @@ class TokenStats:
             self._batch = []
 
     def result(self):
-        """{examples, total_tokens, mean_tokens, p95_tokens, max_tokens, histogram,
-        truncated_share, context_length, duplicates}"""
+        """{examples, total_tokens, mean_tokens, p95_tokens, max_tokens (the longest example),
+        histogram (bins that end at a round number, often past max_tokens), truncated_share,
+        context_length, duplicates}"""
         self._flush()
         lengths = (
             np.frombuffer(self._lengths, dtype=np.uint32)

@@ -2,7 +2,7 @@
 
 from jobs.constants import LORA_HYPERPARAMETERS
 from jobs.models import Job, MetricPoint
-from jobs.planning.autoconfig import HYPERPARAMETERS
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.templatetags.job_format import bytes_human, duration, loss, money
 
 LORA_ONLY = set(LORA_HYPERPARAMETERS)
@@ -36,11 +36,7 @@ def estimate_against_actual(job):
     currency = estimate.get("currency", "USD")
     figures = [
         ("Training time", "seconds", duration),
-        (
-            "Tokens per second",
-            "tokens_per_second",
-            lambda v: "—" if v is None else f"{float(v):,.0f}",
-        ),
+        ("Tokens per second", "tokens_per_second", _rate),
         ("Peak memory", "peak_memory_bytes", bytes_human),
         ("Cost", "cost", lambda v: money(v, currency)),
     ]

@@ -6,7 +6,7 @@ model of the worker:
   whose frozen weights need no weight gradients) / sustained FLOP/s;
 - evaluations inside the loop: forward passes, a third of a training step per token;
 - per-step work that does not grow with tokens: clipping and AdamW over the trainable weights,
-  and a fixed cost per forward+backward (measured: ~0.1 s for the 3M built-in on two cores);
+  and a cost per forward+backward that grows with the parameters (devices.py has the figures);
 - checkpoints: trainable weights and AdamW state written to disk;
 - on CUDA the first step compiles the model.
 That model has one unknown, how fast this kind of worker really is. Before any history it is a
@@ -17,84 +17,28 @@ time the engine measures, so that is what the estimate predicts. Memory is model
 (weights, gradients, AdamW state, activations, logits, and on CPU the process and the tokenised
 data) and scaled by the same model's measured peaks.
 
-Never initialise CUDA here: this runs in the web process, and forked workers must not inherit it.
+The workers' figures are in devices.py.
 """
 
 import math
 import statistics
-import sys
 
 from django.conf import settings
 
-from jobs.constants import GPT2_VOCAB_SIZE, worker_cost
+from jobs.constants import (
+    BYTES_PER_TRAINABLE_WEIGHT,
+    BYTES_PER_WEIGHT,
+    DEFAULT_LORA_R,
+    DEFAULT_MAX_SEQ_LENGTH,
+    GPT2_VOCAB_SIZE,
+    LORA_TARGET_MODULES,
+    VALIDATION_FRACTION,
+    worker_cost,
+)
 from jobs.models import Job
+from jobs.planning.devices import PRECISION_SPEED, device_family, device_profile
 
 HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
-
-# Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
-# overheads, not matmuls. "peak" is what the loop reaches on wide models (fp32 on CPU, bf16
-# with compile on CUDA, about 35% of the datasheet). CPU figures are fitted to training steps
-# timed on two idle cores here with two threads, batch 4-8 x 128 tokens (45 GFLOP/s for the
-# 64-wide built-in, 94 for the 256-wide, 119 for GPT-2 124M); a busy machine is slower.
-_CUDA = {
-    "peak_flops": 0.35 * 989e12,
-    "width_half": 768,
-    "memory_bytes": 80e9,
-    "reserve_bytes": 1e9,
-    "bf16": True,
-    "supports": {"fp32": True, "bf16": True, "fp16": True},
-    "batch": 16,
-    "bandwidth": 2e12,
-    "disk": 1e9,
-    "step_seconds": 0.005,
-    "optimizer_bytes": 40,
-    "batch_seconds": 0.003,
-    "batch_seconds_per_parameter": 0.0,
-    "setup_seconds": 60.0,
-    "startup_seconds": 40.0,
-}
-DEVICE_PROFILES = {
-    "cpu": {
-        "peak_flops": 140e9,
-        "width_half": 130,
-        "memory_bytes": None,
-        "reserve_bytes": 0,
-        "bf16": False,
-        "supports": {"fp32": True, "bf16": True, "fp16": False},
-        "batch": 8,
-        # Overheads measured with one thread here, fwd+bwd and AdamW timed apart at several
-        # batch shapes: a batch costs ~3 ms + 2 ns per parameter beyond its tokens (7 ms for
-        # builtin-tiny, 34 ms for builtin-small); an AdamW step with clipping 6 ms and 21 ms
-        # (~1.3 ns per parameter: 40 bytes at 30 GB/s, plus step_seconds).
-        "bandwidth": 30e9,
-        "disk": 0.5e9,
-        "step_seconds": 0.002,
-        "optimizer_bytes": 40,
-        "batch_seconds": 0.003,
-        "batch_seconds_per_parameter": 2e-9,
-        # Outside the loop (process start, loading, tokenising, export, samples): 4.6-5.5 s
-        # measured for builtin-tiny jobs; bigger models take longer, then history takes over.
-        "setup_seconds": 6.0,
-        "startup_seconds": 0.0,
-    },
-    "cuda": _CUDA,
-    "h100": _CUDA,
-    "h200": {**_CUDA, "memory_bytes": 141e9},
-    "a100": {**_CUDA, "peak_flops": 0.35 * 312e12},
-    "l4": {**_CUDA, "peak_flops": 0.35 * 121e12, "memory_bytes": 24e9},
-    "t4": {
-        **_CUDA,
-        "peak_flops": 0.35 * 65e12,
-        "memory_bytes": 16e9,
-        "bf16": False,
-        "supports": {"fp32": True, "bf16": False, "fp16": True},
-    },
-}
-# Speed of a precision relative to the profile's peak (fp32 on CUDA runs as TF32).
-PRECISION_SPEED = {
-    "cpu": {"fp32": 1.0, "bf16": 1.5, "fp16": 1.0},
-    "cuda": {"fp32": 0.5, "bf16": 1.0, "fp16": 1.0},
-}
 
 # Memory, from peaks measured on GPT-2 shapes (tiny to 124M, sequence 64 to 512, fp32) and of
 # the engine's worker processes:
@@ -103,45 +47,25 @@ ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
 HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
 CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in the worker
 CPU_BYTES_PER_DATA_TOKEN = 100  # the tokenised dataset as Python lists while rows are built
+CHECKPOINT_BYTES_PER_TRAINABLE = 12  # a checkpoint holds each trained weight and its two moments
 
-
-# --- The worker -----------------------------------------------------------------------------
-
-
-def device_profile(kind=None):
-    """The profile of a kind of worker, with its device memory in bytes resolved."""
-    kind = kind or settings.WORKER_KIND
-    profile = dict(
-        DEVICE_PROFILES.get(kind) or (DEVICE_PROFILES["cpu"] if kind == "cpu" else _CUDA)
-    )
-    profile["kind"] = kind
-    profile["family"] = "cpu" if kind == "cpu" else "cuda"
-    profile["memory_bytes"] = _device_memory(profile)
-    return profile
-
-
-def _device_memory(profile):
-    configured = getattr(settings, "WORKER_DEVICE_MEMORY_MB", 0)
-    if configured:
-        return int(configured * 1024 * 1024)
-    if profile["family"] == "cpu":
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    torch = sys.modules.get("torch")  # only ask CUDA if this process already set it up
-    if torch is not None and torch.cuda.is_initialized():
-        return int(torch.cuda.mem_get_info()[1])
-    return int(profile["memory_bytes"])
+# (inputs, outputs) of each LoRA target in units of the model's width d: c_attn is d→3d, c_proj
+# is both the attention's d→d and the MLP's 4d→d, c_fc is d→4d. A rank-r adapter on an i→o
+# layer adds r·(i + o) weights.
+LORA_TARGET_SHAPES = {"c_attn": [(1, 3)], "c_proj": [(1, 1), (4, 1)], "c_fc": [(1, 4)]}
+assert set(LORA_TARGET_SHAPES) == set(LORA_TARGET_MODULES)
+LORA_WIDTHS_PER_RANK = sum(i + o for shapes in LORA_TARGET_SHAPES.values() for i, o in shapes)
 
 
 # --- The model of the work ------------------------------------------------------------------
 
 
-def trainable_parameters(base_model, method, lora_r=8):
-    """LoRA on c_attn (d→3d), both c_proj (d→d, 4d→d) and c_fc (d→4d), as the engine adds it."""
+def trainable_parameters(base_model, method, lora_r=DEFAULT_LORA_R):
+    """Every weight, or for LoRA the adapters the engine adds to LORA_TARGET_MODULES."""
     if method != Job.Method.LORA:
         return base_model.parameters
-    return base_model.layers * (lora_r or 8) * 16 * base_model.hidden_size
+    rank = lora_r or DEFAULT_LORA_R
+    return base_model.layers * rank * LORA_WIDTHS_PER_RANK * base_model.hidden_size
 
 
 def flops_per_token(base_model, seq, method):
@@ -164,15 +88,15 @@ def peak_memory_bytes(
     batch_size,
     max_seq_length,
     precision,
-    lora_r=8,
+    lora_r=DEFAULT_LORA_R,
     device_kind=None,
     data_tokens=0,
 ):
     """Peak memory of a training step; on CPU, of the whole worker process (what the engine
     measures there)."""
-    family = "cpu" if (device_kind or settings.WORKER_KIND) == "cpu" else "cuda"
+    family = device_family(device_kind or settings.WORKER_KIND)
     trainable = trainable_parameters(base_model, method, lora_r)
-    states = 4 * base_model.parameters + 12 * trainable  # fp32 weights; grads + AdamW moments
+    states = BYTES_PER_WEIGHT * base_model.parameters + BYTES_PER_TRAINABLE_WEIGHT * trainable
     tokens = batch_size * max_seq_length
     half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
     logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
@@ -183,19 +107,38 @@ def peak_memory_bytes(
     return int(total)
 
 
+def job_memory_bytes(*, base_model, method, hyperparameters, device_kind, data_tokens):
+    """peak_memory_bytes of a job with these (resolved) hyperparameters."""
+    hp = hyperparameters
+    return peak_memory_bytes(
+        base_model=base_model,
+        method=method,
+        batch_size=hp["batch_size"],
+        max_seq_length=hp["max_seq_length"],
+        precision=hp.get("precision"),
+        lora_r=hp.get("lora_r"),
+        device_kind=device_kind,
+        data_tokens=data_tokens,
+    )
+
+
 def _vocab(base_model):
     return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB_SIZE)
 
 
 def default_plan(*, hyperparameters, total_steps, total_tokens):
-    """The work of a run when only its totals are known (no padding, a 10% holdout)."""
+    """The work of a run when only its totals are known (no padding, the automatic holdout)."""
     epochs = max(int(hyperparameters.get("epochs") or 1), 1)
     eval_steps, save_steps = hyperparameters.get("eval_steps"), hyperparameters.get("save_steps")
     return {
         "total_steps": total_steps,
         "total_tokens": total_tokens,
         "compute_tokens": total_tokens,
-        "eval_compute_tokens": total_tokens / epochs / 9,
+        # The held-out share beside the training share of one epoch's tokens.
+        "eval_compute_tokens": total_tokens
+        / epochs
+        * VALIDATION_FRACTION
+        / (1 - VALIDATION_FRACTION),
         "evaluations": total_steps // eval_steps if eval_steps else 0,
         "checkpoints": (total_steps - 1) // save_steps if save_steps else 0,
     }
@@ -205,7 +148,9 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
     """Modelled seconds of each part of the training loop, before calibration."""
     hp = hyperparameters
     flops = sustained_flops(profile, base_model, hp.get("precision"))
-    per_token = flops_per_token(base_model, hp.get("max_seq_length") or 128, method)
+    per_token = flops_per_token(
+        base_model, hp.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH, method
+    )
     trainable = trainable_parameters(base_model, method, hp.get("lora_r"))
     # Clipping reads the gradients; AdamW reads and writes weights, gradients and two moments.
     per_step = (
@@ -221,7 +166,7 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
     )
     eval_batches = plan["evaluations"] * math.ceil(
         plan["eval_compute_tokens"]
-        / ((hp.get("batch_size") or 1) * (hp.get("max_seq_length") or 128))
+        / ((hp.get("batch_size") or 1) * (hp.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH))
     )
     return {
         "training": plan["compute_tokens"] * per_token / flops,
@@ -229,7 +174,10 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
         + eval_batches * per_batch / 3,
         "batches": batches * per_batch,
         "optimizer_steps": plan["total_steps"] * per_step,
-        "checkpoints": plan["checkpoints"] * 12 * trainable / profile["disk"],
+        "checkpoints": plan["checkpoints"]
+        * CHECKPOINT_BYTES_PER_TRAINABLE
+        * trainable
+        / profile["disk"],
         "startup": profile["startup_seconds"],
     }
 
@@ -339,13 +287,10 @@ def _memory_ratio(job, profile):
     peak, hp = job.actual.get("peak_memory_bytes"), job.hyperparameters
     if not peak or not hp.get("batch_size") or not hp.get("max_seq_length"):
         return None
-    modelled = peak_memory_bytes(
+    modelled = job_memory_bytes(
         base_model=job.base_model,
         method=job.method,
-        batch_size=hp["batch_size"],
-        max_seq_length=hp["max_seq_length"],
-        precision=hp.get("precision"),
-        lora_r=hp.get("lora_r"),
+        hyperparameters=hp,
         device_kind=profile["kind"],
         data_tokens=job.dataset.total_tokens if job.dataset_id else 0,
     )
@@ -382,13 +327,10 @@ def estimate_job(
     )
     time_factor, mem_factor = measured["time"], measured["memory"]
     seconds = sum(parts.values()) * (time_factor or 1.0)
-    memory = peak_memory_bytes(
+    memory = job_memory_bytes(
         base_model=base_model,
         method=method,
-        batch_size=hp["batch_size"],
-        max_seq_length=hp["max_seq_length"],
-        precision=hp.get("precision"),
-        lora_r=hp.get("lora_r"),
+        hyperparameters=hp,
         device_kind=profile["kind"],
         data_tokens=plan.get("data_tokens", 0),
     ) * (mem_factor or 1.0)
@@ -406,7 +348,9 @@ def estimate_job(
         "wall_seconds": round(seconds + measured["setup"], 1),
         "total_steps": total_steps,
         "total_tokens": total_tokens,
-        "flops_per_token": flops_per_token(base_model, hp.get("max_seq_length") or 128, method),
+        "flops_per_token": flops_per_token(
+            base_model, hp.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH, method
+        ),
         "breakdown": {
             name: round(value * (time_factor or 1.0), 2) for name, value in parts.items()
         },

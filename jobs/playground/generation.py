@@ -25,8 +25,9 @@ class ModelNotReady(Exception):
     """The job has no model to generate with (not finished, failed, or its files are gone)."""
 
 
-def generate(*, job, prompt, max_new_tokens=64, temperature=0.8, top_p=0.95, compare_base=False):
+def generate(*, job, prompt, max_new_tokens, temperature, top_p, compare_base):
     """Answer `prompt` with the job's model; with compare_base, also with its base model.
+    The defaults of the other values are GenerateRequestSerializer's (jobs/serializers.py).
 
     1. Wrap the prompt the way the job's training data was formatted (a chat job's prompt
        becomes "User: …\nAssistant: "), so the model answers as it learned to.

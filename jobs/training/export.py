@@ -6,6 +6,7 @@ The folder is written under a temporary name and renamed when complete:
     <folder>/adapter/  LoRA only: the adapter alone (adapter_config.json, adapter_model.safetensors)
 """
 
+import copy
 import os
 import shutil
 
@@ -23,11 +24,20 @@ def export_model(model, tokenizer, folder, *, method, model_card):
         model = model.merge_and_unload()
     model.config.use_cache = True  # generation wants the cache; training had turned it off
     model.save_pretrained(tmp / "model")
-    tokenizer.save_pretrained(tmp / "model")
+    _save_tokenizer(tokenizer, tmp / "model", context=model.config.max_position_embeddings)
     (tmp / "model" / "README.md").write_text(model_card, encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.rename(tmp, folder)
     return model
+
+
+def _save_tokenizer(tokenizer, folder, *, context):
+    """Save the tokenizer saying the model's context as its model_max_length, so a pipeline
+    that truncates to it never feeds the model more positions than it has. A copy carries the
+    change: the tokenizer may be the process's shared GPT-2 one (1,024 tokens)."""
+    tokenizer = copy.copy(tokenizer)
+    tokenizer.model_max_length = context
+    tokenizer.save_pretrained(folder)
 
 
 def folder_size(folder):
