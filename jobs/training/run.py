@@ -214,6 +214,7 @@ def _finish(job, worker, status, message, result, **fields):
         "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,
+        "mfu": None if result.mfu is None else round(result.mfu, 4),
     }
     updated = Job.objects.filter(pk=job.pk, worker=worker, status=Job.Status.RUNNING).update(
         status=status,
