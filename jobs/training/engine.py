@@ -153,10 +153,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         else None
     )
     backend = compile_backend(cfg, device)
-    forward, fixed = model, None
-    if backend:
-        forward = torch.compile(model, backend=backend, dynamic=False)
-        fixed = data.FixedShapes(cfg.batch_size, cfg.max_seq_length, packed=cfg.kind == "text")
+    forward, fixed = _compiled(model, cfg, backend) if backend else (model, None)
     cb.on_start(
         {
             "total_steps": total_steps,
@@ -208,6 +205,14 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
             tokens_per_second, training_flops_per_token(model, cfg), device_name(device)
         ),
     )
+
+
+def _compiled(model, cfg, backend):
+    """The compiled model and the fixed batch shapes it is fed, so that every graph is compiled
+    during warm-up (a recompile costs seconds on a CPU, minutes for a large model on a GPU).
+    dynamic=False: one static graph per shape, a handful in all, rather than a symbolic one."""
+    forward = torch.compile(model, backend=backend, dynamic=False)
+    return forward, data.FixedShapes(cfg.batch_size, cfg.max_seq_length, packed=cfg.kind == "text")
 
 
 class _Loop:
