@@ -9,7 +9,7 @@ the loss-carrying segments (the completion, the assistant turns).
 Under torch.compile every new batch shape costs a compilation (seconds on a CPU, up to minutes
 for a large model on a GPU), so a compiled run gets a few fixed shapes (FixedShapes): packed
 text is always max_seq_length wide, other rows are padded to a power-of-two bucket, and the last,
-smaller batch of an epoch gets empty rows that carry no loss and attend to nothing. An
+smaller batch of an epoch gets empty rows that carry no loss and that no real row sees. An
 uncompiled run keeps each batch trimmed to its longest row: padding would only cost compute
 there, and the time estimates (jobs/planning) count that trimmed width.
 """
@@ -177,8 +177,8 @@ def collate(rows, index, device, fixed=None):
 
     Without `fixed`: trimmed to its longest row, and the mask is None when nothing is padded.
     With FixedShapes: exactly fixed.batch_size rows of a bucket's width, always with a mask;
-    missing rows are padding with no label and no attention, so the loss (a mean over labelled
-    tokens) and its gradient are those of the real rows alone."""
+    missing rows are padding with no label, seen by no other row, so the loss (a mean over
+    labelled tokens) and its gradient are those of the real rows alone."""
     if fixed is not None:
         return _collate_fixed(rows, index, device, fixed)
     lengths = rows.lengths[index]
@@ -200,7 +200,9 @@ def _collate_fixed(rows, index, device, fixed):
     labels = torch.full((fixed.batch_size, width), IGNORE_INDEX, dtype=torch.long)
     input_ids[:n, :copied] = rows.input_ids[index, :copied]
     labels[:n, :copied] = rows.labels[index, :copied]
-    all_lengths = torch.zeros(fixed.batch_size, dtype=torch.long)
+    # Empty rows attend to their first token alone: a query that may attend to nothing at all
+    # turns to NaN in some attention kernels, and a NaN spreads through the backward pass.
+    all_lengths = torch.ones(fixed.batch_size, dtype=torch.long)
     all_lengths[:n] = lengths
     mask = (torch.arange(width)[None, :] < all_lengths[:, None]).long()
     return (
