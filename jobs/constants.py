@@ -1,12 +1,20 @@
 """Facts about training that several modules need: the engine, auto-configuration, estimates,
 the catalog and the job records all import them from here, so each is stated once.
 
-Imports nothing (no torch, no Django): the engine and the settings module read it too.
+Imports only the standard library (no torch, no Django): the engine and the settings module
+read it too.
 """
+
+import re
 
 # The GPT-2 tokenizer's vocabulary (50,000 merges + 256 bytes + <|endoftext|>) and context.
 GPT2_VOCAB_SIZE = 50257
 GPT2_CONTEXT_LENGTH = 1024
+
+# Built-in models give their embedding a row count that is a multiple of this (50257 -> 50304):
+# matrix shapes that divide evenly into the GPU's tiles run markedly faster. The tokenizer keeps
+# its 50257 tokens; the extra rows are never a target, and generation never picks them.
+PADDED_VOCAB_MULTIPLE = 64
 
 # A job's max_seq_length when nothing else decides it (the engine's default too).
 DEFAULT_MAX_SEQ_LENGTH = 128
@@ -53,3 +61,45 @@ def worker_cost(seconds, kind, prices):
     """What `seconds` on a worker of `kind` cost: the one cost function for estimates and for
     the figures recorded when a job ends."""
     return round(seconds / 3600 * price_per_hour(kind, prices), 6)
+
+
+def padded_vocab_size(size, multiple=PADDED_VOCAB_MULTIPLE):
+    """`size` rounded up to a multiple of `multiple`."""
+    return -(-size // multiple) * multiple
+
+
+def padding_token_ids(model_vocab_size, tokenizer_size):
+    """Ids a padded vocabulary has beyond the tokenizer's: generation must never produce them."""
+    return list(range(tokenizer_size, model_vocab_size))
+
+
+def flops_per_token(*, parameters, n_layer, n_embd, seq, position_parameters=0, lora=False):
+    """Training FLOPs per token, nanoGPT's estimate: 6 per weight (forward 2, backward 4; LoRA
+    freezes the weights, so no weight gradients: 4) plus attention, 12 · layers · width · seq.
+    Position embeddings are a lookup, not a multiply: pass their count to leave them out."""
+    n = max(parameters - position_parameters, 1)
+    return (4 if lora else 6) * n + 12 * n_layer * n_embd * seq
+
+
+# Dense bf16 tensor-core peaks in FLOP/s (vendor datasheets, dense bf16: the sparse figures are
+# twice these). A device matches an entry when its name holds every word of the entry; the
+# first match wins, so the PCIe H100 comes before the plain "h100" (SXM, "H100 80GB HBM3").
+PEAK_BF16_FLOPS = (
+    (("h100", "pcie"), 756e12),
+    (("h100",), 989e12),
+    (("h200",), 989e12),
+    (("a100",), 312e12),
+    (("l40s",), 362e12),
+    (("l4",), 121e12),
+    (("a10g",), 125e12),
+    (("rtx", "4090"), 165e12),
+)
+
+
+def peak_bf16_flops(device_name):
+    """The dense bf16 peak of a device by its CUDA name ("NVIDIA H100 80GB HBM3"), or None."""
+    words = set(re.split(r"[^a-z0-9]+", (device_name or "").lower()))
+    for needed, peak in PEAK_BF16_FLOPS:
+        if words.issuperset(needed):
+            return peak
+    return None

@@ -23,6 +23,7 @@ from jobs.constants import (
     BYTES_PER_WEIGHT,
     GPT2_CONTEXT_LENGTH,
     GPT2_VOCAB_SIZE,
+    padded_vocab_size,
 )
 from jobs.models import BaseModel, Job
 from jobs.monitoring.live import parse_int
@@ -118,8 +119,14 @@ def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB_SIZE)
     return vocab_size * n_embd + n_positions * n_embd + n_layer * per_layer + 2 * n_embd
 
 
+# Built-in models are trained from scratch, so their embedding may have spare rows: padded to a
+# multiple of 64 it runs faster on a GPU (see jobs.constants.PADDED_VOCAB_MULTIPLE).
+BUILTIN_VOCAB_SIZE = padded_vocab_size(GPT2_VOCAB_SIZE)
+
+
 def seed_catalog(**kwargs):
-    """Create the hub and built-in rows if missing; an operator's later edits are kept."""
+    """Create the hub and built-in rows if missing; an operator's later edits are kept, except
+    that built-in rows get the current padded vocabulary (and its parameter count)."""
     order = 0
     for source, entries in (
         (BaseModel.Source.BUILTIN, BUILTIN_MODELS),
@@ -133,17 +140,20 @@ def seed_catalog(**kwargs):
                 "n_embd": n_embd,
                 "n_positions": n_positions,
             }
-            BaseModel.objects.get_or_create(
+            builtin = source == BaseModel.Source.BUILTIN
+            vocab_size = BUILTIN_VOCAB_SIZE if builtin else GPT2_VOCAB_SIZE
+            parameters = gpt2_parameters(
+                n_layer=n_layer, n_embd=n_embd, n_positions=n_positions, vocab_size=vocab_size
+            )
+            row, created = BaseModel.objects.get_or_create(
                 key=key,
                 defaults={
                     "display_name": name,
                     "source": source,
                     "description": description,
                     "hub_id": key if source == BaseModel.Source.HUB else "",
-                    "config": shape if source == BaseModel.Source.BUILTIN else {},
-                    "parameters": gpt2_parameters(
-                        n_layer=n_layer, n_embd=n_embd, n_positions=n_positions
-                    ),
+                    "config": {**shape, "vocab_size": vocab_size} if builtin else {},
+                    "parameters": parameters,
                     "layers": n_layer,
                     "hidden_size": n_embd,
                     "heads": n_head,
@@ -151,6 +161,18 @@ def seed_catalog(**kwargs):
                     "sort_order": order,
                 },
             )
+            if builtin and not created:
+                _pad_vocabulary(row, vocab_size, parameters)
+
+
+def _pad_vocabulary(row, vocab_size, parameters):
+    """A built-in row seeded before vocabularies were padded gets the padded size. Jobs that
+    already started keep theirs: the engine rebuilds a resumed run with its checkpoint's."""
+    if (row.config or {}).get("vocab_size") == vocab_size and row.parameters == parameters:
+        return
+    row.config = {**(row.config or {}), "vocab_size": vocab_size}
+    row.parameters = parameters
+    row.save(update_fields=["config", "parameters"])
 
 
 # --- Where a model's weights are ------------------------------------------------------------

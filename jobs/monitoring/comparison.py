@@ -40,7 +40,7 @@ def estimate_against_actual(job):
         ("Peak memory", "peak_memory_bytes", bytes_human),
         ("Cost", "cost", lambda v: money(v, currency)),
     ]
-    return [
+    rows = [
         {
             "label": label,
             "estimate": fmt(estimate.get(key)),
@@ -49,6 +49,18 @@ def estimate_against_actual(job):
         for label, key, fmt in figures
         if key in estimate or key in actual
     ]
+    if actual:
+        rows.append({"label": "MFU", "estimate": "—", "actual": _mfu(actual)})
+    return rows
+
+
+def _mfu(actual):
+    """Model FLOPs utilisation as a share of the device's dense bf16 peak: measured on CUDA
+    devices with a known peak (jobs.constants.PEAK_BF16_FLOPS), meaningless elsewhere."""
+    if actual.get("mfu") is not None:
+        return f"{float(actual['mfu']):.0%}"
+    device = actual.get("device") or "cpu"
+    return "n/a on CPU" if device == "cpu" else f"n/a: no peak figure for {device}"
 
 
 def compare(jobs):

@@ -35,6 +35,7 @@ from jobs.constants import (
     VALIDATION_FRACTION,
     worker_cost,
 )
+from jobs.constants import flops_per_token as shared_flops_per_token
 from jobs.models import Job
 from jobs.planning.devices import PRECISION_SPEED, device_family, device_profile
 
@@ -69,10 +70,15 @@ def trainable_parameters(base_model, method, lora_r=DEFAULT_LORA_R):
 
 
 def flops_per_token(base_model, seq, method):
-    """Training FLOPs per token (nanoGPT's estimate); position embeddings cost no FLOPs."""
-    n = max(base_model.parameters - base_model.context_length * base_model.hidden_size, 1)
-    dense = (6 if method != Job.Method.LORA else 4) * n
-    return dense + 12 * base_model.layers * base_model.hidden_size * seq
+    """Training FLOPs per token (nanoGPT's estimate, stated once in jobs.constants)."""
+    return shared_flops_per_token(
+        parameters=base_model.parameters,
+        position_parameters=base_model.context_length * base_model.hidden_size,
+        n_layer=base_model.layers,
+        n_embd=base_model.hidden_size,
+        seq=seq,
+        lora=method == Job.Method.LORA,
+    )
 
 
 def sustained_flops(profile, base_model, precision):

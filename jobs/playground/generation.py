@@ -11,6 +11,7 @@ import unicodedata
 from collections import OrderedDict
 
 from jobs.catalog.catalog import model_source
+from jobs.constants import padding_token_ids
 from jobs.datasets.reader import generation_prompt
 
 CACHE_SIZE = 4
@@ -144,6 +145,10 @@ def _complete(model, tokenizer, prompt, *, max_new_tokens, temperature, top_p):
     options = {"do_sample": False}
     if temperature > 0:
         options = {"do_sample": True, "temperature": temperature, "top_p": top_p}
+    # A padded vocabulary's spare ids are no token: they must never be picked.
+    unused = padding_token_ids(model.config.vocab_size, len(tokenizer))
+    if unused:
+        options["suppress_tokens"] = unused
     with torch.inference_mode():
         output = model.generate(
             input_ids,

@@ -5,20 +5,25 @@ Examples arrive as segment lists, the output of jobs.datasets.reader.format_segm
 token is wasted on padding. Prompt/completion and chat examples keep one example per row, padded
 per batch: attention never crosses from one example into another, and the loss only covers
 the loss-carrying segments (the completion, the assistant turns).
+
+Under torch.compile every new batch shape costs a compilation (seconds on a CPU, up to minutes
+for a large model on a GPU), so a compiled run gets a few fixed shapes (FixedShapes): packed
+text is always max_seq_length wide, other rows are padded to a power-of-two bucket, and the last,
+smaller batch of an epoch gets empty rows that carry no loss and that no real row sees. An
+uncompiled run keeps each batch trimmed to its longest row: padding would only cost compute
+there, and the time estimates (jobs/planning) count that trimmed width.
 """
 
 import random
 import uuid
 from dataclasses import dataclass
 
-import datasets
 import torch
 
 from jobs.constants import VALIDATION_MAX_ROWS, holdout_count
 
 IGNORE_INDEX = -100  # label value the loss skips
-
-datasets.disable_progress_bars()  # a worker's log is not a terminal
+SMALLEST_BUCKET = 16  # narrower batches are padded to this width under FixedShapes
 
 
 @dataclass
@@ -72,13 +77,13 @@ def _select(rows, index):
 
 
 def tokenize(examples, tokenizer):
-    """A `datasets.Dataset` with input_ids and loss_mask per example (segments joined)."""
-    table = datasets.Dataset.from_dict(
-        {
-            "texts": [[t for t, _ in ex] for ex in examples],
-            "loss": [[bool(c) for _, c in ex] for ex in examples],
-        }
-    )
+    """Columns input_ids and loss_mask, one entry per example (segments joined): a
+    `datasets.Dataset` (Arrow, compact), or plain lists where `datasets` is not installed (a bare
+    GPU machine running bench/gpu_check.sh: the same rows, only held less compactly)."""
+    columns = {
+        "texts": [[t for t, _ in ex] for ex in examples],
+        "loss": [[bool(c) for _, c in ex] for ex in examples],
+    }
 
     def encode(batch):
         ids_out, mask_out = [], []
@@ -88,8 +93,13 @@ def tokenize(examples, tokenizer):
             mask_out.append([c for piece, c in zip(pieces, loss, strict=True) for _ in piece])
         return {"input_ids": ids_out, "loss_mask": mask_out}
 
+    try:
+        import datasets
+    except ImportError:
+        return encode(columns)
+    datasets.disable_progress_bars()  # a worker's log is not a terminal
     # A given fingerprint spares `datasets` from hashing the closure, tokenizer and all (seconds).
-    return table.map(
+    return datasets.Dataset.from_dict(columns).map(
         encode,
         batched=True,
         remove_columns=["texts", "loss"],
@@ -124,7 +134,7 @@ def one_per_row(tokenized, *, block_size, eos_id):
         if len(ids) > 1 and any(lab != IGNORE_INDEX for lab in labels[1:]):
             ids_rows.append(ids)
             label_rows.append(labels)
-    dropped = len(tokenized) - len(ids_rows)
+    dropped = len(tokenized["input_ids"]) - len(ids_rows)
     return _to_rows(ids_rows, label_rows, pad_id=eos_id), dropped
 
 
@@ -145,8 +155,32 @@ def batches(rows, *, batch_size, shuffle, seed=0):
     return list(torch.split(order, batch_size))
 
 
-def collate(rows, index, device):
-    """The batch at `index`, trimmed to its longest row; the mask is None when nothing is padded."""
+@dataclass(frozen=True)
+class FixedShapes:
+    """Batch shapes for a compiled run: batch_size rows, and a width from a short list."""
+
+    batch_size: int
+    max_len: int  # the run's max_seq_length
+    packed: bool  # packed text: every batch max_len wide
+
+    def width(self, longest):
+        """Packed text: max_len. Otherwise the smallest power of two (at least SMALLEST_BUCKET)
+        that holds the longest row, capped at max_len: at most about log2(max_len) shapes."""
+        if self.packed:
+            return self.max_len
+        bucket = max(SMALLEST_BUCKET, 1 << max(longest - 1, 0).bit_length())
+        return min(bucket, self.max_len)
+
+
+def collate(rows, index, device, fixed=None):
+    """The batch at `index` as (input_ids, labels, attention mask, real tokens).
+
+    Without `fixed`: trimmed to its longest row, and the mask is None when nothing is padded.
+    With FixedShapes: exactly fixed.batch_size rows of a bucket's width, always with a mask;
+    missing rows are padding with no label, seen by no other row, so the loss (a mean over
+    labelled tokens) and its gradient are those of the real rows alone."""
+    if fixed is not None:
+        return _collate_fixed(rows, index, device, fixed)
     lengths = rows.lengths[index]
     width = int(lengths.max())
     input_ids = _to_device(rows.input_ids[index, :width], device)
@@ -155,6 +189,28 @@ def collate(rows, index, device):
     if int(lengths.min()) < width:
         mask = _to_device((torch.arange(width)[None, :] < lengths[:, None]).long(), device)
     return input_ids, labels, mask, int(lengths.sum())
+
+
+def _collate_fixed(rows, index, device, fixed):
+    lengths = rows.lengths[index]
+    width = fixed.width(int(lengths.max()))
+    n, copied = len(index), min(width, rows.input_ids.shape[1])
+    # Token 0 pads: any valid id does, as nothing attends to it and no label asks for it.
+    input_ids = torch.zeros((fixed.batch_size, width), dtype=torch.long)
+    labels = torch.full((fixed.batch_size, width), IGNORE_INDEX, dtype=torch.long)
+    input_ids[:n, :copied] = rows.input_ids[index, :copied]
+    labels[:n, :copied] = rows.labels[index, :copied]
+    # Empty rows attend to their first token alone: a query that may attend to nothing at all
+    # turns to NaN in some attention kernels, and a NaN spreads through the backward pass.
+    all_lengths = torch.ones(fixed.batch_size, dtype=torch.long)
+    all_lengths[:n] = lengths
+    mask = (torch.arange(width)[None, :] < all_lengths[:, None]).long()
+    return (
+        _to_device(input_ids, device),
+        _to_device(labels, device),
+        _to_device(mask, device),
+        int(lengths.sum()),
+    )
 
 
 def _to_device(tensor, device):

@@ -1,31 +1,46 @@
 """The training loop: a configuration, examples and callbacks in; a trained model out.
 
 It reads like nanoGPT's train.py: the configuration with commented defaults, then `train`, a
-linear sequence (device, tokenizer, rows, model, optimizer, resume, loop), then small helpers.
-No Django here, so benchmarks and tests can run and measure it on its own.
+linear sequence (device, tokenizer, rows, model, optimizer, resume, loop), then the loop and
+evaluation. No Django here, so benchmarks and tests can run and measure it on its own. Its
+parts: data.py (rows, batches), modelling.py (tokenizer, model, optimizer, schedule),
+device.py (device, precision, compilation, threads, MFU), checkpoints.py (save and resume).
 
 Checkpoints hold everything needed to continue exactly: trainable weights, optimizer,
 scheduler, gradient scaler and random state, plus the global step. The data order of each
 epoch depends only on the seed and the epoch, so a resumed run replays the same batches.
 """
 
-import json
 import math
-import os
-import random
-import resource
-import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
-from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, LORA_TARGET_MODULES, VALIDATION_FRACTION
+from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, VALIDATION_FRACTION
+from jobs.training import checkpoints as ckpt
 from jobs.training import data
 from jobs.training.callbacks import Callbacks
+from jobs.training.device import (
+    autocast,
+    available_cpus,  # noqa: F401  (part of the engine's interface: bench/train_throughput.py)
+    choose_num_threads,
+    compile_backend,
+    device_name,
+    model_flops_utilisation,
+    peak_memory,
+    pick_device,
+    pick_precision,
+)
+from jobs.training.modelling import (  # noqa: F401  (ModelLoadError, load_tokenizer: interface)
+    ModelLoadError,
+    build_model,
+    load_tokenizer,
+    make_optimizer,
+    make_scheduler,
+    training_flops_per_token,
+)
 
 
 @dataclass
@@ -62,12 +77,10 @@ class TrainConfig:
     output_dir: str = "out"  # checkpoints go to output_dir/checkpoints
     resume: bool = True  # continue from the newest complete checkpoint in output_dir
     device: str = "auto"  # auto, cpu, cuda
-    compile: str = "auto"  # auto: torch.compile on CUDA only (on CPU it costs more than it saves)
+    # auto: torch.compile on CUDA only (on a CPU it costs more than it saves); on/off, or a
+    # backend name ("aot_eager"). A compiled run pads batches to a few fixed shapes.
+    compile: str = "auto"
     num_threads: int = 0  # CPU threads; 0 measures 1 against all available and keeps the faster
-
-
-class ModelLoadError(RuntimeError):
-    """The base model's weights are missing or unreadable (its message is for the user)."""
 
 
 @dataclass
@@ -88,6 +101,9 @@ class TrainResult:
     train_rows: int
     eval_rows: int
     warnings: list = field(default_factory=list)
+    # Model FLOPs utilisation: tokens/s × FLOPs per token ÷ the device's dense bf16 peak; None
+    # on a CPU or a GPU missing from jobs.constants.PEAK_BF16_FLOPS.
+    mfu: float | None = None
 
 
 @dataclass
@@ -103,22 +119,25 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
 
     1. Pick the device and precision (TF32 and bf16 autocast on CUDA).
     2. Tokenise: pack plain text, one row per example otherwise; hold out validation rows.
-    3. Build the model (pretrained or random), add LoRA adapters if asked.
+    3. Build the model (pretrained or random, with the shapes of a checkpoint to resume), LoRA.
     4. Optimizer (fused AdamW) and learning-rate schedule; resume from the newest checkpoint.
-    5. Loop: forward, backward, clip, step; log, evaluate, checkpoint, ask whether to stop.
-    6. Final evaluation.
+    5. Compile if asked, with fixed batch shapes so that warm-up compiles every graph.
+    6. Loop: forward, backward, clip, step; log, evaluate, checkpoint, ask whether to stop.
+    7. Final evaluation.
     """
     cb = callbacks or Callbacks()
-    device = _pick_device(cfg.device)
-    amp_dtype = _pick_precision(cfg.precision, device)
+    device = pick_device(cfg.device)
+    amp_dtype = pick_precision(cfg.precision, device)
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls
     tokenizer = load_tokenizer(cfg.tokenizer_path or cfg.model_path)
     train_rows, eval_rows, warnings = prepare_rows(cfg, tokenizer, train_examples, eval_examples)
 
-    _seed_everything(cfg.seed)
-    model = build_model(cfg, tokenizer).to(device)
-    num_threads = _choose_num_threads(cfg, model, train_rows) if device.type == "cpu" else 0
+    checkpoints = Path(cfg.output_dir) / "checkpoints"
+    ckpt.seed_everything(cfg.seed)
+    vocab_size = ckpt.saved_vocab_size(checkpoints, len(tokenizer)) if cfg.resume else None
+    model = build_model(cfg, tokenizer, vocab_size).to(device)
+    num_threads = choose_num_threads(cfg, model, train_rows) if device.type == "cpu" else 0
     optimizer = make_optimizer(model, cfg, device)
     steps_per_epoch = math.ceil(
         math.ceil(len(train_rows) / cfg.batch_size) / cfg.gradient_accumulation_steps
@@ -127,32 +146,33 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     scheduler = make_scheduler(optimizer, cfg, total_steps)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
 
-    checkpoints = Path(cfg.output_dir) / "checkpoints"
     state = _State()
     resumed_from = (
-        _resume(checkpoints, model, optimizer, scheduler, scaler, state, device)
+        ckpt.resume(checkpoints, model, optimizer, scheduler, scaler, state, device)
         if cfg.resume
         else None
     )
-    forward = torch.compile(model) if _use_compile(cfg, device) else model
+    backend = compile_backend(cfg, device)
+    forward, fixed = _compiled(model, cfg, backend) if backend else (model, None)
     cb.on_start(
         {
             "total_steps": total_steps,
             "start_step": state.step,
             "resumed_from": resumed_from,
-            "device": _device_name(device),
+            "device": device_name(device),
             "num_threads": num_threads,
             "train_rows": len(train_rows),
             "eval_rows": len(eval_rows) if eval_rows else 0,
             "tokens_per_epoch": train_rows.num_tokens,
             "precision": str(amp_dtype).replace("torch.", "") if amp_dtype else "float32",
+            "compile": backend or "off",
             "warnings": warnings,
         }
     )
     for message in warnings:
         cb.on_warning(message)
 
-    loop = _Loop(cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp_dtype)
+    loop = _Loop(cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp_dtype, fixed)
     stopped, train_loss, run_tokens, run_seconds = loop.run(
         state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch
     )
@@ -163,6 +183,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     ):
         state.eval_loss = evaluate(model, eval_rows, cfg, device, amp_dtype)
         cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
+    tokens_per_second = run_tokens / run_seconds if run_seconds else 0.0
     return TrainResult(
         model=model,
         tokenizer=tokenizer,
@@ -173,23 +194,34 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         eval_loss=state.eval_loss,
         tokens_seen=state.tokens_seen,
         seconds=state.elapsed_seconds,
-        tokens_per_second=run_tokens / run_seconds if run_seconds else 0.0,
-        peak_memory_bytes=_peak_memory(device),
-        device=_device_name(device),
+        tokens_per_second=tokens_per_second,
+        peak_memory_bytes=peak_memory(device),
+        device=device_name(device),
         num_threads=num_threads,
         train_rows=len(train_rows),
         eval_rows=len(eval_rows) if eval_rows else 0,
         warnings=warnings,
+        mfu=model_flops_utilisation(
+            tokens_per_second, training_flops_per_token(model, cfg), device_name(device)
+        ),
     )
+
+
+def _compiled(model, cfg, backend):
+    """The compiled model and the fixed batch shapes it is fed, so that every graph is compiled
+    during warm-up (a recompile costs seconds on a CPU, minutes for a large model on a GPU).
+    dynamic=False: one static graph per shape, a handful in all, rather than a symbolic one."""
+    forward = torch.compile(model, backend=backend, dynamic=False)
+    return forward, data.FixedShapes(cfg.batch_size, cfg.max_seq_length, packed=cfg.kind == "text")
 
 
 class _Loop:
     """The inner loop, kept apart from setup so each reads in one screen."""
 
-    def __init__(self, cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp_dtype):
+    def __init__(self, cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp, fixed):
         self.cfg, self.cb, self.model, self.forward = cfg, cb, model, forward
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
-        self.device, self.amp_dtype = device, amp_dtype
+        self.device, self.amp_dtype, self.fixed = device, amp, fixed
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.last_eval_step = None
 
@@ -258,8 +290,8 @@ class _Loop:
         """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm."""
         total_loss, tokens = torch.zeros((), device=self.device), 0
         for index in micro_batches:
-            input_ids, labels, mask, n = data.collate(rows, index, self.device)
-            with _autocast(self.device, self.amp_dtype):
+            input_ids, labels, mask, n = data.collate(rows, index, self.device, self.fixed)
+            with autocast(self.device, self.amp_dtype):
                 loss = self.forward(
                     input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
                 ).loss
@@ -279,11 +311,11 @@ class _Loop:
         snapshot = _State(
             state.step, state.tokens_seen, state.elapsed_seconds + run_seconds, state.eval_loss
         )
-        path, size = save_checkpoint(
+        path, size = ckpt.save_checkpoint(
             checkpoints, self.model, self.optimizer, self.scheduler, self.scaler, snapshot
         )
         self.cb.on_checkpoint(state.step, str(path), size, state.eval_loss)
-        for step, old in prune_checkpoints(checkpoints, keep=self.cfg.save_total_limit):
+        for step, old in ckpt.prune_checkpoints(checkpoints, keep=self.cfg.save_total_limit):
             self.cb.on_checkpoint_removed(step, str(old))
 
 
@@ -326,94 +358,6 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
     return train_rows, eval_rows, warnings
 
 
-# --- Model, optimizer, schedule -----------------------------------------------------------
-
-
-def load_tokenizer(path):
-    """The model folder's own tokenizer, else the official GPT-2 one (available offline)."""
-    from transformers import AutoTokenizer
-
-    from jobs.training.tokenizer import gpt2_tokenizer  # Django-free
-
-    if not path:
-        return gpt2_tokenizer()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError):  # a folder with weights only: GPT-2 models share one tokenizer
-        return gpt2_tokenizer()
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
-def build_model(cfg, tokenizer):
-    """Pretrained weights from cfg.model_path, or random ones from cfg.model_config; LoRA on top."""
-    from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
-
-    if cfg.model_path:
-        try:
-            model = AutoModelForCausalLM.from_pretrained(cfg.model_path, dtype=torch.float32)
-        except (OSError, ValueError) as exc:
-            message = f"The base model could not be loaded from {cfg.model_path}: {exc}"
-            raise ModelLoadError(message) from exc
-    else:
-        config = GPT2Config(
-            vocab_size=len(tokenizer),
-            bos_token_id=tokenizer.eos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            **cfg.model_config,
-        )
-        model = GPT2LMHeadModel(config)
-    model.config.use_cache = False
-    model.loss_type = "ForCausalLM"  # GPT-2 names none; this is the loss it uses anyway
-    model.generation_config.pad_token_id = tokenizer.eos_token_id
-    if cfg.method == "lora":
-        model = _add_lora(model, cfg)
-    return model
-
-
-def _add_lora(model, cfg):
-    from peft import LoraConfig, get_peft_model
-
-    lora = LoraConfig(
-        task_type="CAUSAL_LM",
-        r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules=list(LORA_TARGET_MODULES),
-        fan_in_fan_out=True,  # GPT-2 uses Conv1D
-    )
-    return get_peft_model(model, lora)
-
-
-def make_optimizer(model, cfg, device):
-    """AdamW with the Trainer's grouping: no weight decay on biases and LayerNorm weights."""
-    decay, no_decay = [], []
-    norm_params = {
-        id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()
-    }
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if "bias" in name or id(param) in norm_params else decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    try:
-        return torch.optim.AdamW(groups, lr=cfg.learning_rate, fused=True)
-    except (RuntimeError, TypeError):  # fused kernels missing for this device or dtype
-        return torch.optim.AdamW(groups, lr=cfg.learning_rate)
-
-
-def make_scheduler(optimizer, cfg, total_steps):
-    from transformers import get_scheduler
-
-    name = {"constant": "constant_with_warmup"}.get(cfg.lr_scheduler, cfg.lr_scheduler)
-    warmup = math.ceil(total_steps * cfg.warmup_ratio)
-    return get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
-
-
 @torch.no_grad()
 def evaluate(model, rows, cfg, device, amp_dtype):
     """Mean loss per predicted token over the validation rows (uncompiled: no recompiles)."""
@@ -421,7 +365,7 @@ def evaluate(model, rows, cfg, device, amp_dtype):
     total, count = 0.0, 0
     for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False):
         input_ids, labels, mask, _ = data.collate(rows, index, device)
-        with _autocast(device, amp_dtype):
+        with autocast(device, amp_dtype):
             loss = model(
                 input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
             ).loss
@@ -430,163 +374,3 @@ def evaluate(model, rows, cfg, device, amp_dtype):
         count += n
     model.train()
     return total / count if count else None
-
-
-# --- Checkpoints --------------------------------------------------------------------------
-
-
-def save_checkpoint(checkpoints, model, optimizer, scheduler, scaler, state):
-    """Write into a hidden temporary folder, then rename: a folder named step-N is complete."""
-    final = checkpoints / f"step-{state.step:08d}"
-    tmp = checkpoints / f".tmp-step-{state.step:08d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    trainable = {
-        n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
-    }
-    save_file(trainable, tmp / "weights.safetensors")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(
-        {"scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": _rng_state()},
-        tmp / "trainer.pt",
-    )
-    (tmp / "state.json").write_text(json.dumps(state.__dict__))
-    shutil.rmtree(final, ignore_errors=True)
-    os.rename(tmp, final)
-    return final, sum(f.stat().st_size for f in final.iterdir())
-
-
-def complete_checkpoints(checkpoints):
-    """Complete checkpoint folders, oldest first."""
-    if not checkpoints.is_dir():
-        return []
-    found = [
-        p
-        for p in checkpoints.iterdir()
-        if p.name.startswith("step-") and (p / "state.json").exists()
-    ]
-    return sorted(found, key=lambda p: int(p.name.removeprefix("step-")))
-
-
-def prune_checkpoints(checkpoints, *, keep):
-    """Delete the oldest complete checkpoints beyond `keep`; returns [(step, path)] removed."""
-    removed = []
-    existing = complete_checkpoints(checkpoints)
-    for path in existing[: max(0, len(existing) - keep)]:
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append((int(path.name.removeprefix("step-")), path))
-    return removed
-
-
-def _resume(checkpoints, model, optimizer, scheduler, scaler, state, device):
-    """Load the newest complete checkpoint, if any, into everything; returns its step or None."""
-    for leftover in checkpoints.glob(".tmp-*") if checkpoints.is_dir() else []:
-        shutil.rmtree(leftover, ignore_errors=True)  # a run killed while writing
-    existing = complete_checkpoints(checkpoints)
-    if not existing:
-        return None
-    path = existing[-1]
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, tensor in load_file(path / "weights.safetensors").items():
-            params[name].copy_(tensor)
-    optimizer.load_state_dict(
-        torch.load(path / "optimizer.pt", map_location=device, weights_only=True)
-    )
-    extra = torch.load(path / "trainer.pt", weights_only=True)
-    scheduler.load_state_dict(extra["scheduler"])
-    scaler.load_state_dict(extra["scaler"])
-    _set_rng_state(extra["rng"])
-    state.__dict__.update(json.loads((path / "state.json").read_text()))
-    return state.step
-
-
-def _rng_state():
-    state = {"python": random.getstate(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state):
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _seed_everything(seed):
-    random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
-
-
-# --- Device -------------------------------------------------------------------------------
-
-
-def _pick_device(name):
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def _pick_precision(precision, device):
-    """The autocast dtype, or None for plain fp32."""
-    precision = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(precision, precision)
-    if precision == "auto":
-        bf16_ok = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        precision = "bf16" if bf16_ok else ("fp16" if device.type == "cuda" else "fp32")
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-
-
-def _autocast(device, amp_dtype):
-    return torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext()
-
-
-def _use_compile(cfg, device):
-    if cfg.compile == "auto":
-        return device.type == "cuda"
-    return str(cfg.compile).lower() in ("1", "true", "yes", "on")
-
-
-def _device_name(device):
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-
-
-def _peak_memory(device):
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
-
-
-def available_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def _choose_num_threads(cfg, model, rows):
-    """Time one forward+backward on two rows with 1 thread and with all; keep the faster.
-
-    Small models on small machines often run faster on one thread: the work per operation is
-    too small to pay for splitting it. Random state is left untouched."""
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-        return cfg.num_threads
-    candidates = sorted({1, available_cpus()})
-    index = torch.arange(min(2, len(rows)))
-    timings = {}
-    with torch.random.fork_rng(devices=[]):
-        for n in candidates:
-            torch.set_num_threads(n)
-            input_ids, labels, mask, _ = data.collate(rows, index, torch.device("cpu"))
-            for _ in range(2):  # the first pass warms up allocators and kernels
-                start = time.perf_counter()
-                model(
-                    input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
-                ).loss.backward()
-                timings[n] = time.perf_counter() - start
-    model.zero_grad(set_to_none=True)
-    best = min(timings, key=timings.get)
-    torch.set_num_threads(best)
-    return best

@@ -12,6 +12,8 @@ import shutil
 
 import torch
 
+from jobs.constants import padding_token_ids
+
 
 def export_model(model, tokenizer, folder, *, method, model_card):
     """Write the final model (merged for LoRA) and return the plain transformers model."""
@@ -50,6 +52,9 @@ def generate_samples(model, tokenizer, prompts, *, max_new_tokens=30, seed=0):
     model.eval()
     device = next(model.parameters()).device
     context = model.config.max_position_embeddings
+    # A padded vocabulary's spare ids are no token: they must never be picked.
+    unused = padding_token_ids(model.config.vocab_size, len(tokenizer))
+    options = {"suppress_tokens": unused} if unused else {}
     samples = []
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -65,6 +70,7 @@ def generate_samples(model, tokenizer, prompts, *, max_new_tokens=30, seed=0):
                 temperature=0.8,
                 top_p=0.95,
                 pad_token_id=tokenizer.eos_token_id,
+                **options,
             )
             text = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
             samples.append({"prompt": prompt, "output": text})

@@ -36,6 +36,7 @@ def finish_run(job, worker, status, message, result, **fields):
         "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,
+        "mfu": None if result.mfu is None else round(result.mfu, 4),
     }
     return job.finish(
         worker,

@@ -1,0 +1,97 @@
+"""Where and how fast the engine runs: device, precision, compilation, CPU threads, and the
+figures measured about the device (peak memory, model FLOPs utilisation). No Django here."""
+
+import os
+import resource
+import time
+from contextlib import nullcontext
+
+import torch
+
+from jobs.constants import peak_bf16_flops
+from jobs.training import data
+
+
+def pick_device(name):
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def pick_precision(precision, device):
+    """The autocast dtype, or None for plain fp32."""
+    precision = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(precision, precision)
+    if precision == "auto":
+        bf16_ok = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        precision = "bf16" if bf16_ok else ("fp16" if device.type == "cuda" else "fp32")
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+
+
+def autocast(device, amp_dtype):
+    return torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext()
+
+
+def compile_backend(cfg, device):
+    """The torch.compile backend to use, or None not to compile.
+
+    cfg.compile is "auto" (compile on CUDA only: on a CPU compiling costs more than it saves),
+    a yes/no word, or a backend name ("inductor", "aot_eager")."""
+    value = str(cfg.compile).lower()
+    if value == "auto":
+        return "inductor" if device.type == "cuda" else None
+    if value in ("0", "false", "no", "off", ""):
+        return None
+    return "inductor" if value in ("1", "true", "yes", "on") else value
+
+
+def device_name(device):
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def peak_memory(device):
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
+
+
+def model_flops_utilisation(tokens_per_second, flops_per_token, name):
+    """Share of the device's dense bf16 peak the model's own FLOPs use, or None when the
+    device is not in the table of peaks (a CPU, an unknown GPU)."""
+    peak = peak_bf16_flops(name)
+    if not peak or not tokens_per_second:
+        return None
+    return tokens_per_second * flops_per_token / peak
+
+
+def available_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def choose_num_threads(cfg, model, rows):
+    """Time one forward+backward on two rows with 1 thread and with all; keep the faster.
+
+    Small models on small machines often run faster on one thread: the work per operation is
+    too small to pay for splitting it. Random state is left untouched."""
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+        return cfg.num_threads
+    candidates = sorted({1, available_cpus()})
+    index = torch.arange(min(2, len(rows)))
+    timings = {}
+    with torch.random.fork_rng(devices=[]):
+        for n in candidates:
+            torch.set_num_threads(n)
+            input_ids, labels, mask, _ = data.collate(rows, index, torch.device("cpu"))
+            for _ in range(2):  # the first pass warms up allocators and kernels
+                start = time.perf_counter()
+                model(
+                    input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
+                ).loss.backward()
+                timings[n] = time.perf_counter() - start
+    model.zero_grad(set_to_none=True)
+    best = min(timings, key=timings.get)
+    torch.set_num_threads(best)
+    return best
