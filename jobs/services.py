@@ -27,7 +27,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.catalog.catalog import resolve_base_model
 from jobs.models import Job
 from jobs.planning import autoconfig
 
@@ -47,22 +46,17 @@ def job_launch(
     hyperparameters=None,
     validation_dataset=None,
 ):
-    """1. Check the datasets are the owner's and valid, the method known, the base model usable.
-    2. Resolve hyperparameters (auto-config) and estimate time, memory and cost.
-    3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
-    _check_dataset(owner, dataset, "dataset")
-    if validation_dataset is not None:
-        _check_dataset(owner, validation_dataset, "validation_dataset")
-    if method not in Job.Method.values:
-        raise ValidationError({"method": [f"Choose one of: {', '.join(Job.Method.values)}."]})
-    base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
+    """1. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
+       owner's and usable, the method known, the base model usable; resolve every
+       hyperparameter and estimate time, memory and cost.
+    2. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
     requested = dict(hyperparameters or {})
-    planned = autoconfig.plan_job(
+    base_model, parent_job, planned = autoconfig.plan_request(
+        owner=owner,
         dataset=dataset,
-        base_model=base_model,
-        parent_job=parent_job,
+        base_model_key=base_model_key,
         method=method,
-        requested=requested,
+        hyperparameters=requested,
         validation_dataset=validation_dataset,
     )
     with transaction.atomic():
@@ -82,10 +76,6 @@ def job_launch(
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
-
-
-def _check_dataset(owner, dataset, field):
-    autoconfig.check_dataset(owner, dataset, field)
 
 
 def _enqueue(job_id):

@@ -198,18 +198,37 @@ def job_estimate(
 ):
     """What job_launch would store, without launching: resolved values, reasons, steps, tokens
     and the estimate."""
+    _, _, planned = plan_request(
+        owner=owner,
+        dataset=dataset,
+        base_model_key=base_model_key,
+        method=method,
+        hyperparameters=hyperparameters,
+        validation_dataset=validation_dataset,
+    )
+    return planned
+
+
+def plan_request(
+    *, owner, dataset, base_model_key, method, hyperparameters=None, validation_dataset=None
+):
+    """The one check of a launch or estimate request: (root base model, parent job or None,
+    plan_job's result). Refuses with field errors what cannot be trained."""
     check_dataset(owner, dataset, "dataset")
     if validation_dataset is not None:
         check_dataset(owner, validation_dataset, "validation_dataset")
+    if method not in Job.Method.values:
+        raise ValidationError({"method": [f"Choose one of: {', '.join(Job.Method.values)}."]})
     base_model, parent_job = resolve_base_model(owner=owner, key=base_model_key)
-    return plan_job(
+    planned = plan_job(
         dataset=dataset,
         base_model=base_model,
         parent_job=parent_job,
         method=method,
-        requested=hyperparameters,
+        requested=dict(hyperparameters or {}),
         validation_dataset=validation_dataset,
     )
+    return base_model, parent_job, planned
 
 
 def plan_job(*, dataset, base_model, parent_job, method, requested, validation_dataset=None):

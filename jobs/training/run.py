@@ -15,7 +15,7 @@ from jobs.catalog.catalog import model_source
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job
-from jobs.planning.autoconfig import HYPERPARAMETERS
+from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.training import engine, export
 from jobs.training.card import model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
