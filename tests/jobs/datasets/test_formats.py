@@ -207,3 +207,11 @@ def test_the_portal_form_maps_alpaca_columns(owner_client, owner):
     assert response.status_code == 302
     dataset = owner.datasets.get()
     assert dataset.is_valid and dataset.detected_format == "alpaca"
+
+
+def test_the_playground_wraps_a_prompt_for_an_alpaca_trained_model_in_its_template():
+    from jobs.datasets.reader import generation_prompt
+
+    prompt = generation_prompt("prompt_completion", "Say hi.", "alpaca")
+    assert prompt == "### Instruction:\nSay hi.\n\n### Response:\n"
+    assert generation_prompt("prompt_completion", "Say hi.") == "Say hi.\n"
