@@ -63,8 +63,9 @@ FORMATS = {
             ("input", "system"),
             "Alpaca instructions",
             '{"instruction": "…", "input": "…", "output": "…"}',
-            "[system]\\n\\n### Instruction:\\n[instruction]\\n\\n### Input:\\n[input]\\n\\n"
-            "### Response:\\n[output]<|endoftext|> (no Input section when input is empty)",
+            "{system}\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n"
+            "### Response:\n{output}<|endoftext|>\n\n"
+            "(The system paragraph and the Input section are left out when empty.)",
         ),
         DataFormat(
             "prompt_completion",

@@ -106,6 +106,10 @@ def dataset_detail(request, pk):
         ),
         "errors_not_shown": max(0, dataset.error_count - len(dataset.errors)),
         "format_label": format_label(dataset),
+        # Only columns read under another name than the format's field are worth showing.
+        "renamed_columns": {
+            key: column for key, column in dataset.column_mapping.items() if key != column
+        },
         "format_template": getattr(
             FORMATS.get(reader.data_format_of(dataset) or ""), "template", ""
         ),
