@@ -97,6 +97,9 @@ def test_a_sharegpt_file_is_read_as_chat_with_its_system_prompt(page, shots):
 
 
 def test_skipping_invalid_rows_keeps_the_file_and_lists_the_bad_row(page, shots):
+    page.get_by_text("Column mapping and encoding (optional)").click()
+    expect(page.get_by_label("Conversations column (ShareGPT)")).to_be_visible()
+    shots(page).take("datasets-upload-options")
     rows = alpaca_rows()
     rows[4] = {"instruction": "No output here."}
     upload(page, jsonl(rows), "alpaca_one_bad.jsonl", skip=True)
@@ -106,3 +109,19 @@ def test_skipping_invalid_rows_keeps_the_file_and_lists_the_bad_row(page, shots)
     expect(skipped.locator("td[data-label=Line]")).to_have_text("5")
     expect(skipped).to_contain_text("output")
     shots(page).take("dataset-skipped-rows")
+
+
+def test_the_wizard_upload_box_takes_a_column_mapping(page, live_server, tmp_path, shots):
+    rows = [{"task": f"Say {i}.", "answer": f"{i}"} for i in range(12)]
+    path = tmp_path / "renamed.jsonl"
+    path.write_text(jsonl(rows))
+    page.goto(f"{live_server.url}/jobs/new/")
+    page.set_input_files("#upload-file", str(path))
+    page.get_by_text("Column mapping and encoding (optional)").click()
+    page.get_by_label("Column mapping").fill('{"instruction": "task", "output": "answer"}')
+    shots(page).take("wizard-upload-mapping")
+    page.get_by_role("button", name="Upload and validate").click()
+    status = page.locator("#upload-status")
+    expect(status).to_contain_text("Uploaded", timeout=60_000)
+    expect(status).to_contain_text("alpaca")
+    expect(page.locator("#id_dataset option:checked")).to_contain_text("renamed")
