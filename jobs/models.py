@@ -59,7 +59,7 @@ class Dataset(models.Model):
     total_tokens = models.BigIntegerField(default=0)
     # mean, p95, max tokens per example, histogram, truncated share, duplicates, context length
     stats = models.JSONField(default=dict, blank=True)
-    # The shape the records were recognised as (one of jobs.datasets.validation.FORMATS:
+    # The shape the records were recognised as (one of jobs.datasets.formats.FORMATS:
     # "openai_chat", "sharegpt", "alpaca", "prompt_completion", "text"); kind is what it becomes.
     detected_format = models.CharField(max_length=24, blank=True)
     # The text encoding the file was read with ("utf-8", "utf-16", "windows-1252"); the upload's
