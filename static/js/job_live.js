@@ -45,11 +45,18 @@
     }
   }
 
+  // A job resumed from a checkpoint writes its steps again: a point at or before a series' last
+  // step replaces that series' points from there on, so the line does not double back.
+  function push(series, step, value) {
+    while (series.length && series[series.length - 1][0] >= step) series.pop();
+    series.push([step, value]);
+  }
+
   function addMetrics(rows) {
     rows.forEach(function (row) {
-      if (row.train_loss !== null) points.train.push([row.step, row.train_loss]);
-      if (row.eval_loss !== null) points.eval.push([row.step, row.eval_loss]);
-      if (row.learning_rate !== null) points.lr.push([row.step, row.learning_rate]);
+      if (row.train_loss !== null) push(points.train, row.step, row.train_loss);
+      if (row.eval_loss !== null) push(points.eval, row.step, row.eval_loss);
+      if (row.learning_rate !== null) push(points.lr, row.step, row.learning_rate);
       cursor.metric = Math.max(cursor.metric, row.id);
     });
   }
