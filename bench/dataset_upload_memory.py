@@ -1,6 +1,10 @@
 """Upload and validate a large JSONL file through the real web server; report its peak memory.
 
 Usage:  .venv/bin/python bench/dataset_upload_memory.py [--size-mb 500] [--keep]
+        .venv/bin/python bench/dataset_upload_memory.py --single-line-mb 15
+
+With --single-line-mb the file is 20 short records plus one record whose completion is that many
+MB on one line; the preview is fetched too, and the memory kept afterwards is printed.
 
 1. Generate a JSONL file of prompt/completion records (default 500 MB) in a temporary folder.
 2. Start `manage.py runserver --noreload` (one process: the web process we measure) on a fresh
@@ -24,6 +28,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from healthz import wait_until_healthy
 
@@ -48,6 +53,20 @@ def generate(path, size_bytes):
             written += len(line)
             count += 1
     return count
+
+
+def generate_single_line(path, size_bytes):
+    rng = random.Random(1234)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(20):
+            out.write(json.dumps({"prompt": f"question {i}", "completion": f"answer {i}"}) + "\n")
+        words, written = [], 0
+        while written < size_bytes:
+            word = rng.choice(WORDS)
+            words.append(word)
+            written += len(word) + 1
+        out.write(json.dumps({"prompt": "long", "completion": " ".join(words)}) + "\n")
+    return 21
 
 
 def free_port():
@@ -107,6 +126,13 @@ def start_server(env, port):
     return wait_until_healthy(server, port, seconds=60)
 
 
+def get(port, token, url):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+    conn.request("GET", urlsplit(url).path, headers={"Authorization": f"Token {token}"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
 def upload(port, token, path):
     """POST a multipart body streamed from disk in 1 MB chunks."""
     boundary = uuid.uuid4().hex
@@ -134,20 +160,25 @@ def upload(port, token, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=500)
+    parser.add_argument("--single-line-mb", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="dataset-bench-"))
     try:
-        run(workdir, args.size_mb)
+        run(workdir, args.size_mb, args.single_line_mb)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(workdir, size_mb):
+def run(workdir, size_mb, single_line_mb):
     big = workdir / "big.jsonl"
     started = time.monotonic()
-    records = generate(big, size_mb * 1024 * 1024)
+    if single_line_mb:
+        size_mb = single_line_mb
+        records = generate_single_line(big, single_line_mb * 1024 * 1024)
+    else:
+        records = generate(big, size_mb * 1024 * 1024)
     print(
         f"generated {big.stat().st_size / 2**20:.0f} MB, {records} records "
         f"in {time.monotonic() - started:.0f} s"
@@ -163,7 +194,9 @@ def run(workdir, size_mb):
         started = time.monotonic()
         status, body = upload(port, token, big)
         elapsed = time.monotonic() - started
+        preview_status = get(port, token, body["preview_url"])[0] if "preview_url" in body else 0
         peak = memory_kb(server.pid, "VmHWM")
+        kept = memory_kb(server.pid, "VmRSS")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -174,7 +207,9 @@ def run(workdir, size_mb):
     print(f"upload + validation: {elapsed:.0f} s ({size_mb / elapsed:.2f} MB/s)")
     print(
         f"web process resident memory: {baseline / 1024:.0f} MB after warm-up, "
-        f"peak {peak / 1024:.0f} MB"
+        f"peak {peak / 1024:.0f} MB (+{(peak - baseline) / 1024:.0f} MB), "
+        f"{kept / 1024:.0f} MB kept afterwards (+{(kept - baseline) / 1024:.0f} MB); "
+        f"preview HTTP {preview_status}"
     )
 
 

@@ -56,6 +56,9 @@ class BaseModelListView(APIView):
 
 
 class AfterStepQuery(serializers.Serializer):
+    after_id = serializers.IntegerField(
+        default=0, help_text="Only points written after the point with this id (the cursor)"
+    )
     after_step = serializers.IntegerField(default=-1, help_text="Only points with a larger step")
 
 
@@ -68,7 +71,11 @@ class JobListQuery(serializers.Serializer):
     search = serializers.CharField(required=False, help_text="Part of the job's name")
 
 
-MetricsPage = cursor_page_serializer("MetricsPage", MetricPointSerializer)
+MetricsPage = type(
+    "MetricsPage",
+    (cursor_page_serializer("MetricsCursorPage", MetricPointSerializer),),
+    {"poll": serializers.URLField(help_text="Ask this URL for the points written since")},
+)
 EventsPage = cursor_page_serializer("EventsPage", JobEventSerializer)
 
 
@@ -164,12 +171,22 @@ class JobViewSet(
     @extend_schema(parameters=[AfterStepQuery], responses=MetricsPage)
     @action(detail=True, methods=["get"])
     def metrics(self, request, pk=None):
-        """Metric points after a step, ascending; `next` is set when more are waiting."""
+        """Metric points in the order they were written, after the cursor `after_id` (and
+        above `after_step`); `next` is set when more are waiting, and `poll` is the URL that
+        asks for points written since this answer. Poll `poll` (or pass the last `id` seen as
+        `after_id`): an eval point is written after the train point of the same step, so
+        polling by step alone would miss it."""
         job = self.get_object()
-        after_step = _query(AfterStepQuery, request)["after_step"]
-        rows, more = live.metrics_after(job, after_step=after_step)
-        following = {"after_step": rows[-1].step} if more else None
-        return _page(request, MetricPointSerializer(rows, many=True).data, following)
+        query = _query(AfterStepQuery, request)
+        rows, more = live.metrics_after(job, **query)
+        cursor = {**query, "after_id": rows[-1].id if rows else query["after_id"]}
+        if cursor["after_step"] == -1:
+            del cursor["after_step"]
+        response = _page(
+            request, MetricPointSerializer(rows, many=True).data, cursor if more else None
+        )
+        response.data["poll"] = request.build_absolute_uri(f"{request.path}?{urlencode(cursor)}")
+        return response
 
     @extend_schema(parameters=[AfterIdQuery], responses=EventsPage)
     @action(detail=True, methods=["get"])

@@ -165,6 +165,7 @@ class MetricPointSerializer(serializers.ModelSerializer):
     class Meta:
         model = MetricPoint
         fields = [
+            "id",
             "step",
             "epoch",
             "train_loss",

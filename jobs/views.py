@@ -102,6 +102,7 @@ def job_detail(request, pk):
 def job_live(request, pk):
     """What changed since the page's last poll: progress plus only the new rows."""
     cursors = {
+        "after_metric": live.int_param(request.GET, "after_metric", 0),
         "after_step": live.int_param(request.GET, "after_step", -1),
         "after_event": live.int_param(request.GET, "after_event", 0),
         "after_checkpoint": live.int_param(request.GET, "after_checkpoint", 0),

@@ -69,7 +69,12 @@ class DatasetSerializer(serializers.ModelSerializer):
             "original_filename",
             "format",
             "kind",
+            "detected_format",
+            "encoding",
             "column_mapping",
+            "skip_invalid_rows",
+            "skipped_rows",
+            "notes",
             "status",
             "is_valid",
             "num_examples",
@@ -111,8 +116,21 @@ class DatasetUploadSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     column_mapping = serializers.JSONField(
         required=False,
-        help_text='Optional: {"text": "col"} or {"prompt": "col", "completion": "col"} '
-        'or {"messages": "col"}',
+        help_text='Optional, the fields of one format: {"text": "col"}; {"prompt": "col", '
+        '"completion": "col"}; {"instruction", "output", optional "input", "system"} (Alpaca); '
+        '{"messages": "col"} (OpenAI chat); {"conversations": "col", optional "system"} '
+        "(ShareGPT)",
+    )
+    encoding = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="utf-8, utf-16, windows-1252 or latin-1; detected when left out",
+    )
+    skip_invalid_rows = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Keep the valid rows of a file with some bad ones (listed in errors)",
     )
 
     def validate_column_mapping(self, value):
@@ -136,6 +154,9 @@ class PreviewExampleSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     tokens = serializers.IntegerField()
     segments = PreviewSegmentSerializer(many=True)
+    chars_not_shown = serializers.IntegerField(
+        help_text="Characters of a long example left out of the segments"
+    )
 
 
 def _user_datasets(request):
@@ -174,6 +195,8 @@ class DatasetListView(ListModelMixin, GenericAPIView):
                 upload=data["file"],
                 name=data.get("name", ""),
                 column_mapping=data.get("column_mapping") or None,
+                encoding=data.get("encoding", ""),
+                skip_invalid_rows=data["skip_invalid_rows"],
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
@@ -209,6 +232,7 @@ class DatasetPreviewView(APIView):
             "DatasetPreview",
             {
                 "kind": serializers.CharField(),
+                "detected_format": serializers.CharField(),
                 "examples": PreviewExampleSerializer(many=True),
             },
         )
@@ -217,7 +241,11 @@ class DatasetPreviewView(APIView):
         dataset = get_object_or_404(_user_datasets(request), pk=pk)
         examples = reader.preview_examples(dataset)
         return Response(
-            {"kind": dataset.kind, "examples": PreviewExampleSerializer(examples, many=True).data}
+            {
+                "kind": dataset.kind,
+                "detected_format": dataset.detected_format,
+                "examples": PreviewExampleSerializer(examples, many=True).data,
+            }
         )
 
 

@@ -6,6 +6,8 @@ thousands of row errors.
 
 import json
 
+from jobs.datasets.encoding import UTF32_BOMS, head_as_utf8
+
 HEAD_BYTES = 64 * 1024
 
 MAGIC = [
@@ -23,15 +25,20 @@ MAGIC = [
     (b"\x7fELF", "a program"),
     (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file"),
 ]
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Text never holds these control bytes; a few in 64 KiB mean the file is not text.
 BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\x0b\x1b")
 
 
-def head_problem(head, fmt):
-    """(line or None, one sentence) if the file cannot be a dataset of this format, else None."""
+def head_problem(head, fmt, encoding="utf-8"):
+    """(line or None, one sentence) if the file cannot be a dataset of this format, else None.
+
+    Magic numbers are looked for in the raw bytes; the rest in the text (as UTF-8)."""
+    problem = _magic(head, fmt)
+    if problem:
+        return problem
+    text = head_as_utf8(head, encoding)
     for check in (_empty, _binary, _extension_mismatch):
-        problem = check(head, fmt)
+        problem = check(text, fmt)
         if problem:
             return problem
     return None
@@ -43,12 +50,16 @@ def _empty(head, fmt):
     return None
 
 
-def _binary(head, fmt):
+def _magic(head, fmt):
     for magic, what in MAGIC:
         if head.startswith(magic):
             return None, f"This is {what}, not a .{fmt} text file."
-    if head.startswith(UTF16_BOMS) or head[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
-        return None, "The file is UTF-16 or UTF-32 text; save it as UTF-8."
+    if head.startswith(UTF32_BOMS):
+        return None, "The file is UTF-32 text; save it as UTF-8 (or UTF-16)."
+    return None
+
+
+def _binary(head, fmt):
     binary = sum(head.count(bytes([b])) for b in BINARY_BYTES)
     if binary and (b"\x00" in head or binary > len(head) // 100):
         line = head.count(b"\n", 0, _first_binary(head)) + 1

@@ -12,6 +12,7 @@ Training and the preview both call format_segments, so the preview shows what th
   The example ends with the end-of-text token (loss).
 """
 
+from jobs.datasets.formats import alpaca_prompt
 from jobs.training.tokenizer import EOS
 
 ROLE_HEADERS = {"system": "System: ", "user": "User: ", "assistant": "Assistant: "}
@@ -61,9 +62,12 @@ def example_text(kind, example):
     return "".join(text for text, _ in format_segments(kind, example))
 
 
-def generation_prompt(kind, prompt):
+def generation_prompt(kind, prompt, data_format=""):
     """The text to give a model trained on this kind of data so it answers `prompt` the way it
-    learned to (for the playground)."""
+    learned to (for the playground). Alpaca data trained on its own template: the prompt is
+    the instruction."""
+    if data_format == "alpaca":
+        return alpaca_prompt(prompt)
     if kind == "chat":
         return f"{ROLE_HEADERS['user']}{prompt}\n{ROLE_HEADERS['assistant']}"
     if kind == "prompt_completion" and not prompt[-1:].isspace():

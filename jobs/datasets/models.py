@@ -56,6 +56,18 @@ class Dataset(models.Model):
     total_tokens = models.BigIntegerField(default=0)
     # mean, p95, max tokens per example, histogram, truncated share, duplicates, context length
     stats = models.JSONField(default=dict, blank=True)
+    # The shape the records were recognised as (one of jobs.datasets.formats.FORMATS:
+    # "openai_chat", "sharegpt", "alpaca", "prompt_completion", "text"); kind is what it becomes.
+    detected_format = models.CharField(max_length=24, blank=True)
+    # The text encoding the file was read with ("utf-8", "utf-16", "windows-1252"); the upload's
+    # `encoding` field forces one, otherwise it is detected from the first bytes.
+    encoding = models.CharField(max_length=16, blank=True)
+    requested_encoding = models.CharField(max_length=16, blank=True)
+    # Keep the valid rows of a file with a few bad ones; the bad ones are listed in errors.
+    skip_invalid_rows = models.BooleanField(default=False)
+    skipped_rows = models.IntegerField(default=0)
+    # Sentences about how the file was read (assumed encoding, skipped rows).
+    notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the user deleted it while finished jobs still refer to it: the file is gone, the
     # row stays for those jobs' history, and for_user()/usable() no longer return it.

@@ -12,6 +12,9 @@ import csv
 import json
 from dataclasses import dataclass
 
+from jobs.datasets.encoding import ENCODINGS, open_as_utf8
+from jobs.datasets.formats import parse_json_int
+
 # One line (or one JSON array element) may be at most this long; a longer one is an error, so
 # a single enormous line can never be pulled into memory.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -44,16 +47,21 @@ class RowError:
     line: int | None
     field: str | None
     message: str
+    # True when reading cannot go on past it (the rest of a JSON array or CSV file is lost):
+    # skipping invalid rows never gets past such an error.
+    fatal: bool = False
 
 
-def iter_rows(fileobj, fmt):
+def iter_rows(fileobj, fmt, encoding="utf-8"):
+    """The records of a file in `encoding` (the readers below see it as UTF-8)."""
     readers = {"txt": _txt_rows, "csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_array_rows}
-    return readers[fmt](fileobj)
+    return readers[fmt](open_as_utf8(fileobj, encoding), ENCODINGS.get(encoding or "utf-8"))
 
 
-def iter_lines(fileobj):
+def iter_lines(fileobj, label="UTF-8"):
     """Yield (line number, text without its line ending) or a RowError for a line that is not
-    UTF-8 or is too long. A UTF-8 byte-order mark at the start is dropped."""
+    text in the file's encoding (`label`) or is too long. A UTF-8 byte-order mark at the start
+    is dropped."""
     number = 0
     while True:
         raw = fileobj.readline(MAX_RECORD_BYTES + 1)
@@ -69,7 +77,7 @@ def iter_lines(fileobj):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield RowError(number, None, _not_utf8(number, exc))
+            yield RowError(number, None, _not_text(number, exc, label))
             continue
         yield number, text.rstrip("\r\n")
 
@@ -81,11 +89,14 @@ def _skip_to_line_end(fileobj):
             return
 
 
-def _not_utf8(line, exc):
-    return (
-        f"Line {line} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at column "
-        f"{exc.start + 1}); save the file as UTF-8."
-    )
+def _not_text(line, exc, label="UTF-8"):
+    where = f"byte 0x{exc.object[exc.start]:02x} at column {exc.start + 1}"
+    if label == "UTF-8":
+        return (
+            f"Line {line} is not UTF-8 text ({where}); save the file as UTF-8, or upload it "
+            "again choosing its encoding."
+        )
+    return f"Line {line} is not {label} text ({where}); choose the file's encoding."
 
 
 def _mb(size):
@@ -95,10 +106,10 @@ def _mb(size):
 # --- .txt: paragraphs -----------------------------------------------------------------------
 
 
-def _txt_rows(fileobj):
+def _txt_rows(fileobj, label="UTF-8"):
     """Blank-line-separated paragraphs are the examples (in a play: one speech)."""
     lines, start, size = [], None, 0
-    for item in iter_lines(fileobj):
+    for item in iter_lines(fileobj, label):
         if isinstance(item, RowError):
             yield item
             continue
@@ -121,8 +132,8 @@ def _txt_rows(fileobj):
 # --- .csv: a header row, then one record per row ----------------------------------------------
 
 
-def _csv_rows(fileobj):
-    lines = _CsvLines(fileobj)
+def _csv_rows(fileobj, label="UTF-8"):
+    lines = _CsvLines(fileobj, label)
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
@@ -143,15 +154,16 @@ def _csv_rows(fileobj):
                 continue
             yield Row(start, dict(zip(header, record, strict=False)))
     except csv.Error as exc:
-        yield RowError(lines.number, None, f"Line {lines.number} is not valid CSV: {exc}.")
+        message = f"Line {lines.number} is not valid CSV: {exc}; the rest of the file was not read."
+        yield RowError(lines.number, None, message, fatal=True)
 
 
 class _CsvLines:
     """Feeds csv.reader decoded lines (it needs the line endings for quoted newlines) and keeps
     the line number and the first decoding problem of the current row."""
 
-    def __init__(self, fileobj):
-        self._lines = iter_lines(fileobj)
+    def __init__(self, fileobj, label):
+        self._lines = iter_lines(fileobj, label)
         self.number = 0
         self.error = None
 
@@ -171,8 +183,8 @@ class _CsvLines:
 # --- .jsonl: one object per line --------------------------------------------------------------
 
 
-def _jsonl_rows(fileobj):
-    for item in iter_lines(fileobj):
+def _jsonl_rows(fileobj, label="UTF-8"):
+    for item in iter_lines(fileobj, label):
         if isinstance(item, RowError):
             yield item
             continue
@@ -180,7 +192,7 @@ def _jsonl_rows(fileobj):
         if not text.strip():
             continue
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_int=parse_json_int)
         except json.JSONDecodeError as exc:
             yield RowError(
                 number, None, f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})."
@@ -216,10 +228,10 @@ def _json_type(value):
 # --- .json: one array of objects, parsed incrementally ----------------------------------------
 
 
-def _json_array_rows(fileobj):
+def _json_array_rows(fileobj, label="UTF-8"):
     """A small incremental parser: json.JSONDecoder.raw_decode on one element at a time over a
     buffer that is refilled as needed, so a large array is never loaded whole."""
-    stream = _TextStream(fileobj)
+    stream = _TextStream(fileobj, label)
     try:
         yield from _json_array_elements(stream)
     except _StreamError as exc:
@@ -229,7 +241,10 @@ def _json_array_rows(fileobj):
 def _json_array_elements(stream):
     if stream.next_char() != "[":
         yield RowError(
-            stream.line, None, "A .json dataset must be one JSON array of objects: [{...}, {...}]."
+            stream.line,
+            None,
+            "A .json dataset must be one JSON array of objects: [{...}, {...}].",
+            fatal=True,
         )
         return
     stream.advance(1)
@@ -255,7 +270,9 @@ def _json_array_elements(stream):
             yield RowError(
                 stream.line,
                 None,
-                f"Line {stream.line}: expected ',' or ']' after an element, found {found}.",
+                f"Line {stream.line}: expected ',' or ']' after an element, found {found}; "
+                "the rest of the file was not read.",
+                fatal=True,
             )
             return
 
@@ -263,7 +280,10 @@ def _json_array_elements(stream):
 def _after_array(stream):
     if stream.next_char():
         yield RowError(
-            stream.line, None, f"Line {stream.line}: unexpected content after the closing ']'."
+            stream.line,
+            None,
+            f"Line {stream.line}: unexpected content after the closing ']'.",
+            fatal=True,
         )
 
 
@@ -275,8 +295,9 @@ class _StreamError(Exception):
 class _TextStream:
     """Decoded text over a binary file, with a refillable buffer and the current line number."""
 
-    def __init__(self, fileobj):
+    def __init__(self, fileobj, label="UTF-8"):
         self._file = fileobj
+        self._label = label
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._buffer = ""
         self._pos = 0
@@ -298,7 +319,8 @@ class _TextStream:
             text = self._decoder.decode(raw, final=self._eof)
         except UnicodeDecodeError as exc:
             line = self._bytes_line + raw.count(b"\n", 0, max(exc.start, 0))
-            raise _StreamError(RowError(line, None, _not_utf8(line, exc))) from None
+            error = RowError(line, None, _not_text(line, exc, self._label), fatal=True)
+            raise _StreamError(error) from None
         self._bytes_line += raw.count(b"\n")
         # Drop what was consumed so the buffer only ever holds the current element.
         self._buffer = self._buffer[self._pos :] + text
@@ -320,7 +342,7 @@ class _TextStream:
                 return ""
 
     def decode_value(self):
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(parse_int=parse_json_int)
         while True:
             try:
                 value, end = decoder.raw_decode(self._buffer, self._pos)
@@ -328,9 +350,10 @@ class _TextStream:
                 if self._grow():
                     continue
                 line = self.line + self._buffer.count("\n", self._pos, exc.pos)
-                return RowError(line, None, f"Line {line} is not valid JSON: {exc.msg}.")
+                message = f"Line {line} is not valid JSON: {exc.msg}; the rest was not read."
+                return RowError(line, None, message, fatal=True)
             except RecursionError:
-                return RowError(self.line, None, _too_deep(self.line))
+                return RowError(self.line, None, _too_deep(self.line), fatal=True)
             # A number cut by the buffer's end ("12" of "123", "0" of "0.5") parses too early:
             # only trust it once something other than number characters follows.
             if self._may_continue(end) and self._grow():
@@ -346,6 +369,6 @@ class _TextStream:
         pending = len(self._buffer) - self._pos
         if pending > MAX_RECORD_BYTES:
             error = f"Line {self.line}: an element is longer than {_mb(MAX_RECORD_BYTES)}."
-            raise _StreamError(RowError(self.line, None, error))
+            raise _StreamError(RowError(self.line, None, error, fatal=True))
         # Doubling keeps re-parsing a large element linear overall.
         return self._fill(max(CHUNK_CHARS, pending))

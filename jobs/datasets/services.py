@@ -15,6 +15,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from jobs.constants import GPT2_CONTEXT_LENGTH
+from jobs.datasets.encoding import ENCODINGS
 from jobs.datasets.report import validate_file
 from jobs.datasets.validation import mapping_problem
 from jobs.models import Dataset, Job
@@ -28,14 +29,20 @@ CONTEXT_LENGTH = GPT2_CONTEXT_LENGTH  # the share of longer examples is reported
 MB = 1024 * 1024
 
 
-def dataset_create(*, owner, upload, name, column_mapping=None):
-    """1. Refuse an unknown extension, a bad column mapping, a file over the size limit or over
-       the owner's storage quota (ValidationError naming the field).
+def dataset_create(
+    *, owner, upload, name, column_mapping=None, encoding="", skip_invalid_rows=False
+):
+    """1. Refuse an unknown extension, a bad column mapping or encoding, a file over the size
+       limit or over the owner's storage quota (ValidationError naming the field).
     2. Stream the upload to private storage under a generated name.
-    3. Validate and measure it row by row; the report is saved on the dataset either way."""
+    3. Validate and measure it row by row; the report is saved on the dataset either way.
+
+    `encoding` forces how the file is read (else it is detected); with `skip_invalid_rows` the
+    dataset keeps its valid rows and the report lists the ones left out."""
     column_mapping = column_mapping or {}
     fmt = _format_of(upload.name)
     _check_mapping(column_mapping, fmt)
+    encoding = _check_encoding(encoding)
     _check_size(owner, upload.size)
     dataset = Dataset(
         owner=owner,
@@ -44,6 +51,8 @@ def dataset_create(*, owner, upload, name, column_mapping=None):
         format=fmt,
         column_mapping=column_mapping,
         size_bytes=upload.size,
+        requested_encoding=encoding,
+        skip_invalid_rows=bool(skip_invalid_rows),
     )
     # upload_to generates datasets/<owner>/<uuid>; the user's filename never reaches a path.
     dataset.file.save(upload.name, upload, save=True)
@@ -73,6 +82,8 @@ def dataset_validate(*, dataset):
                 mapping=dataset.column_mapping or None,
                 min_examples=settings.DATASET_MIN_EXAMPLES,
                 context_length=CONTEXT_LENGTH,
+                encoding=dataset.requested_encoding or None,
+                skip_invalid=dataset.skip_invalid_rows,
             )
     except Exception:
         # Never leave a dataset "validating" forever; the traceback goes to the log.
@@ -85,6 +96,10 @@ def dataset_validate(*, dataset):
 def _apply_report(dataset, report):
     stats = dict(report.stats)
     dataset.kind = report.kind
+    dataset.detected_format = report.data_format
+    dataset.encoding = report.encoding
+    dataset.notes = report.notes
+    dataset.skipped_rows = report.skipped
     dataset.column_mapping = report.mapping or dataset.column_mapping
     dataset.errors = report.errors.shown
     dataset.error_count = report.errors.count
@@ -95,6 +110,10 @@ def _apply_report(dataset, report):
     dataset.save(
         update_fields=[
             "kind",
+            "detected_format",
+            "encoding",
+            "notes",
+            "skipped_rows",
             "column_mapping",
             "errors",
             "error_count",
@@ -137,6 +156,17 @@ def _check_mapping(mapping, fmt):
         problem = "A .txt file has no columns: leave the column mapping empty."
     if problem:
         raise ValidationError({"column_mapping": [problem]})
+
+
+def _check_encoding(encoding):
+    encoding = (encoding or "").strip().lower()
+    aliases = {"utf8": "utf-8", "cp1252": "windows-1252", "latin1": "latin-1", "utf16": "utf-16"}
+    encoding = aliases.get(encoding, encoding)
+    if encoding and encoding not in ENCODINGS:
+        raise ValidationError(
+            {"encoding": [f"Choose one of {', '.join(ENCODINGS)}, or leave it empty to detect it."]}
+        )
+    return encoding
 
 
 def _check_size(owner, size):

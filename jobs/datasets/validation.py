@@ -1,180 +1,115 @@
 """What a dataset's records mean, and every way they can be wrong.
 
-Three kinds of content, each with canonical field names; a column mapping renames them:
-  text                {"text": ...}
-  prompt_completion   {"prompt": ..., "completion": ...}
-  chat                {"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]}
+The formats and how one record becomes an example are in formats.py; this module detects the
+format (or applies the user's column mapping) and judges a stream of records, collecting errors.
 """
 
-import json
-
+from jobs.datasets.formats import FORMATS, RowProblem, normalize
 from jobs.datasets.rows import Header, Row, RowError
 
-KIND_FIELDS = {
-    "text": ("text",),
-    "prompt_completion": ("prompt", "completion"),
-    "chat": ("messages",),
-}
-ROLES = ("system", "user", "assistant")
 MAX_ERRORS_SHOWN = 20
-
-
-class RowProblem(Exception):
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+DETECTION_ORDER = tuple(FORMATS)
+MAPPING_HELP = (
+    'A column mapping names the fields of one format: "text"; "prompt" and "completion"; '
+    '"instruction" and "output" with optional "input" and "system" (Alpaca); "messages" '
+    '(OpenAI chat); or "conversations" with an optional "system" (ShareGPT)'
+)
 
 
 def mapping_problem(mapping):
-    """A message if a user-supplied column mapping is not one of the three shapes, else None."""
+    """A message if a user-supplied column mapping fits no format, else None."""
     if not mapping:
         return None
     if not isinstance(mapping, dict) or not all(
         isinstance(v, str) and v.strip() for v in mapping.values()
     ):
         return 'Give the column mapping as an object of column names, e.g. {"text": "body"}.'
-    if any("\x00" in v for v in mapping.values()):
-        return "A column name cannot contain a NUL character."
-    if kind_for_mapping(mapping) is None:
-        return (
-            'A column mapping names either "text", or "prompt" and "completion", or "messages"; '
-            f"got {', '.join(sorted(mapping)) or 'nothing'}."
-        )
+    if any("\x00" in v or not _is_text(v) for v in [*mapping, *mapping.values()]):
+        return "A column name cannot contain a NUL character or a lone surrogate escape."
+    if format_for_mapping(mapping) is None:
+        return f"{MAPPING_HELP}; got {', '.join(sorted(mapping)) or 'nothing'}."
     return None
 
 
-def kind_for_mapping(mapping):
-    for kind, fields in KIND_FIELDS.items():
-        if set(mapping) == set(fields):
-            return kind
+def _is_text(value):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def format_for_mapping(mapping):
+    for data_format in FORMATS.values():
+        keys = set(mapping)
+        if keys.issuperset(data_format.required) and keys.issubset(data_format.fields):
+            return data_format.name
     return None
 
 
 def detect(columns, mapping):
-    """(kind, mapping) for a record with these columns, or raise RowProblem.
+    """(format name, mapping of the format's fields to columns) for a record with these columns,
+    or raise RowProblem.
 
-    A user's mapping wins; otherwise the canonical names decide, and a CSV with a single column
-    is plain text."""
+    A user's mapping wins; otherwise the canonical names decide (optional fields map to their
+    own names: a record may or may not have them), and a CSV with a single column is text."""
     if mapping:
-        kind = kind_for_mapping(mapping)
-        return kind, {field: mapping[field].strip() for field in KIND_FIELDS[kind]}
+        name = format_for_mapping(mapping)
+        return name, {field: column.strip() for field, column in mapping.items()}
     names = set(columns)
-    for kind in ("chat", "prompt_completion", "text"):
-        if names.issuperset(KIND_FIELDS[kind]):
-            return kind, {field: field for field in KIND_FIELDS[kind]}
+    for data_format in FORMATS.values():
+        if names.issuperset(data_format.required):
+            return data_format.name, {field: field for field in data_format.fields}
     if len(columns) == 1:
         return "text", {"text": columns[0]}
-    found = ", ".join(repr(c) for c in columns) or "no fields"
+    found = ", ".join(short_name(c) for c in columns[:20]) or "no fields"
     raise RowProblem(
         None,
-        "Cannot tell what the records hold: expected a 'text' field, 'prompt' and 'completion' "
-        f"fields, or 'messages'; found {found}. Choose the fields with a column mapping.",
+        "Cannot tell what the records hold: expected 'text'; 'prompt' and 'completion'; "
+        "'instruction' and 'output' (Alpaca); 'messages' (OpenAI chat); or 'conversations' "
+        f"(ShareGPT). Found {found}. Choose the fields with a column mapping.",
     )
 
 
-# --- one record -----------------------------------------------------------------------------
-
-
-def normalize(kind, mapping, value):
-    """The canonical example for one record, or raise RowProblem naming the field."""
-    if kind == "chat":
-        return {"messages": _messages(value, mapping["messages"])}
-    return {field: _non_empty_string(value, mapping[field]) for field in KIND_FIELDS[kind]}
-
-
-def _non_empty_string(record, column):
-    if column not in record or record[column] is None:
-        raise RowProblem(column, f"The field '{column}' is missing.")
-    value = record[column]
-    if not isinstance(value, str):
-        raise RowProblem(column, f"The field '{column}' must be a string, not {_type_name(value)}.")
-    if not value.strip():
-        raise RowProblem(column, f"The field '{column}' is empty.")
-    return value
-
-
-def _messages(record, column):
-    if column not in record or record[column] is None:
-        raise RowProblem(column, f"The field '{column}' is missing.")
-    messages = record[column]
-    if isinstance(messages, str):  # a CSV cell holding JSON
-        try:
-            messages = json.loads(messages)
-        except json.JSONDecodeError:
-            raise RowProblem(
-                column, f"The field '{column}' is not a JSON list of messages."
-            ) from None
-    if not isinstance(messages, list) or not messages:
-        raise RowProblem(column, f"The field '{column}' must be a non-empty list of messages.")
-    cleaned = [_message(item, f"{column}[{index}]") for index, item in enumerate(messages)]
-    if not any(m["role"] == "assistant" for m in cleaned):
-        raise RowProblem(
-            column, "The chat has no assistant message, so there is nothing to learn from it."
-        )
-    return cleaned
-
-
-def _message(item, where):
-    if not isinstance(item, dict):
-        raise RowProblem(where, f"{where} must be an object with 'role' and 'content'.")
-    role = item.get("role")
-    if role not in ROLES:
-        shown = "missing" if role is None else repr(role)
-        raise RowProblem(f"{where}.role", f"Unknown role {shown}: use system, user or assistant.")
-    content = item.get("content")
-    if not isinstance(content, str) or not content.strip():
-        problem = (
-            "missing"
-            if content is None
-            else "empty"
-            if isinstance(content, str)
-            else "not a string"
-        )
-        raise RowProblem(f"{where}.content", f"{where}.content is {problem}.")
-    return {"role": role, "content": content}
-
-
-def _type_name(value):
-    names = {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-    }
-    return names.get(type(value), type(value).__name__)
+def short_name(column):
+    text = repr(column)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 # --- whole records stream -------------------------------------------------------------------
 
 
 class ErrorLog:
-    """Keeps the first errors and counts all of them."""
+    """Keeps the first errors and counts all of them; `fatal` counts those that concern the
+    whole file (it cannot be read on, or its records cannot be understood), which skipping
+    invalid rows cannot get past."""
 
     def __init__(self, limit=MAX_ERRORS_SHOWN):
         self.limit = limit
         self.shown = []
         self.count = 0
+        self.fatal = 0
 
-    def add(self, line, field, message):
+    def add(self, line, field, message, *, fatal=False):
         self.count += 1
+        self.fatal += bool(fatal)
         if len(self.shown) < self.limit:
             self.shown.append({"line": line, "field": field, "message": message})
 
 
-def iter_examples_from_rows(rows, *, fmt, kind=None, mapping=None, errors=None):
-    """Yield (line, kind, mapping, example) for each valid record; report the rest to `errors`.
+def iter_examples_from_rows(rows, *, fmt, data_format=None, mapping=None, errors=None):
+    """Yield (line, format name, mapping, example) for each valid record; report the rest to
+    `errors`.
 
-    With no kind, it is detected from the first record (or the CSV header) and `mapping`
+    With no data_format, it is detected from the first record (or the CSV header) and `mapping`
     is the user's override."""
     errors = errors if errors is not None else ErrorLog(limit=0)
     if fmt == "txt":
-        kind, mapping = "text", {"text": "text"}
-    resolved = (kind, mapping) if kind else None
+        data_format, mapping = "text", {"text": "text"}
+    resolved = (data_format, mapping) if data_format else None
     for item in rows:
         if isinstance(item, RowError):
-            errors.add(item.line, item.field, item.message)
+            errors.add(item.line, item.field, item.message, fatal=item.fatal)
             continue
         if resolved is None:
             resolved = _resolve(item, mapping, errors)
@@ -190,26 +125,27 @@ def iter_examples_from_rows(rows, *, fmt, kind=None, mapping=None, errors=None):
 def _resolve(item, mapping, errors):
     columns = item.columns if isinstance(item, Header) else list(item.value)
     try:
-        kind, resolved = detect(columns, mapping)
+        name, resolved = detect(columns, mapping)
     except RowProblem as problem:
-        errors.add(getattr(item, "line", 1), problem.field, problem.message)
+        errors.add(getattr(item, "line", 1), problem.field, problem.message, fatal=True)
         return None
     if isinstance(item, Header):
-        missing = [c for c in resolved.values() if c not in columns]
+        # Optional fields (Alpaca's input) may be absent unless the user named their column.
+        needed = [resolved[f] for f in resolved if f in FORMATS[name].required or mapping]
+        missing = [c for c in needed if c not in columns]
         if missing:
-            shown = ", ".join(repr(c) for c in columns)
-            errors.add(
-                1, missing[0], f"The CSV has no column '{missing[0]}' (its columns: {shown})."
-            )
+            shown = ", ".join(short_name(c) for c in columns[:20])
+            message = f"The CSV has no column '{missing[0]}' (its columns: {shown})."
+            errors.add(1, missing[0], message, fatal=True)
             return None
-    return kind, resolved
+    return name, resolved
 
 
 def _normalize_row(row: Row, fmt, resolved, errors):
-    kind, mapping = resolved
+    name, mapping = resolved
     value = {"text": row.value} if fmt == "txt" else row.value
     try:
-        return normalize(kind, mapping, value)
+        return normalize(name, mapping, value)
     except RowProblem as problem:
         noun = "Row" if fmt == "csv" else "Line"
         errors.add(row.line, problem.field, f"{noun} {row.line}: {problem.message}")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jobs.datasets import reader, services
 from jobs.datasets.api import dataset_file_response
+from jobs.datasets.formats import FORMATS
 from jobs.datasets.forms import DatasetUploadForm
 from jobs.models import Dataset, Job
 
@@ -60,6 +61,8 @@ def _create_from_form(request, form):
             upload=form.cleaned_data["file"],
             name=form.cleaned_data["name"],
             column_mapping=form.column_mapping(),
+            encoding=form.cleaned_data["encoding"],
+            skip_invalid_rows=form.cleaned_data["skip_invalid_rows"],
         )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
@@ -71,7 +74,7 @@ def _list_context(request, form):
     used = services.storage_used_bytes(request.user)
     quota = settings.USER_STORAGE_QUOTA_MB * services.MB
     return {
-        "datasets": Dataset.objects.for_user(request.user),
+        "datasets": _with_format_labels(Dataset.objects.for_user(request.user)),
         "form": form,
         "used_bytes": used,
         "quota_bytes": quota,
@@ -102,10 +105,30 @@ def dataset_detail(request, pk):
             dataset.stats.get("histogram") or [], dataset.stats.get("context_length")
         ),
         "errors_not_shown": max(0, dataset.error_count - len(dataset.errors)),
+        "format_label": format_label(dataset),
+        # Only columns read under another name than the format's field are worth showing.
+        "renamed_columns": {
+            key: column for key, column in dataset.column_mapping.items() if key != column
+        },
+        "format_template": getattr(
+            FORMATS.get(reader.data_format_of(dataset) or ""), "template", ""
+        ),
         "truncated_percent": round(100 * (dataset.stats.get("truncated_share") or 0), 1),
         "active_jobs": Job.objects.for_user(request.user).active().filter(dataset=dataset),
     }
     return render(request, "jobs/dataset_detail.html", context)
+
+
+def _with_format_labels(datasets):
+    datasets = list(datasets)
+    for dataset in datasets:
+        dataset.format_label = format_label(dataset)
+    return datasets
+
+
+def format_label(dataset):
+    data_format = FORMATS.get(reader.data_format_of(dataset) or "")
+    return data_format.label if data_format else ""
 
 
 def _histogram_chart(bins, context_length):

@@ -1,8 +1,10 @@
 """Incremental reads of a job's metrics, log and checkpoints for the API and the live job page.
 
 Every open job page asks every 1.5 s for what is new since its last answer, so these
-queries read only new rows through indexes ((job, step) for metrics, the primary key for events
-and checkpoints) and never the whole history.
+queries read only new rows through indexes and never the whole history.
+
+Every cursor is a row id, metrics included: an eval point is written at a step the page has
+already fetched (its train point came first), so a cursor on the step skipped it.
 """
 
 from jobs.models import Checkpoint, Job, JobEvent, MetricPoint
@@ -29,21 +31,16 @@ JOB_FIELDS = [
 ]
 
 
-def metrics_after(job, *, after_step=-1, limit=METRICS_BATCH):
-    """Metric points with step > after_step, ascending; (rows, more_to_come).
-
-    A full batch drops its last step's rows (unless that is all it holds) so that the next
-    request, starting after the last step returned, never skips a row that shares that step.
-    """
+def metrics_after(job, *, after_id=0, after_step=-1, limit=METRICS_BATCH):
+    """Metric points with id > after_id (and step > after_step), in the order they were
+    written; (rows, more_to_come). One job's points are written by one worker at a time, so a
+    later id is never visible before an earlier one."""
     rows = list(
-        MetricPoint.objects.filter(job=job, step__gt=after_step).order_by("step", "id")[: limit + 1]
+        MetricPoint.objects.filter(job=job, id__gt=after_id, step__gt=after_step).order_by("id")[
+            : limit + 1
+        ]
     )
-    if len(rows) <= limit:
-        return rows, False
-    rows = rows[:limit]
-    last = rows[-1].step
-    whole_steps = [row for row in rows if row.step != last]
-    return (whole_steps or rows), True
+    return rows[:limit], len(rows) > limit
 
 
 def events_after(job, *, after_id=0, limit=EVENTS_BATCH):
@@ -61,7 +58,7 @@ def checkpoints_after(job, *, after_id=0):
     return list(Checkpoint.objects.filter(job=job, id__gt=after_id).order_by("id"))
 
 
-def job_with_news(*, user, pk, after_step=-1, after_event=0, after_checkpoint=0):
+def job_with_news(*, user, pk, after_metric=0, after_step=-1, after_event=0, after_checkpoint=0):
     """The user's job `pk` (only the JOB_FIELDS columns) or None, with has_metrics, has_events
     and has_checkpoints telling whether rows exist past each cursor.
 
@@ -73,23 +70,24 @@ def job_with_news(*, user, pk, after_step=-1, after_event=0, after_checkpoint=0)
     tables = [model._meta.db_table for model in (MetricPoint, JobEvent, Checkpoint)]
     sql = (
         f"SELECT {columns}, "
-        f"EXISTS (SELECT 1 FROM {tables[0]} WHERE job_id = j.id AND step > %s) AS has_metrics, "
+        f"EXISTS (SELECT 1 FROM {tables[0]} WHERE job_id = j.id AND id > %s AND step > %s) "
+        "AS has_metrics, "
         f"EXISTS (SELECT 1 FROM {tables[1]} WHERE job_id = j.id AND id > %s) AS has_events, "
         f"EXISTS (SELECT 1 FROM {tables[2]} WHERE job_id = j.id AND id > %s) AS has_checkpoints "
         f"FROM {job_table} j WHERE j.id = %s AND j.owner_id = %s"
     )
-    params = [after_step, after_event, after_checkpoint, pk, user.pk]
+    params = [after_metric, after_step, after_event, after_checkpoint, pk, user.pk]
     return next(iter(Job.objects.raw(sql, params)), None)
 
 
-def live_payload(job, *, after_step=-1, after_event=0, after_checkpoint=0):
+def live_payload(job, *, after_metric=0, after_step=-1, after_event=0, after_checkpoint=0):
     """The job page's poll answer: the job's progress plus only rows newer than the cursors.
 
     `job` comes from job_with_news with the same cursors: most polls find nothing new, and its
     flags spare the three row queries."""
     metrics, more_metrics = [], False
     if job.has_metrics:
-        metrics, more_metrics = metrics_after(job, after_step=after_step)
+        metrics, more_metrics = metrics_after(job, after_id=after_metric, after_step=after_step)
     events, more_events = [], False
     if job.has_events:
         events, more_events = events_after(job, after_id=after_event)
@@ -128,6 +126,7 @@ def _job_state(job):
 
 def _metric(point):
     return {
+        "id": point.id,
         "step": point.step,
         "epoch": point.epoch,
         "train_loss": point.train_loss,

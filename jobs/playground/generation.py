@@ -39,7 +39,7 @@ def generate(*, job, prompt, max_new_tokens, temperature, top_p, compare_base):
     model, tokenizer = _cached(
         ("job", str(job_model_dir(job))), lambda: _load_folder(job_model_dir(job))
     )
-    prompt = generation_prompt(job.dataset.kind, prompt)
+    prompt = generation_prompt(job.dataset.kind, prompt, job.dataset.detected_format)
     sampling = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
     result = {"prompt_used": prompt, "output": _complete(model, tokenizer, prompt, **sampling)}
     if compare_base:

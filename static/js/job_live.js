@@ -10,12 +10,14 @@
   // open pages cost the server a few tenths of a core (bench/live_pages.py).
   const VISIBLE_MS = 1500, HIDDEN_MS = 10000, ERROR_MS = 5000, MAX_LOG_LINES = 500;
   const startedFinished = page.dataset.finished === "1";
-  const cursor = { step: -1, event: Number(page.dataset.afterEvent || 0), checkpoint: Number(page.dataset.afterCheckpoint || 0) };
+  // Metric points are fetched by id, not step: an eval point arrives after its step's train point.
+  const cursor = { metric: 0, event: Number(page.dataset.afterEvent || 0), checkpoint: Number(page.dataset.afterCheckpoint || 0) };
   const points = { train: [], eval: [], lr: [] };
   const lossChart = T.lineChart(document.getElementById("loss-chart"), { yLabel: "loss" });
   const lrChart = T.lineChart(document.getElementById("lr-chart"), { yLabel: "learning rate" });
   const logScale = document.getElementById("log-scale");
   let timer = null;
+  let chartDrawn = false;
 
   function setText(id, text) {
     const node = document.getElementById(id);
@@ -43,12 +45,19 @@
     }
   }
 
+  // A job resumed from a checkpoint writes its steps again: a point at or before a series' last
+  // step replaces that series' points from there on, so the line does not double back.
+  function push(series, step, value) {
+    while (series.length && series[series.length - 1][0] >= step) series.pop();
+    series.push([step, value]);
+  }
+
   function addMetrics(rows) {
     rows.forEach(function (row) {
-      if (row.train_loss !== null) points.train.push([row.step, row.train_loss]);
-      if (row.eval_loss !== null) points.eval.push([row.step, row.eval_loss]);
-      if (row.learning_rate !== null) points.lr.push([row.step, row.learning_rate]);
-      cursor.step = Math.max(cursor.step, row.step);
+      if (row.train_loss !== null) push(points.train, row.step, row.train_loss);
+      if (row.eval_loss !== null) push(points.eval, row.step, row.eval_loss);
+      if (row.learning_rate !== null) push(points.lr, row.step, row.learning_rate);
+      cursor.metric = Math.max(cursor.metric, row.id);
     });
   }
 
@@ -110,7 +119,7 @@
 
   async function poll() {
     timer = null;
-    const url = page.dataset.liveUrl + "?after_step=" + cursor.step + "&after_event=" + cursor.event + "&after_checkpoint=" + cursor.checkpoint;
+    const url = page.dataset.liveUrl + "?after_metric=" + cursor.metric + "&after_event=" + cursor.event + "&after_checkpoint=" + cursor.checkpoint;
     let data;
     try {
       const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -122,7 +131,7 @@
     }
     showJob(data.job);
     addMetrics(data.metrics);
-    if (data.metrics.length || cursor.step < 0) drawCharts();
+    if (data.metrics.length || !chartDrawn) { drawCharts(); chartDrawn = true; }
     addEvents(data.events);
     addCheckpoints(data.checkpoints);
     page.dataset.step = data.job.step;

@@ -169,6 +169,10 @@
     const body = new FormData();
     body.append("file", file);
     body.append("name", document.getElementById("upload-name").value || file.name.replace(/\.[^.]+$/, ""));
+    const mapping = document.getElementById("upload-mapping").value.trim();
+    if (mapping) body.append("column_mapping", mapping);
+    body.append("encoding", document.getElementById("upload-encoding").value);
+    body.append("skip_invalid_rows", document.getElementById("upload-skip").checked ? "true" : "false");
     note.textContent = "Uploading and validating…";
     note.className = "status-line";
     const response = await fetch(uploadUrl, {
@@ -184,7 +188,9 @@
       return;
     }
     addDatasetOption(data);
-    note.textContent = "Uploaded “" + data.name + "”: " + data.num_examples + " examples, selected above.";
+    const skipped = data.skipped_rows ? " (" + data.skipped_rows + " invalid rows skipped)" : "";
+    const notes = (data.notes || []).filter(function (n) { return n.indexOf("skipped") < 0; }).join(" ");
+    note.textContent = "Uploaded “" + data.name + "”: " + data.num_examples + " examples" + skipped + ", read as " + (data.detected_format || data.kind) + ", selected above. " + notes;
   }
 
   function addDatasetOption(data) {

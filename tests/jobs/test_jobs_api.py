@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from jobs.models import Job
+from jobs.models import Job, MetricPoint
 from tests.jobs.factories import add_history, give_tiny_model, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
@@ -229,15 +229,32 @@ def test_checkpoints_list_sizes_and_eval_loss(owner_api, owner):
     assert rows == [{**rows[0], "step": 4, "size_bytes": 2048, "eval_loss": 3.1, "is_final": False}]
 
 
-def test_a_full_batch_of_metrics_points_to_the_next_batch_without_splitting_a_step(owner, settings):
+def test_a_full_batch_of_metrics_points_to_the_next_batch_by_id(owner, settings):
     from jobs.monitoring import live
 
     job = make_job(owner, status=Job.Status.RUNNING)
     add_history(job, steps=5)  # steps 1..5 plus an eval point at step 5
-    rows, more = live.metrics_after(job, after_step=-1, limit=5)
-    assert more and [r.step for r in rows] == [1, 2, 3, 4]
-    rows, more = live.metrics_after(job, after_step=4, limit=5)
-    assert not more and [r.step for r in rows] == [5, 5]
+    rows, more = live.metrics_after(job, limit=5)
+    assert more and [r.step for r in rows] == [1, 2, 3, 4, 5]
+    rows, more = live.metrics_after(job, after_id=rows[-1].id, limit=5)
+    assert not more and [(r.step, r.eval_loss) for r in rows] == [(5, 3.1)]
+
+
+def test_a_client_polling_the_metrics_never_misses_a_point_written_at_a_step_it_saw(
+    owner_api, owner
+):
+    job = make_job(owner, status=Job.Status.RUNNING)
+    MetricPoint.objects.create(job=job, step=10, train_loss=4.0)
+    first = owner_api.get(url(job, "metrics") + "?after_step=5").json()
+    assert [p["step"] for p in first["results"]] == [10] and first["next"] is None
+    # The evaluation of step 10 finishes after the client saw step 10's train loss.
+    MetricPoint.objects.create(job=job, step=10, eval_loss=3.5)
+    second = owner_api.get(first["poll"]).json()
+    assert [(p["step"], p["eval_loss"]) for p in second["results"]] == [(10, 3.5)]
+    third = owner_api.get(second["poll"]).json()
+    assert third["results"] == [] and third["poll"] == second["poll"]
+    by_id = owner_api.get(url(job, "metrics") + f"?after_id={first['results'][0]['id']}").json()
+    assert [p["eval_loss"] for p in by_id["results"]] == [3.5]
 
 
 def test_model_download_is_a_conflict_until_the_job_succeeds(owner_api, owner):

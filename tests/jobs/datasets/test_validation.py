@@ -46,8 +46,9 @@ def test_a_clean_jsonl_file_is_valid(owner):
     )
 
 
-def test_it_rejects_text_that_is_not_utf8_and_names_the_line(owner):
-    content = b"text\nfine\nalso fine\n" + "caf\u00e9\n".encode("latin-1") + b"last\n"
+def test_it_rejects_bytes_that_fit_no_encoding_and_names_the_line(owner):
+    # 0x81 is neither UTF-8 nor Windows-1252 (a Latin-1 file is read: see test_encodings.py).
+    content = b"text\nfine\nalso fine\n" + b"caf\x81\n" + b"last\n"
     error = only_error(upload(owner, "latin.csv", content))
     assert error["line"] == 4
     assert "not UTF-8" in error["message"]
@@ -178,7 +179,7 @@ def test_a_txt_file_with_one_example_per_line_is_told_that_blank_lines_separate_
         ("data.txt", b"hello\x00\x01\x02world" * 50, "binary content"),
         ("data.jsonl", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
         ("data.csv", b"PK\x03\x04\x14\x00\x06\x00", "ZIP archive"),
-        ("data.txt", "hello".encode("utf-16"), "UTF-16"),
+        ("data.txt", "hello".encode("utf-32"), "UTF-32"),
     ],
 )
 def test_it_rejects_binary_content(owner, name, content, expected):
