@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts import lockout
 from accounts.models import ApiToken
+from accounts.throttles import ThrottledActionsMixin
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -23,11 +24,17 @@ class MeSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField()
 
 
-class TokenCreateView(APIView):
+class TokenCreateView(ThrottledActionsMixin, APIView):
     """Exchange a username and password for an API token (shown only in this response)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttled_actions = {"post": "token"}
+
+    def throttle_who(self, request):
+        # Per username asked for, since nobody is signed in yet.
+        data = request.data
+        return data.get("username") if hasattr(data, "get") else None
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -46,7 +53,7 @@ class TokenCreateView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        wait = lockout.seconds_locked(username, lockout.client_ip(request))
+        wait = lockout.begin_attempt(request, username)
         if wait > 0:
             return Response(
                 {"detail": lockout.lockout_message(wait), "retry_after_seconds": round(wait)},

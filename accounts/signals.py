@@ -6,6 +6,8 @@ from accounts import lockout
 
 @receiver(user_login_failed)
 def remember_failed_sign_in(sender, credentials, request=None, **kwargs):
+    if getattr(request, "lockout_attempt", None) is not None:
+        return  # lockout.begin_attempt already wrote this failure
     lockout.record_failure(credentials.get("username", ""), lockout.client_ip(request))
 
 

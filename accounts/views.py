@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken
+from accounts.throttles import portal_throttle
 
 
 class SignInView(LoginView):
@@ -18,6 +20,10 @@ class SignInView(LoginView):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
+    if request.method == "POST":
+        throttled = portal_throttle(request, "signup", who=request.POST.get("email"))
+        if throttled:
+            return throttled
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -25,6 +31,14 @@ def signup(request):
         messages.success(request, f"Welcome, {user.username}. Start by uploading a dataset.")
         return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Sends at most THROTTLE_PASSWORD_RESET_* mails per address asked for and per client."""
+
+    def post(self, request, *args, **kwargs):
+        throttled = portal_throttle(request, "password_reset", who=request.POST.get("email"))
+        return throttled or super().post(request, *args, **kwargs)
 
 
 @login_required

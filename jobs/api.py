@@ -17,6 +17,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import ThrottledActionsMixin
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Job
 from jobs.monitoring import live
@@ -73,6 +74,7 @@ EventsPage = cursor_page_serializer("EventsPage", JobEventSerializer)
 
 
 class JobViewSet(
+    ThrottledActionsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -82,6 +84,7 @@ class JobViewSet(
     serializer_class = JobSerializer
     lookup_value_converter = "int"  # keeps /jobs/estimate/ free for the estimate endpoint
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttled_actions = {"create": "launch", "generate": "generate"}
 
     def get_queryset(self):
         return Job.objects.for_user(self.request.user).select_related("dataset", "base_model")

@@ -16,6 +16,7 @@ from tunerproject.env import (
     env_int,
     env_list,
     env_prices,
+    env_rate,
     env_str,
     parse_database_url,
 )
@@ -94,6 +95,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Throttle counts must be shared by every gunicorn process and web host, so the cache lives in
+# the database every process already reaches (its table is made by a migration); a per-process
+# memory cache would give each process its own allowance.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tuner_cache",
+    }
+}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -109,6 +120,26 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+
+# Throttles: requests allowed per user (or the username/email a signed-out form names) and per IP
+# address. Over the rate the answer is 429 with Retry-After (accounts/throttles.py).
+THROTTLE_RATES = {
+    f"{action}_{scope}": env_rate(f"THROTTLE_{action.upper()}_{scope.upper()}", default)
+    for (action, scope), default in {
+        ("token", "user"): "10/min",
+        ("token", "ip"): "30/min",
+        ("signup", "user"): "3/hour",
+        ("signup", "ip"): "10/hour",
+        ("password_reset", "user"): "3/hour",
+        ("password_reset", "ip"): "10/hour",
+        ("upload", "user"): "30/hour",
+        ("upload", "ip"): "60/hour",
+        ("launch", "user"): "60/hour",
+        ("launch", "ip"): "120/hour",
+        ("generate", "user"): "30/min",
+        ("generate", "ip"): "60/min",
+    }.items()
+}
 
 # --- Files ----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media").resolve()

@@ -23,6 +23,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import ThrottledActionsMixin
 from jobs.datasets import reader, services
 from jobs.models import Dataset
 from tunerproject.api import absolute_url
@@ -142,7 +143,7 @@ def _user_datasets(request):
     return Dataset.objects.for_user(request.user)
 
 
-class DatasetListView(ListModelMixin, GenericAPIView):
+class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
     """Your datasets (newest first); POST a multipart upload to add one.
 
     The upload is validated in the same request: the response is the dataset with its report
@@ -150,6 +151,7 @@ class DatasetListView(ListModelMixin, GenericAPIView):
 
     serializer_class = DatasetSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttled_actions = {"post": "upload"}
 
     def get_queryset(self):
         return _user_datasets(self.request)
