@@ -6,6 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import quotas
 from accounts.forms import SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken
@@ -51,6 +52,7 @@ def profile(request):
             "tokens": ApiToken.objects.for_user(request.user),
             "form": TokenForm(),
             "new_token": new_token,
+            "usage": quotas.storage_usage(request.user),
         },
     )
 

@@ -27,6 +27,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import quotas
 from jobs.catalog.catalog import resolve_base_model
 from jobs.models import Dataset, Job
 from jobs.planning import autoconfig
@@ -50,6 +51,7 @@ def job_launch(
     """1. Check the datasets are the owner's and valid, the method known, the base model usable.
     2. Resolve hyperparameters (auto-config) and estimate time, memory and cost.
     3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    quotas.check_job_quota(owner)
     _check_dataset(owner, dataset, "dataset")
     if validation_dataset is not None:
         _check_dataset(owner, validation_dataset, "validation_dataset")

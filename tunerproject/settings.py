@@ -153,7 +153,10 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads stream to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATASET_MAX_UPLOAD_MB = env_int("DATASET_MAX_UPLOAD_MB", 1024, minimum=1)
+# Per user: datasets, checkpoints, models and zips together; jobs waiting and running at once.
 USER_STORAGE_QUOTA_MB = env_int("USER_STORAGE_QUOTA_MB", 5120, minimum=1)
+USER_MAX_QUEUED_JOBS = env_int("USER_MAX_QUEUED_JOBS", 10, minimum=1)
+USER_MAX_RUNNING_JOBS = env_int("USER_MAX_RUNNING_JOBS", 2, minimum=1)
 DATASET_MIN_EXAMPLES = env_int("DATASET_MIN_EXAMPLES", 10, minimum=1)
 
 # --- Training -------------------------------------------------------------------------------
