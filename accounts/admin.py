@@ -1,12 +1,21 @@
 from django.contrib import admin
 
-from accounts.models import ApiToken, FailedLogin
+from accounts.models import ApiToken, AuditEvent, FailedLogin
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "status"]
-    list_filter = ["revoked_at", "expires_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "status",
+    ]
+    list_filter = ["read_only", "revoked_at", "expires_at"]
     search_fields = ["name", "user__username", "prefix"]
     # The hash and prefix identify the key; editing them would silently break a client.
     readonly_fields = ["user", "prefix", "key_hash", "created_at", "last_used_at"]
@@ -18,7 +27,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
-            token.revoke()
+            token.revoke(request=request, why=f"revoked by operator {request.user.username}")
 
 
 @admin.register(FailedLogin)
@@ -29,4 +38,22 @@ class FailedLoginAdmin(admin.ModelAdmin):
     readonly_fields = ["username", "ip_address", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "username", "ip_address", "detail"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["username", "ip_address", "detail"]
+    date_hierarchy = "created_at"
+
+    # The log is evidence: operators read it, nobody edits it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

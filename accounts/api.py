@@ -14,6 +14,9 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(required=False, max_length=100, help_text="Which client this is")
+    read_only = serializers.BooleanField(
+        default=False, help_text="A read-only token may only send GET, HEAD and OPTIONS requests"
+    )
 
 
 class MeSerializer(serializers.Serializer):
@@ -45,6 +48,7 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
                     "token": serializers.CharField(),
                     "expiry": serializers.DateTimeField(),
                     "name": serializers.CharField(),
+                    "read_only": serializers.BooleanField(),
                 },
             )
         },
@@ -67,9 +71,19 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         lockout.clear_failures(username)
-        token, raw = ApiToken.issue(user=user, name=data.validated_data.get("name") or "API client")
+        token, raw = ApiToken.issue(
+            user=user,
+            name=data.validated_data.get("name") or "API client",
+            read_only=data.validated_data["read_only"],
+            request=request,
+        )
         return Response(
-            {"token": raw, "expiry": token.expires_at, "name": token.name},
+            {
+                "token": raw,
+                "expiry": token.expires_at,
+                "name": token.name,
+                "read_only": token.read_only,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -89,7 +103,7 @@ class LogoutView(APIView):
                 {"detail": "Only a token can be revoked here; send Authorization: Token <key>."},
                 status=400,
             )
-        request.auth.revoke()
+        request.auth.revoke(request=request, why="signed out through the API")
         return Response({"detail": "Token revoked."})
 
 

@@ -21,3 +21,4 @@ class TokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Which client will use it, e.g. 'training script'"
     )
+    read_only = forms.BooleanField(required=False)

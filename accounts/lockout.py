@@ -9,7 +9,6 @@ counts. The k-th row to commit sees at least k rows, so of any number of concurr
 most LOGIN_FAILURE_LIMIT go on to check the password; a success deletes the rows again.
 """
 
-import ipaddress
 from datetime import timedelta
 
 from django import forms
@@ -19,28 +18,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.addresses import client_ip
 from accounts.models import FailedLogin
-
-
-def client_ip(request):
-    if request is None:
-        return None
-    # Behind a trusted proxy the client is the last hop of X-Forwarded-For: the proxy appends
-    # the address it saw, and anything before it is whatever the client chose to send.
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        last = forwarded.split(",")[-1].strip()
-        if _is_address(last):
-            return last
-    return request.META.get("REMOTE_ADDR")
-
-
-def _is_address(text):
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _window_start():

@@ -11,7 +11,7 @@ urlpatterns = [
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/rename/", views.token_rename, name="token-rename"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

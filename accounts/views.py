@@ -9,8 +9,11 @@ from django.views.decorators.http import require_POST
 from accounts import quotas
 from accounts.forms import SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
-from accounts.models import ApiToken
+from accounts.models import ApiToken, AuditEvent
+from accounts.services import account_password_changed
 from accounts.throttles import portal_throttle
+
+AUDIT_SHOWN = 20  # the newest account events on the profile page
 
 
 class SignInView(LoginView):
@@ -42,6 +45,20 @@ class PasswordResetView(auth_views.PasswordResetView):
         return throttled or super().post(request, *args, **kwargs)
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        account_password_changed(user=form.user, request=self.request)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        account_password_changed(user=form.user, request=self.request)
+        return response
+
+
 @login_required
 def profile(request):
     new_token = request.session.pop("new_token", None)
@@ -53,6 +70,7 @@ def profile(request):
             "form": TokenForm(),
             "new_token": new_token,
             "usage": quotas.storage_usage(request.user),
+            "audit_events": AuditEvent.objects.filter(user=request.user)[:AUDIT_SHOWN],
         },
     )
 
@@ -64,7 +82,12 @@ def token_create(request):
     if not form.is_valid():
         messages.error(request, "Give the token a name (up to 100 characters).")
         return redirect("profile")
-    token, raw = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    token, raw = ApiToken.issue(
+        user=request.user,
+        name=form.cleaned_data["name"],
+        read_only=form.cleaned_data["read_only"],
+        request=request,
+    )
     # Shown once, on the next page; only the hash is kept.
     request.session["new_token"] = {"name": token.name, "key": raw}
     return redirect("profile")
@@ -88,6 +111,6 @@ def token_rename(request, pk):
 @require_POST
 def token_revoke(request, pk):
     token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk)
-    token.revoke()
+    token.revoke(request=request, why="revoked on the profile page")
     messages.success(request, f"Token “{token.name}” revoked; clients using it are now refused.")
     return redirect("profile")
