@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from accounts.models import ApiToken, AuditEvent, FailedLogin
+from accounts.services import account_invite
 
 
 @admin.register(ApiToken)
@@ -57,3 +60,26 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class InvitingUserAdmin(UserAdmin):
+    """With SIGNUP_OPEN=0 operators create accounts here and invite their owners by email."""
+
+    actions = ["invite"]
+
+    @admin.action(description="Email an invitation (a link to choose a password)")
+    def invite(self, request, queryset):
+        invited = [user for user in queryset if user.email and user.is_active]
+        for user in invited:
+            account_invite(user=user, request=request)
+        skipped = queryset.count() - len(invited)
+        self.message_user(request, f"{len(invited)} invitation(s) sent.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped: no email address or inactive.", messages.WARNING
+            )
