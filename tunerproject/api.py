@@ -1,9 +1,12 @@
 """API-wide behaviour: every error is JSON saying what is wrong and, where it can, which field."""
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from tunerproject.parsers import BodyTooLarge
 
 
 def exception_handler(exc, context):
@@ -11,6 +14,10 @@ def exception_handler(exc, context):
         exc = ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(str(exc))
+    elif isinstance(exc, SuspiciousOperation):  # Django would answer with an HTML 400 page
+        exc = ParseError(str(exc) or "Malformed request.")
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"detail": response.data}

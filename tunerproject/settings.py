@@ -223,9 +223,14 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.ReadOnlyTokenPermission",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "tunerproject.parsers.JSONParser",
+        "tunerproject.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tunerproject.schema.TunerAutoSchema",
     "EXCEPTION_HANDLER": "tunerproject.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -19,7 +19,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.mixins import ListModelMixin
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +27,7 @@ from accounts.throttles import ThrottledActionsMixin
 from jobs.datasets import reader, services
 from jobs.models import Dataset
 from tunerproject.api import absolute_url
+from tunerproject.parsers import FormParser, JSONParser
 
 
 class DatasetStatsSerializer(serializers.Serializer):
@@ -150,7 +151,7 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
     (status "valid" or "invalid", errors with their line and field, statistics)."""
 
     serializer_class = DatasetSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # the limited ones
     throttled_actions = {"post": "upload"}
 
     def get_queryset(self):
