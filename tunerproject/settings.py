@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_q: its `qcluster` command is replaced by one that stops cleanly.
+    "tunerproject",
     "django_q",
     "accounts",
     "jobs",
