@@ -38,7 +38,7 @@ def test_a_body_over_the_size_limit_is_a_json_413(api_client, settings, content_
         body = "username=" + "a" * 5000 + "&password=x"
     response = api_client.post("/api/v1/auth/token/", body, content_type=content_type)
     assert response.status_code == 413
-    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
+    assert "REQUEST_BODY_MAX_KB" in response.json()["detail"]
 
 
 def test_a_session_client_posting_an_oversized_form_gets_json_not_html(client, owner, settings):

@@ -1,7 +1,7 @@
 """Request body parsers for the API that refuse, as a JSON 400 or 413, what DRF's own would
 turn into a 500 or read without bound: JSON nested deeper than Python's recursion limit, and
-bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream directly, bypassing
-Django's own check on request.body)."""
+bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (REQUEST_BODY_MAX_KB). DRF reads the body from the
+stream, bypassing Django's own check of that limit on request.body."""
 
 from django.conf import settings
 from django.http import QueryDict
@@ -21,8 +21,8 @@ def read_limited(stream):
     body = stream.read(limit + 1) if stream is not None else b""
     if limit is not None and len(body) > limit:
         raise BodyTooLarge(
-            f"The request body is larger than {limit // 1024} KB "
-            "(DATA_UPLOAD_MAX_MEMORY_SIZE); files go in a multipart upload."
+            f"The request body is larger than {limit // 1024} KB (REQUEST_BODY_MAX_KB); "
+            "files go in a multipart upload."
         )
     return body
 

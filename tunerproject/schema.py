@@ -20,7 +20,7 @@ ERRORS = {
     "405": "Method not allowed",
     "406": "Cannot answer in the format the Accept header asks for",
     "409": "The object's state does not allow this (yet)",
-    "413": "Request body over DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "413": "Request body over REQUEST_BODY_MAX_KB",
     "415": "Unsupported request content type",
     "429": "Throttled or locked out; see the Retry-After header",
 }

@@ -163,7 +163,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every requ
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads stream to a temporary file
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest request body that is not a file (JSON, forms): larger ones are a 413 (API) or 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_KB", 5120, minimum=1) * 1024
 DATASET_MAX_UPLOAD_MB = env_int("DATASET_MAX_UPLOAD_MB", 1024, minimum=1)
 # Per user: datasets, checkpoints, models and zips together; jobs waiting and running at once.
 USER_STORAGE_QUOTA_MB = env_int("USER_STORAGE_QUOTA_MB", 5120, minimum=1)
