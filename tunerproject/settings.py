@@ -105,6 +105,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tuner_cache",
+        # Room for every client's counts: culling at the default 300 entries would forget the
+        # history of an address that is being throttled.
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
     }
 }
 
