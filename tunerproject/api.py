@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tunerproject.parsers import BodyTooLarge
+from tunerproject.parsers import body_too_large
 
 
 def exception_handler(exc, context):
@@ -17,7 +17,7 @@ def exception_handler(exc, context):
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
     if isinstance(exc, RequestDataTooBig):
-        exc = BodyTooLarge(str(exc))
+        exc = body_too_large()
     elif isinstance(exc, SuspiciousOperation):  # Django would answer with an HTML 400 page
         exc = ParseError(str(exc) or "Malformed request.")
     response = drf_exception_handler(exc, context)

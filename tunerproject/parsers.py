@@ -15,15 +15,20 @@ class BodyTooLarge(APIException):
     default_code = "body_too_large"
 
 
+def body_too_large():
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return BodyTooLarge(
+        f"The request body is larger than {limit // 1024} KB (REQUEST_BODY_MAX_KB); "
+        "files go in a multipart upload."
+    )
+
+
 def read_limited(stream):
     """The whole body, or BodyTooLarge once it passes the limit (without reading the rest)."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     body = stream.read(limit + 1) if stream is not None else b""
     if limit is not None and len(body) > limit:
-        raise BodyTooLarge(
-            f"The request body is larger than {limit // 1024} KB (REQUEST_BODY_MAX_KB); "
-            "files go in a multipart upload."
-        )
+        raise body_too_large()
     return body
 
 

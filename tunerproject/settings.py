@@ -250,6 +250,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge fetched from validator.swagger.io: the CSP allows images from this site only.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Jobs and datasets both have a `status`: each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "DatasetStatusEnum": "jobs.models.Dataset.Status",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -77,14 +77,9 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_no_operation_answers_5xx_or_off_schema(case, account, settings_throttles_off):
+def test_no_operation_answers_5xx_or_off_schema(case, account):
     case.call_and_validate(headers=account["headers"], checks=CHECKS)
     own = real_id(case, account)
     if own is not None:
         case.path_parameters["id"] = own
         case.call_and_validate(headers=account["headers"], checks=CHECKS)
-
-
-@pytest.fixture
-def settings_throttles_off(settings):
-    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES)
