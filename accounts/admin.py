@@ -1,12 +1,24 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import ApiToken, FailedLogin
+from accounts.models import ApiToken, AuditEvent, FailedLogin
+from accounts.services import account_invite
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "status"]
-    list_filter = ["revoked_at", "expires_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "status",
+    ]
+    list_filter = ["read_only", "revoked_at", "expires_at"]
     search_fields = ["name", "user__username", "prefix"]
     # The hash and prefix identify the key; editing them would silently break a client.
     readonly_fields = ["user", "prefix", "key_hash", "created_at", "last_used_at"]
@@ -18,7 +30,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
-            token.revoke()
+            token.revoke(request=request, why=f"revoked by operator {request.user.username}")
 
 
 @admin.register(FailedLogin)
@@ -30,3 +42,44 @@ class FailedLoginAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "username", "ip_address", "detail"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["username", "ip_address", "detail"]
+    date_hierarchy = "created_at"
+
+    # The log is evidence: operators read it, nobody edits it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class InvitingUserAdmin(UserAdmin):
+    """With SIGNUP_OPEN=0 operators create accounts here and invite their owners by email."""
+
+    actions = ["invite"]
+
+    @admin.action(description="Email an invitation (a link to choose a password)")
+    def invite(self, request, queryset):
+        invited = [user for user in queryset if user.email and user.is_active]
+        for user in invited:
+            account_invite(user=user, request=request)
+        skipped = queryset.count() - len(invited)
+        self.message_user(request, f"{len(invited)} invitation(s) sent.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped: no email address or inactive.", messages.WARNING
+            )

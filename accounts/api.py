@@ -7,12 +7,16 @@ from rest_framework.views import APIView
 
 from accounts import lockout
 from accounts.models import ApiToken
+from accounts.throttles import ThrottledActionsMixin
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(required=False, max_length=100, help_text="Which client this is")
+    read_only = serializers.BooleanField(
+        default=False, help_text="A read-only token may only send GET, HEAD and OPTIONS requests"
+    )
 
 
 class MeSerializer(serializers.Serializer):
@@ -23,11 +27,17 @@ class MeSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField()
 
 
-class TokenCreateView(APIView):
+class TokenCreateView(ThrottledActionsMixin, APIView):
     """Exchange a username and password for an API token (shown only in this response)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttled_actions = {"post": "token"}
+
+    def throttle_who(self, request):
+        # Per username asked for, since nobody is signed in yet.
+        data = request.data
+        return data.get("username") if hasattr(data, "get") else None
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -38,6 +48,7 @@ class TokenCreateView(APIView):
                     "token": serializers.CharField(),
                     "expiry": serializers.DateTimeField(),
                     "name": serializers.CharField(),
+                    "read_only": serializers.BooleanField(),
                 },
             )
         },
@@ -46,7 +57,7 @@ class TokenCreateView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        wait = lockout.seconds_locked(username, lockout.client_ip(request))
+        wait = lockout.begin_attempt(request, username)
         if wait > 0:
             return Response(
                 {"detail": lockout.lockout_message(wait), "retry_after_seconds": round(wait)},
@@ -60,9 +71,19 @@ class TokenCreateView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         lockout.clear_failures(username)
-        token, raw = ApiToken.issue(user=user, name=data.validated_data.get("name") or "API client")
+        token, raw = ApiToken.issue(
+            user=user,
+            name=data.validated_data.get("name") or "API client",
+            read_only=data.validated_data["read_only"],
+            request=request,
+        )
         return Response(
-            {"token": raw, "expiry": token.expires_at, "name": token.name},
+            {
+                "token": raw,
+                "expiry": token.expires_at,
+                "name": token.name,
+                "read_only": token.read_only,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -82,7 +103,7 @@ class LogoutView(APIView):
                 {"detail": "Only a token can be revoked here; send Authorization: Token <key>."},
                 status=400,
             )
-        request.auth.revoke()
+        request.auth.revoke(request=request, why="signed out through the API")
         return Response({"detail": "Token revoked."})
 
 

@@ -11,13 +11,13 @@ class SignUpForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists.")
-        return email
+        # Whether the address is taken is not said here (that would tell anyone who has an
+        # account): accounts.services.account_sign_up mails its owner instead.
+        return self.cleaned_data["email"].strip().lower()
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Which client will use it, e.g. 'training script'"
     )
+    read_only = forms.BooleanField(required=False)

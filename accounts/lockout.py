@@ -3,9 +3,12 @@
 Failures are rows (FailedLogin) so every web process sees the same count. A username or an IP
 address with LOGIN_FAILURE_LIMIT failures inside LOGIN_LOCKOUT_MINUTES is refused until the
 oldest of them leaves the window.
+
+Counting is atomic without a lock: each attempt first writes its row (committed at once), then
+counts. The k-th row to commit sees at least k rows, so of any number of concurrent attempts at
+most LOGIN_FAILURE_LIMIT go on to check the password; a success deletes the rows again.
 """
 
-import ipaddress
 from datetime import timedelta
 
 from django import forms
@@ -15,37 +18,17 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.addresses import client_ip
 from accounts.models import FailedLogin
-
-
-def client_ip(request):
-    if request is None:
-        return None
-    # Behind a trusted proxy the client is the last hop of X-Forwarded-For: the proxy appends
-    # the address it saw, and anything before it is whatever the client chose to send.
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        last = forwarded.split(",")[-1].strip()
-        if _is_address(last):
-            return last
-    return request.META.get("REMOTE_ADDR")
-
-
-def _is_address(text):
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _window_start():
     return timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
 
 
-def seconds_locked(username, ip):
+def seconds_locked(username, ip, *, limit=None):
     """0 when sign-in may be tried; otherwise how many seconds until it may."""
-    limit = settings.LOGIN_FAILURE_LIMIT
+    limit = limit or settings.LOGIN_FAILURE_LIMIT
     recent = FailedLogin.objects.filter(created_at__gte=_window_start())
     waits = []
     for match in (Q(username__iexact=username or ""), Q(ip_address=ip) if ip else None):
@@ -63,7 +46,23 @@ def seconds_locked(username, ip):
 
 
 def record_failure(username, ip):
-    FailedLogin.objects.create(username=(username or "")[:150], ip_address=ip)
+    return FailedLogin.objects.create(username=(username or "")[:150], ip_address=ip)
+
+
+def begin_attempt(request, username):
+    """Count this attempt as a failure before the password is checked (see the module's note).
+    Returns the seconds to wait, 0 when the password may be checked. The attempt's row stays as
+    the failure unless sign-in succeeds (clear_failures); `request` is marked so the failure
+    signal does not record it twice."""
+    ip = client_ip(request)
+    attempt = record_failure(username, ip)
+    # Our own row is among those counted, so one more than the limit means "locked".
+    wait = seconds_locked(username, ip, limit=settings.LOGIN_FAILURE_LIMIT + 1)
+    if wait > 0:
+        attempt.delete()  # a refused attempt checked nothing, so it does not extend the lock
+        return wait
+    request.lockout_attempt = attempt
+    return 0
 
 
 def clear_failures(username):
@@ -83,7 +82,9 @@ class LockoutMixin:
 
     def clean(self):
         username = self.cleaned_data.get("username")
-        wait = seconds_locked(username, client_ip(self.request))
+        if username is None:
+            return super().clean()  # the form reports the missing field; nothing was checked
+        wait = begin_attempt(self.request, username)
         if wait > 0:
             raise forms.ValidationError(lockout_message(wait), code="locked_out")
         return super().clean()

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.addresses import client_ip
+
 TOKEN_BYTES = 30
 
 
@@ -35,6 +37,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    read_only = models.BooleanField(
+        default=False, help_text="Only GET, HEAD and OPTIONS requests are allowed with it"
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -45,7 +50,7 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, *, user, name, ttl_days=None):
+    def issue(cls, *, user, name, ttl_days=None, read_only=False, request=None):
         """Create a token and return (token, raw key); the raw key is never stored."""
         raw = secrets.token_urlsafe(TOKEN_BYTES)
         days = ttl_days or settings.API_TOKEN_TTL_DAYS
@@ -55,8 +60,16 @@ class ApiToken(models.Model):
             prefix=raw[:8],
             key_hash=hash_token(raw),
             expires_at=timezone.now() + timedelta(days=days),
+            read_only=read_only,
+        )
+        AuditEvent.record(
+            AuditEvent.Kind.TOKEN_CREATED, user=user, request=request, detail=token.describe()
         )
         return token, raw
+
+    def describe(self):
+        access = "read-only" if self.read_only else "read-write"
+        return f"“{self.name}” ({self.prefix}…, {access})"
 
     @property
     def status(self):
@@ -66,10 +79,14 @@ class ApiToken(models.Model):
             return "expired"
         return "active"
 
-    def revoke(self):
+    def revoke(self, *, request=None, why=""):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+            detail = f"{self.describe()}{f': {why}' if why else ''}"
+            AuditEvent.record(
+                AuditEvent.Kind.TOKEN_REVOKED, user=self.user, request=request, detail=detail
+            )
 
 
 class FailedLogin(models.Model):
@@ -84,3 +101,44 @@ class FailedLogin(models.Model):
 
     def __str__(self):
         return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEvent(models.Model):
+    """Something that matters for an account's security, shown to its owner and to operators."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    username = models.CharField(max_length=150, help_text="As typed, for failed sign-ins")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.username} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, kind, *, user=None, username="", request=None, detail=""):
+        return cls.objects.create(
+            kind=kind,
+            user=user,
+            username=(user.get_username() if user else username or "")[:150],
+            ip_address=client_ip(request),
+            detail=detail[:300],
+        )

@@ -1,14 +1,22 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from accounts import lockout
+from accounts.models import AuditEvent
 
 
 @receiver(user_login_failed)
 def remember_failed_sign_in(sender, credentials, request=None, **kwargs):
-    lockout.record_failure(credentials.get("username", ""), lockout.client_ip(request))
+    username = credentials.get("username", "")
+    if getattr(request, "lockout_attempt", None) is None:
+        lockout.record_failure(username, lockout.client_ip(request))
+    # Shown to the account's owner when the name is theirs; kept for operators either way.
+    user = get_user_model().objects.filter(username__iexact=username or "").first()
+    AuditEvent.record(AuditEvent.Kind.SIGN_IN_FAILED, user=user, username=username, request=request)
 
 
 @receiver(user_logged_in)
 def forget_failed_sign_ins(sender, request, user, **kwargs):
     lockout.clear_failures(user.get_username())
+    AuditEvent.record(AuditEvent.Kind.SIGN_IN, user=user, request=request)

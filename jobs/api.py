@@ -17,6 +17,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import ThrottledActionsMixin
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Job
 from jobs.monitoring import live
@@ -29,6 +30,7 @@ from jobs.serializers import (
     JobCreateSerializer,
     JobEventSerializer,
     JobSerializer,
+    JobSummarySerializer,
     JobUpdateSerializer,
     MetricPointSerializer,
     cursor_page_serializer,
@@ -69,8 +71,20 @@ class AfterIdQuery(serializers.Serializer):
 class JobListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
     search = serializers.CharField(required=False, help_text="Part of the job's name")
+    full = serializers.BooleanField(
+        required=False, default=False, help_text="Whole jobs instead of summaries"
+    )
 
 
+SUMMARY_SKIPS = [
+    "notes",
+    "requested_hyperparameters",
+    "hyperparameters",
+    "hyperparameter_reasons",
+    "estimate",
+    "actual",
+    "samples",
+]
 MetricsPage = type(
     "MetricsPage",
     (cursor_page_serializer("MetricsCursorPage", MetricPointSerializer),),
@@ -80,6 +94,7 @@ EventsPage = cursor_page_serializer("EventsPage", JobEventSerializer)
 
 
 class JobViewSet(
+    ThrottledActionsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -89,6 +104,7 @@ class JobViewSet(
     serializer_class = JobSerializer
     lookup_value_converter = "int"  # keeps /jobs/estimate/ free for the estimate endpoint
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttled_actions = {"create": "launch", "generate": "generate"}
 
     def get_queryset(self):
         return Job.objects.for_user(self.request.user).select_related("dataset", "base_model")
@@ -96,11 +112,21 @@ class JobViewSet(
     def get_serializer_class(self):
         if self.action == "partial_update":
             return JobUpdateSerializer
+        if self.action == "list" and not self._list_query().get("full"):
+            return JobSummarySerializer
         return JobSerializer
+
+    def _list_query(self):
+        query = JobListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data
 
     @extend_schema(
         parameters=[JobListQuery],
-        description="The user's jobs, newest first, paginated; filter by status or name.",
+        responses=JobSummarySerializer(many=True),
+        description="The user's jobs, newest first, paginated; filter by status or name. Items "
+        "are summaries (the fields a list needs, with `url` of the full job); `?full=1` gives "
+        "whole jobs, whose fields include every summary field.",
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -108,12 +134,13 @@ class JobViewSet(
     def filter_queryset(self, queryset):
         if self.action != "list":
             return queryset
-        query = JobListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        if "status" in query.validated_data:
-            queryset = queryset.filter(status=query.validated_data["status"])
-        if query.validated_data.get("search"):
-            queryset = queryset.filter(Q(name__icontains=query.validated_data["search"]))
+        query = self._list_query()
+        if not query.get("full"):
+            queryset = queryset.defer(*SUMMARY_SKIPS)  # large JSON a summary never shows
+        if "status" in query:
+            queryset = queryset.filter(status=query["status"])
+        if query.get("search"):
+            queryset = queryset.filter(Q(name__icontains=query["search"]))
         return queryset
 
     @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})

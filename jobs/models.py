@@ -132,7 +132,11 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "status"])]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            # A user's list, newest first, one page at a time (and its count).
+            models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
+        ]
 
     def __str__(self):
         return f"{self.name} (#{self.pk})"

@@ -61,6 +61,7 @@ class JobSerializer(serializers.ModelSerializer):
     base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
     progress = ProgressSerializer(source="*", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField(help_text="This job in the API")
     urls = JobUrlsSerializer(source="*", read_only=True)
 
     class Meta:
@@ -92,9 +93,52 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "duration_seconds",
+            "url",
             "urls",
         ]
         read_only_fields = fields
+
+    def get_url(self, job) -> str:
+        return absolute_url(self.context, "api-job-detail", job.pk)
+
+
+class JobSummarySerializer(serializers.ModelSerializer):
+    """A job as a list shows it: what it is, where it stands and where to read more. Every field
+    has the same name and shape as in the full job (JobSerializer), which a list gives with
+    ?full=1."""
+
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    dataset_name = serializers.CharField(source="dataset.name", read_only=True)
+    base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    progress = ProgressSerializer(source="*", read_only=True)
+    url = serializers.SerializerMethodField(help_text="The full job")
+    urls = JobUrlsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "name",
+            "status",
+            "status_display",
+            "dataset",
+            "dataset_name",
+            "base_model",
+            "method",
+            "progress",
+            "train_loss",
+            "eval_loss",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+            "urls",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job) -> str:
+        return absolute_url(self.context, "api-job-detail", job.pk)
 
 
 class JobRequestSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import quotas
 from jobs.models import Job
 from jobs.planning import autoconfig
 
@@ -46,10 +47,12 @@ def job_launch(
     hyperparameters=None,
     validation_dataset=None,
 ):
-    """1. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
+    """1. Check the user's job quotas (accounts.quotas).
+    2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
        owner's and usable, the method known, the base model usable; resolve every
        hyperparameter and estimate time, memory and cost.
-    2. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    quotas.check_job_quota(owner)
     requested = dict(hyperparameters or {})
     base_model, parent_job, planned = autoconfig.plan_request(
         owner=owner,

@@ -12,6 +12,7 @@ exec .venv/bin/gunicorn tunerproject.wsgi \
   --workers "${WEB_WORKERS:-2}" \
   --threads "${WEB_THREADS:-4}" \
   --timeout "${WEB_TIMEOUT:-120}" \
+  --graceful-timeout "${WEB_GRACEFUL_TIMEOUT:-30}" \
   --keep-alive 5 \
   --no-control-socket \
   --access-logfile "${WEB_ACCESS_LOG:--}" \

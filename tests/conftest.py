@@ -24,6 +24,13 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT.mkdir()
 
 
+@pytest.fixture(autouse=True)
+def _throttles_off(settings):
+    """Throttles are tested in tests/accounts/test_throttles.py, which sets the rates it needs;
+    elsewhere one test client's many requests are not an attack to refuse."""
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES)
+
+
 @pytest.fixture
 def password():
     return PASSWORD

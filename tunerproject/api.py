@@ -1,9 +1,14 @@
 """API-wide behaviour: every error is JSON saying what is wrong and, where it can, which field."""
 
+from functools import lru_cache
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from tunerproject.parsers import body_too_large
 
 
 def exception_handler(exc, context):
@@ -11,6 +16,10 @@ def exception_handler(exc, context):
         exc = ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = body_too_large()
+    elif isinstance(exc, SuspiciousOperation):  # Django would answer with an HTML 400 page
+        exc = ParseError(str(exc) or "Malformed request.")
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"detail": response.data}
@@ -18,7 +27,22 @@ def exception_handler(exc, context):
 
 
 def absolute_url(context, name, pk):
-    """The URL named `name` for object `pk`, absolute when the serializer has a request."""
-    path = reverse(name, args=[pk])
+    """The URL named `name` for object `pk`, absolute when the serializer has a request.
+
+    A list page builds several URLs per item: the path pattern is reversed once per name and the
+    scheme and host once per request (kept in the serializer's context)."""
+    path = _path_pattern(name).format(pk)
     request = context.get("request")
-    return request.build_absolute_uri(path) if request else path
+    if request is None:
+        return path
+    if "_site_root" not in context:
+        context["_site_root"] = request.build_absolute_uri("/").rstrip("/")
+    return context["_site_root"] + path
+
+
+PK_MARKER = 918273645  # a number no real path contains
+
+
+@lru_cache(maxsize=64)
+def _path_pattern(name):
+    return reverse(name, args=[PK_MARKER]).replace(str(PK_MARKER), "{}")

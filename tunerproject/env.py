@@ -119,3 +119,23 @@ def parse_database_url(url, *, name="DATABASE_URL"):
     raise ImproperlyConfigured(
         f"{name} must start with postgres:// or sqlite:///, not {parsed.scheme or url!r}"
     )
+
+
+RATE_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+def env_rate(name, default):
+    """A throttle rate such as "10/min" or "100/hour" (DRF's form); "off" disables it (None)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"off", "none"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in RATE_UNITS:
+        raise ImproperlyConfigured(
+            f"{name} must look like 10/min (a count per second, min, hour or day) or off, "
+            f"not {raw!r}"
+        )
+    return value

@@ -16,6 +16,7 @@ from tunerproject.env import (
     env_int,
     env_list,
     env_prices,
+    env_rate,
     env_str,
     parse_database_url,
 )
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_q: its `qcluster` command is replaced by one that stops cleanly.
+    "tunerproject",
     "django_q",
     "accounts",
     "jobs",
@@ -56,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tunerproject.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,13 +98,35 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Throttle counts must be shared by every gunicorn process and web host, so the cache lives in
+# the database every process already reaches (its table is made by a migration); a per-process
+# memory cache would give each process its own allowance.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tuner_cache",
+        # Room for every client's counts: culling at the default 300 entries would forget the
+        # history of an address that is being throttled.
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    }
+}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # 0.6 (Django's default is 0.7) also refuses a username with digits added: dave1234 for dave.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"max_similarity": 0.6},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 8, minimum=1)},
+    },
+    {"NAME": "accounts.passwords.LargeCommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Off: the sign-up page is closed; staff create accounts in the admin and invite by email.
+SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -109,6 +135,26 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+
+# Throttles: requests allowed per user (or the username/email a signed-out form names) and per IP
+# address. Over the rate the answer is 429 with Retry-After (accounts/throttles.py).
+THROTTLE_RATES = {
+    f"{action}_{scope}": env_rate(f"THROTTLE_{action.upper()}_{scope.upper()}", default)
+    for (action, scope), default in {
+        ("token", "user"): "10/min",
+        ("token", "ip"): "30/min",
+        ("signup", "user"): "3/hour",
+        ("signup", "ip"): "10/hour",
+        ("password_reset", "user"): "3/hour",
+        ("password_reset", "ip"): "10/hour",
+        ("upload", "user"): "30/hour",
+        ("upload", "ip"): "60/hour",
+        ("launch", "user"): "60/hour",
+        ("launch", "ip"): "120/hour",
+        ("generate", "user"): "30/min",
+        ("generate", "ip"): "60/min",
+    }.items()
+}
 
 # --- Files ----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media").resolve()
@@ -120,9 +166,13 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every requ
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads stream to a temporary file
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest request body that is not a file (JSON, forms): larger ones are a 413 (API) or 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_KB", 5120, minimum=1) * 1024
 DATASET_MAX_UPLOAD_MB = env_int("DATASET_MAX_UPLOAD_MB", 1024, minimum=1)
+# Per user: datasets, checkpoints, models and zips together; jobs waiting and running at once.
 USER_STORAGE_QUOTA_MB = env_int("USER_STORAGE_QUOTA_MB", 5120, minimum=1)
+USER_MAX_QUEUED_JOBS = env_int("USER_MAX_QUEUED_JOBS", 10, minimum=1)
+USER_MAX_RUNNING_JOBS = env_int("USER_MAX_RUNNING_JOBS", 2, minimum=1)
 DATASET_MIN_EXAMPLES = env_int("DATASET_MIN_EXAMPLES", 10, minimum=1)
 
 # --- Training -------------------------------------------------------------------------------
@@ -176,10 +226,18 @@ REST_FRAMEWORK = {
         "accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.ReadOnlyTokenPermission",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "tunerproject.parsers.JSONParser",
+        "tunerproject.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tunerproject.schema.TunerAutoSchema",
     "EXCEPTION_HANDLER": "tunerproject.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -190,6 +248,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io: the CSP allows images from this site only.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Jobs and datasets both have a `status`: each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "DatasetStatusEnum": "jobs.models.Dataset.Status",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

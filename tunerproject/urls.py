@@ -15,3 +15,7 @@ urlpatterns = [
     path("api/v1/", include("tunerproject.api_urls")),
     path("", include("jobs.urls")),
 ]
+
+handler400 = "tunerproject.views.bad_request"
+handler403 = "tunerproject.views.permission_denied"
+handler500 = "tunerproject.views.server_error"

@@ -1,8 +1,10 @@
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import is_valid_path
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -34,3 +36,32 @@ def api_not_found(request, unmatched=""):
     if not request.path_info.endswith("/") and with_slash and with_slash.func is not api_not_found:
         detail = f"Not found. Did you mean {request.path_info}/ (with a trailing slash)?"
     return JsonResponse({"detail": detail}, status=404)
+
+
+# Django's own error pages, for errors raised before or outside DRF (a malformed request line,
+# a body over DATA_UPLOAD_MAX_MEMORY_SIZE read by middleware, a bug): JSON under /api/, the
+# usual HTML pages elsewhere.
+
+
+def _is_api(request):
+    return request.path_info.startswith("/api/")
+
+
+def bad_request(request, exception):
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"detail": "The request body is too large."}, status=413)
+        return JsonResponse({"detail": "Malformed request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse({"detail": "Server error; it has been logged."}, status=500)
+    return defaults.server_error(request)

@@ -19,13 +19,15 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.mixins import ListModelMixin
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import ThrottledActionsMixin
 from jobs.datasets import reader, services
 from jobs.models import Dataset
 from tunerproject.api import absolute_url
+from tunerproject.parsers import FormParser, JSONParser
 
 
 class DatasetStatsSerializer(serializers.Serializer):
@@ -163,14 +165,15 @@ def _user_datasets(request):
     return Dataset.objects.for_user(request.user)
 
 
-class DatasetListView(ListModelMixin, GenericAPIView):
+class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
     """Your datasets (newest first); POST a multipart upload to add one.
 
     The upload is validated in the same request: the response is the dataset with its report
     (status "valid" or "invalid", errors with their line and field, statistics)."""
 
     serializer_class = DatasetSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # the limited ones
+    throttled_actions = {"post": "upload"}
 
     def get_queryset(self):
         return _user_datasets(self.request)

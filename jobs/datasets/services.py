@@ -11,9 +11,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
+from accounts import quotas
 from jobs.constants import GPT2_CONTEXT_LENGTH
 from jobs.datasets.encoding import ENCODINGS
 from jobs.datasets.report import validate_file
@@ -180,17 +181,7 @@ def _check_size(owner, size):
                 ]
             }
         )
-    quota = settings.USER_STORAGE_QUOTA_MB * MB
-    used = storage_used_bytes(owner)
-    if used + size > quota:
-        raise ValidationError(
-            {
-                "file": [
-                    f"This file ({_mb(size)}) does not fit in your storage quota: {_mb(used)} of "
-                    f"{settings.USER_STORAGE_QUOTA_MB} MB used. Delete datasets you no longer need."
-                ]
-            }
-        )
+    quotas.check_storage(owner, size)
 
 
 def dataset_check_request_size(*, content_length):
@@ -214,7 +205,8 @@ def dataset_check_request_size(*, content_length):
 
 
 def storage_used_bytes(owner):
-    return Dataset.objects.for_user(owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    """Everything the owner stores (datasets, checkpoints, models, zips), against the quota."""
+    return quotas.storage_used_bytes(owner)
 
 
 def _mb(size):

@@ -87,7 +87,12 @@ def _list_context(request, form):
 @login_required
 @require_POST
 def dataset_sample(request):
-    dataset = services.dataset_create_sample(owner=request.user)
+    try:
+        dataset = services.dataset_create_sample(owner=request.user)
+    except ValidationError as exc:
+        for error in exc.messages:  # the storage quota, most likely: say so on the list page
+            messages.error(request, error)
+        return redirect("dataset-list")
     messages.success(
         request, "The sample dataset is ready: eight Shakespeare plays, one speech per example."
     )

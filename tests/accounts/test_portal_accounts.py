@@ -7,7 +7,9 @@ from django.core import mail
 pytestmark = pytest.mark.django_db
 
 
-def test_a_visitor_signs_up_and_lands_on_the_dashboard_signed_in(client):
+def test_a_visitor_signs_up_confirms_by_email_and_lands_on_the_dashboard_signed_in(
+    client, mailoutbox
+):
     response = client.post(
         "/accounts/signup/",
         {
@@ -18,9 +20,15 @@ def test_a_visitor_signs_up_and_lands_on_the_dashboard_signed_in(client):
         },
         follow=True,
     )
-    assert response.status_code == 200
+    assert "Check your email" in response.content.decode()
+    assert not User.objects.get(username="grace").is_active
+    link = re.search(r"http://testserver(/accounts/signup/\S+/)", mailoutbox[0].body).group(1)
+    response = client.get(link, follow=True)
     assert response.context["user"].username == "grace"
     assert b"No jobs yet" in response.content
+    # The link works once.
+    client.post("/accounts/logout/")
+    assert client.get(link).status_code == 400
 
 
 def test_sign_up_refuses_mismatched_passwords_and_says_so(client):
@@ -38,17 +46,24 @@ def test_sign_up_refuses_mismatched_passwords_and_says_so(client):
     assert not User.objects.filter(username="grace").exists()
 
 
-def test_sign_up_refuses_an_email_already_in_use(client, owner):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": "grace",
-            "email": owner.email.upper(),
+def test_sign_up_with_an_email_already_in_use_answers_as_for_a_new_one(client, owner, mailoutbox):
+    def sign_up(username, email):
+        body = {
+            "username": username,
+            "email": email,
             "password1": "a long passphrase 77",
             "password2": "a long passphrase 77",
-        },
-    )
-    assert "already exists" in response.content.decode()
+        }
+        return client.post("/accounts/signup/", body, follow=True)
+
+    taken = sign_up("grace", owner.email.upper())
+    fresh = sign_up("henry", "henry@example.com")
+    assert taken.redirect_chain == fresh.redirect_chain
+    assert taken.content == fresh.content
+    assert not User.objects.filter(username="grace").exists()
+    # The owner of the address hears about it, by email only.
+    assert mailoutbox[0].to == [owner.email]
+    assert "already has one" in mailoutbox[0].body
 
 
 def test_sign_in_and_sign_out(client, owner, password):

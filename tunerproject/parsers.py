@@ -1,0 +1,50 @@
+"""Request body parsers for the API that refuse, as a JSON 400 or 413, what DRF's own would
+turn into a 500 or read without bound: JSON nested deeper than Python's recursion limit, and
+bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (REQUEST_BODY_MAX_KB). DRF reads the body from the
+stream, bypassing Django's own check of that limit on request.body."""
+
+from django.conf import settings
+from django.http import QueryDict
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.utils import json  # refuses NaN and Infinity, as DRF's parser does
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+def body_too_large():
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return BodyTooLarge(
+        f"The request body is larger than {limit // 1024} KB (REQUEST_BODY_MAX_KB); "
+        "files go in a multipart upload."
+    )
+
+
+def read_limited(stream):
+    """The whole body, or BodyTooLarge once it passes the limit (without reading the rest)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    body = stream.read(limit + 1) if stream is not None else b""
+    if limit is not None and len(body) > limit:
+        raise body_too_large()
+    return body
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = read_limited(stream)
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            return json.loads(body.decode(encoding))
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+        except ValueError as exc:  # includes a body that is not valid in its encoding
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
+        return QueryDict(read_limited(stream), encoding=encoding)

@@ -1,0 +1,36 @@
+"""The OpenAPI schema states the errors every operation can answer with, so a client (and
+schemathesis) knows a 400, 401, 404 or 429 is part of the contract, always as JSON."""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """`detail` says what is wrong; validation errors name each field instead:
+    {"field": ["message", ...]}."""
+
+    detail = serializers.CharField(required=False)
+
+
+ERRORS = {
+    "400": "Invalid input: `detail` or one list of messages per field",
+    "401": "No valid token or session",
+    "403": "Not allowed (for example a read-only token sending a change)",
+    "404": "No such object among yours, or no such page",
+    "405": "Method not allowed",
+    "406": "Cannot answer in the format the Accept header asks for",
+    "409": "The object's state does not allow this (yet)",
+    "413": "Request body over REQUEST_BODY_MAX_KB",
+    "415": "Unsupported request content type",
+    "429": "Throttled or locked out; see the Retry-After header",
+}
+
+
+class TunerAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, description in ERRORS.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code)
+                responses[code]["description"] = description
+        return responses
