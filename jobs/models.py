@@ -35,7 +35,8 @@ class JobQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
     def active(self):
-        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+        # A paused job will run again: it keeps its datasets in use like a queued one.
+        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.PAUSED])
 
     def stale(self, *, seconds=None):
         """Running jobs whose worker has not written a heartbeat for a while."""
@@ -60,6 +61,7 @@ class Job(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -101,6 +103,7 @@ class Job(models.Model):
         max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     cancel_requested = models.BooleanField(default=False)
+    pause_requested = models.BooleanField(default=False)
     step = models.IntegerField(default=0)
     total_steps = models.IntegerField(default=0)
     epoch = models.FloatField(default=0)
@@ -121,6 +124,10 @@ class Job(models.Model):
     restart_count = models.IntegerField(default=0)
     output_dir = models.CharField(max_length=500, blank=True)  # relative to MEDIA_ROOT
     samples = models.JSONField(default=list, blank=True)  # [{"prompt": ..., "output": ...}]
+    # Set by OpenAI-compatible clients: the suffix names the fine-tuned model
+    # (ft:<base>:<suffix>:<id>); metadata is the client's own key-value pairs, filterable.
+    suffix = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # when its current task was enqueued: at launch, and again each time a reaper requeues it
@@ -161,7 +168,7 @@ class Job(models.Model):
 
     def no_model_reason(self):
         """Why there is no model to download or generate with (the API and the portal alike)."""
-        if self.status in (self.Status.QUEUED, self.Status.RUNNING):
+        if self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.PAUSED):
             return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
         if self.status != self.Status.SUCCEEDED:
             return f"Job {self.pk} {self.status}, so it has no model: only a succeeded job has one."
@@ -221,12 +228,15 @@ class Job(models.Model):
         return bool(owned.update(heartbeat_at=timezone.now(), **fields))
 
     def stop_reason(self, worker):
-        """Read afresh: why `worker` should stop ("cancelled", "lost to another worker"), or
-        None to go on."""
-        row = Job.objects.filter(pk=self.pk).values("status", "worker", "cancel_requested").first()
+        """Read afresh: why `worker` should stop ("cancelled", "paused", "lost to another
+        worker"), or None to go on."""
+        fields = ("status", "worker", "cancel_requested", "pause_requested")
+        row = Job.objects.filter(pk=self.pk).values(*fields).first()
         if row is None or row["worker"] != worker or row["status"] != self.Status.RUNNING:
             return "lost to another worker"
-        return "cancelled" if row["cancel_requested"] else None
+        if row["cancel_requested"]:
+            return "cancelled"
+        return "paused" if row["pause_requested"] else None
 
     def finish(self, worker, status, message, *, actual, **fields):
         """running -> succeeded or cancelled at the end of `worker`'s run, with the measured
@@ -265,6 +275,14 @@ class Job(models.Model):
         if self.is_finished:
             reason = f"Job {self.pk} has already {self.status}: there is nothing to cancel."
             raise ValidationError({"status": [reason]})
+        if self.status == self.Status.PAUSED:
+            return self._move(
+                {"status": self.Status.PAUSED},
+                self.Status.CANCELLED,
+                "Cancelled while paused; checkpoints are kept",
+                cancel_requested=True,
+                finished_at=timezone.now(),
+            )
         if self.status == self.Status.QUEUED:
             return self._move(
                 {"status": self.Status.QUEUED},
@@ -280,6 +298,54 @@ class Job(models.Model):
         self.log("Cancel requested: stopping after the current step", kind="state")
         return True
 
+    def request_pause(self):
+        """As the state read allows: a queued job is paused at once; a running one is asked to
+        write a checkpoint and stop (its worker checks about once a second, then calls hold).
+        A finished or already paused job is refused. False: the job moved meanwhile."""
+        if self.is_finished or self.status == self.Status.PAUSED:
+            verb = "is already paused" if self.status == self.Status.PAUSED else f"{self.status}"
+            reason = f"Job {self.pk} {verb}: there is nothing to pause."
+            raise ValidationError({"status": [reason]})
+        if self.status == self.Status.QUEUED:
+            read = {"status": self.Status.QUEUED, "cancel_requested": False}
+            return self._move(read, self.Status.PAUSED, "Paused before it started")
+        running = {"status": self.Status.RUNNING, "cancel_requested": False}
+        if not Job.objects.filter(pk=self.pk, pause_requested=False, **running).update(
+            pause_requested=True
+        ):
+            return False
+        self.pause_requested = True
+        self.log("Pause requested: writing a checkpoint, then stopping", kind="state")
+        return True
+
+    def hold(self, worker, message, **fields):
+        """running -> paused at the end of `worker`'s run that stopped for a pause; the newest
+        checkpoint is where resume continues."""
+        return self._move(
+            self._owned_by(worker),
+            self.Status.PAUSED,
+            message,
+            pause_requested=False,
+            worker="",
+            eta_seconds=None,
+            tokens_per_second=None,
+            **fields,
+        )
+
+    def resume(self):
+        """paused -> queued (its caller enqueues a task); the run continues from the newest
+        checkpoint. A job that is not paused is refused with the reason."""
+        if self.status != self.Status.PAUSED:
+            reason = f"Job {self.pk} is {self.status}: only a paused job can be resumed."
+            raise ValidationError({"status": [reason]})
+        return self._move(
+            {"status": self.Status.PAUSED},
+            self.Status.QUEUED,
+            "Resumed: queued to continue from its newest checkpoint",
+            pause_requested=False,
+            queued_at=timezone.now(),
+        )
+
     def requeue_for_dead_worker(self):
         """A running job whose heartbeat stopped (see JobQuerySet.stale): its worker died.
         Cancelled if a cancel was asked for, else queued again to resume from its newest
@@ -293,6 +359,10 @@ class Job(models.Model):
         if self.cancel_requested:
             message = f"{lost}; cancelled as requested. Checkpoints are kept."
             took = self._move(read, self.Status.CANCELLED, message, finished_at=timezone.now())
+            return self.status if took else None
+        if self.pause_requested:
+            message = f"{lost}; paused as requested, from its newest checkpoint."
+            took = self._move(read, self.Status.PAUSED, message, pause_requested=False, worker="")
             return self.status if took else None
         # A cancel asked for since the read must not ride along into the queue, where nothing
         # claims a job with cancel_requested: the next reaper run cancels the job instead.
