@@ -46,6 +46,8 @@ def job_launch(
     method="full",
     hyperparameters=None,
     validation_dataset=None,
+    suffix="",
+    metadata=None,
 ):
     """1. Check the datasets are the owner's and valid, the method known, the base model usable.
     2. Resolve hyperparameters (auto-config) and estimate time, memory and cost.
@@ -79,6 +81,8 @@ def job_launch(
             hyperparameter_reasons=planned["reasons"],
             total_steps=planned["total_steps"],
             estimate=planned["estimate"],
+            suffix=suffix,
+            metadata=metadata or {},
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
