@@ -64,7 +64,7 @@ def file_detail(request, file_id):
     try:
         dataset_delete(dataset=dataset)
     except ValidationError as exc:
-        raise from_validation(exc, status=409) from exc
+        raise OpenAIError(" ".join(exc.messages), status=409, code="file_in_use") from exc
     return JsonResponse({"id": file_id, "object": "file", "deleted": True})
 
 
