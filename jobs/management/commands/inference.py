@@ -1,5 +1,7 @@
 """`manage.py inference`: serve generation from this process, apart from the web server."""
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -20,8 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args, address, **options):
         import torch  # here: the web process never imports it for this
 
-        # Generation shares the machine with the web server: leave it the other cores.
+        # Generation shares the machine with the web server: leave it the other cores, and let
+        # the scheduler serve pages first when the cores are contended.
         torch.set_num_threads(settings.INFERENCE_THREADS)
+        os.nice(10)
         host, _, port = address.rpartition(":")
         try:
             server = InferenceServer((host, int(port)), pool_from_settings())
