@@ -23,7 +23,7 @@ def test_pause_checkpoints_and_holds_and_resume_continues_from_there(owner, open
     )
     job = Job.objects.get(pk=created.id.removeprefix("ftjob-"))
     qcluster()
-    assert wait_for(lambda: _reload(job).status == "running" and job.step >= 2, timeout=120)
+    assert wait_for(lambda: _reload(job).status == "running" and job.step >= 2, timeout=300)
 
     assert client.fine_tuning.jobs.pause(created.id).status == "running"  # asked, not yet held
     held = wait_for(lambda: _api_status(client, created.id, "paused"), timeout=60)
