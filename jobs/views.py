@@ -148,11 +148,14 @@ def job_cancel_view(request, pk):
 def job_pause_view(request, pk):
     job = _get_job_for_user(request, pk)
     try:
-        job_pause(job=job)
+        job = job_pause(job=job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Pausing: the job writes a checkpoint and stops.")
+        if job.status == Job.Status.PAUSED:  # it had not started: held at once
+            messages.success(request, "Paused. Resume queues it again.")
+        else:
+            messages.success(request, "Pausing: the job writes a checkpoint and stops.")
     return redirect("job-detail", pk=job.pk)
 
 
