@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,7 +21,7 @@ from accounts.throttles import ThrottledActionsMixin
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Job
 from jobs.monitoring import live
-from jobs.playground import generation
+from jobs.playground import client, generation
 from jobs.serializers import (
     BaseModelEntrySerializer,
     CheckpointSerializer,
@@ -43,6 +43,11 @@ class Conflict(APIException):
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class InferenceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "inference_unavailable"
 
 
 def _messages(exc):
@@ -251,9 +256,13 @@ class JobViewSet(
         data = GenerateRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            result = generation.generate(job=job, **data.validated_data)
+            result = generation.generate(job=job, user=request.user, **data.validated_data)
         except generation.ModelNotReady as exc:
             raise Conflict(str(exc)) from exc
+        except generation.Busy as exc:
+            raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
+        except client.Unavailable as exc:
+            raise InferenceUnavailable(str(exc)) from exc
         return Response(result)
 
 

@@ -1,10 +1,12 @@
 """The records of a training job: the Job and its lifecycle, its metrics, log and checkpoints.
 
-Dataset and BaseModel live with their topics (jobs/datasets/models.py, jobs/catalog/models.py)
-and are re-exported here, the module Django loads as the app's models.
+Dataset and BaseModel live with their topics (jobs/datasets/models.py, jobs/catalog/models.py),
+a job's metric points, log events and checkpoints in jobs/records.py; all are re-exported here,
+the module Django loads as the app's models.
 
 A job changes state only through the lifecycle methods below (Job.objects.claim, heartbeat,
-record_progress, finish, fail, request_cancel, requeue_for_dead_worker, requeue_lost_task). Each
+record_progress, finish, fail, request_cancel, request_pause, hold, resume,
+requeue_for_dead_worker, requeue_lost_task). Each
 is one UPDATE conditional on the state its caller read, and on the worker's token where a worker
 acts, so of two processes racing for one job only one wins. Each returns whether it took (the
 requeues return the new status, or None) and, when it took, writes one JobEvent of kind "state".
@@ -26,6 +28,7 @@ from django.utils import timezone
 # jobs.models.dataset_upload_path.
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
 
 # --- Jobs -----------------------------------------------------------------------------------
 
@@ -35,7 +38,8 @@ class JobQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
     def active(self):
-        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+        # A paused job will run again: it keeps its datasets in use like a queued one.
+        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.PAUSED])
 
     def stale(self, *, seconds=None):
         """Running jobs whose worker has not written a heartbeat for a while."""
@@ -60,6 +64,7 @@ class Job(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -101,6 +106,7 @@ class Job(models.Model):
         max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     cancel_requested = models.BooleanField(default=False)
+    pause_requested = models.BooleanField(default=False)
     step = models.IntegerField(default=0)
     total_steps = models.IntegerField(default=0)
     epoch = models.FloatField(default=0)
@@ -121,6 +127,10 @@ class Job(models.Model):
     restart_count = models.IntegerField(default=0)
     output_dir = models.CharField(max_length=500, blank=True)  # relative to MEDIA_ROOT
     samples = models.JSONField(default=list, blank=True)  # [{"prompt": ..., "output": ...}]
+    # Set by OpenAI-compatible clients: the suffix names the fine-tuned model
+    # (ft:<base>:<suffix>:<id>); metadata is the client's own key-value pairs, filterable.
+    suffix = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # when its current task was enqueued: at launch, and again each time a reaper requeues it
@@ -165,7 +175,7 @@ class Job(models.Model):
 
     def no_model_reason(self):
         """Why there is no model to download or generate with (the API and the portal alike)."""
-        if self.status in (self.Status.QUEUED, self.Status.RUNNING):
+        if self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.PAUSED):
             return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
         if self.status != self.Status.SUCCEEDED:
             return f"Job {self.pk} {self.status}, so it has no model: only a succeeded job has one."
@@ -225,12 +235,15 @@ class Job(models.Model):
         return bool(owned.update(heartbeat_at=timezone.now(), **fields))
 
     def stop_reason(self, worker):
-        """Read afresh: why `worker` should stop ("cancelled", "lost to another worker"), or
-        None to go on."""
-        row = Job.objects.filter(pk=self.pk).values("status", "worker", "cancel_requested").first()
+        """Read afresh: why `worker` should stop ("cancelled", "paused", "lost to another
+        worker"), or None to go on."""
+        fields = ("status", "worker", "cancel_requested", "pause_requested")
+        row = Job.objects.filter(pk=self.pk).values(*fields).first()
         if row is None or row["worker"] != worker or row["status"] != self.Status.RUNNING:
             return "lost to another worker"
-        return "cancelled" if row["cancel_requested"] else None
+        if row["cancel_requested"]:
+            return "cancelled"
+        return "paused" if row["pause_requested"] else None
 
     def finish(self, worker, status, message, *, actual, **fields):
         """running -> succeeded or cancelled at the end of `worker`'s run, with the measured
@@ -269,6 +282,14 @@ class Job(models.Model):
         if self.is_finished:
             reason = f"Job {self.pk} has already {self.status}: there is nothing to cancel."
             raise ValidationError({"status": [reason]})
+        if self.status == self.Status.PAUSED:
+            return self._move(
+                {"status": self.Status.PAUSED},
+                self.Status.CANCELLED,
+                "Cancelled while paused; checkpoints are kept",
+                cancel_requested=True,
+                finished_at=timezone.now(),
+            )
         if self.status == self.Status.QUEUED:
             return self._move(
                 {"status": self.Status.QUEUED},
@@ -284,6 +305,54 @@ class Job(models.Model):
         self.log("Cancel requested: stopping after the current step", kind="state")
         return True
 
+    def request_pause(self):
+        """As the state read allows: a queued job is paused at once; a running one is asked to
+        write a checkpoint and stop (its worker checks about once a second, then calls hold).
+        A finished or already paused job is refused. False: the job moved meanwhile."""
+        if self.is_finished or self.status == self.Status.PAUSED:
+            verb = "is already paused" if self.status == self.Status.PAUSED else f"{self.status}"
+            reason = f"Job {self.pk} {verb}: there is nothing to pause."
+            raise ValidationError({"status": [reason]})
+        if self.status == self.Status.QUEUED:
+            read = {"status": self.Status.QUEUED, "cancel_requested": False}
+            return self._move(read, self.Status.PAUSED, "Paused before it started")
+        running = {"status": self.Status.RUNNING, "cancel_requested": False}
+        if not Job.objects.filter(pk=self.pk, pause_requested=False, **running).update(
+            pause_requested=True
+        ):
+            return False
+        self.pause_requested = True
+        self.log("Pause requested: writing a checkpoint, then stopping", kind="state")
+        return True
+
+    def hold(self, worker, message, **fields):
+        """running -> paused at the end of `worker`'s run that stopped for a pause; the newest
+        checkpoint is where resume continues."""
+        return self._move(
+            self._owned_by(worker),
+            self.Status.PAUSED,
+            message,
+            pause_requested=False,
+            worker="",
+            eta_seconds=None,
+            tokens_per_second=None,
+            **fields,
+        )
+
+    def resume(self):
+        """paused -> queued (its caller enqueues a task); the run continues from the newest
+        checkpoint. A job that is not paused is refused with the reason."""
+        if self.status != self.Status.PAUSED:
+            reason = f"Job {self.pk} is {self.status}: only a paused job can be resumed."
+            raise ValidationError({"status": [reason]})
+        return self._move(
+            {"status": self.Status.PAUSED},
+            self.Status.QUEUED,
+            "Resumed: queued to continue from its newest checkpoint",
+            pause_requested=False,
+            queued_at=timezone.now(),
+        )
+
     def requeue_for_dead_worker(self):
         """A running job whose heartbeat stopped (see JobQuerySet.stale): its worker died.
         Cancelled if a cancel was asked for, else queued again to resume from its newest
@@ -297,6 +366,10 @@ class Job(models.Model):
         if self.cancel_requested:
             message = f"{lost}; cancelled as requested. Checkpoints are kept."
             took = self._move(read, self.Status.CANCELLED, message, finished_at=timezone.now())
+            return self.status if took else None
+        if self.pause_requested:
+            message = f"{lost}; paused as requested, from its newest checkpoint."
+            took = self._move(read, self.Status.PAUSED, message, pause_requested=False, worker="")
             return self.status if took else None
         # A cancel asked for since the read must not ride along into the queue, where nothing
         # claims a job with cancel_requested: the next reaper run cancels the job instead.
@@ -350,65 +423,3 @@ class Job(models.Model):
         return JobEvent.objects.create(
             job=self, level=level, kind=kind, message=message, data=data or {}
         )
-
-
-class MetricPoint(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="metrics")
-    step = models.IntegerField()
-    epoch = models.FloatField(default=0)
-    train_loss = models.FloatField(null=True, blank=True)
-    eval_loss = models.FloatField(null=True, blank=True)
-    learning_rate = models.FloatField(null=True, blank=True)
-    grad_norm = models.FloatField(null=True, blank=True)
-    tokens_per_second = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["step", "id"]
-        indexes = [models.Index(fields=["job", "step"])]
-
-    def __str__(self):
-        return f"job {self.job_id} step {self.step}"
-
-
-class JobEvent(models.Model):
-    class Level(models.TextChoices):
-        DEBUG = "debug", "Debug"
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        ERROR = "error", "Error"
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
-    created_at = models.DateTimeField(default=timezone.now)
-    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
-    # state, eval, checkpoint, warning, log, sample
-    kind = models.CharField(max_length=16, default="log")
-    message = models.TextField()
-    data = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self):
-        return f"[{self.level}] {self.message[:60]}"
-
-
-class Checkpoint(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="checkpoints")
-    step = models.IntegerField()
-    path = models.CharField(max_length=500)  # relative to MEDIA_ROOT
-    size_bytes = models.BigIntegerField(default=0)
-    eval_loss = models.FloatField(null=True, blank=True)
-    is_final = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["step"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["job", "step", "is_final"], name="one_checkpoint_per_step"
-            )
-        ]
-
-    def __str__(self):
-        return f"job {self.job_id} step {self.step}"

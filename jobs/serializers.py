@@ -248,7 +248,7 @@ class GenerateRequestSerializer(serializers.Serializer):
         min_value=0.0,
         max_value=2.0,
         default=0.8,
-        help_text="0 always picks the likeliest token.",
+        help_text="0 (or anything under 0.01) always picks the likeliest token.",
     )
     top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95, label="Top-p")
     compare_base = serializers.BooleanField(default=True, label="Also answer with the base model")

@@ -46,6 +46,8 @@ def job_launch(
     method="full",
     hyperparameters=None,
     validation_dataset=None,
+    suffix="",
+    metadata=None,
 ):
     """1. Check the user's job quotas (accounts.quotas).
     2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
@@ -76,6 +78,8 @@ def job_launch(
             hyperparameter_reasons=planned["reasons"],
             total_steps=planned["total_steps"],
             estimate=planned["estimate"],
+            suffix=suffix,
+            metadata=metadata or {},
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
@@ -151,6 +155,30 @@ def job_cancel(*, job):
         job.refresh_from_db(fields=["status", "cancel_requested"])
         if job.is_finished or job.cancel_requested:
             break
+    job.refresh_from_db()
+    return job
+
+
+def job_pause(*, job):
+    """Pause a queued job at once, or ask a running one to write a checkpoint and stop
+    (Job.request_pause); a finished or paused job is refused with the reason. Returns the job
+    as it is now."""
+    for _ in range(5):  # as in job_cancel: ask again on what we read next if the job moved
+        if job.request_pause():
+            break
+        job.refresh_from_db(fields=["status", "pause_requested", "cancel_requested"])
+        if job.is_finished or job.pause_requested or job.cancel_requested:
+            break
+    job.refresh_from_db()
+    return job
+
+
+def job_resume(*, job):
+    """Queue a paused job again (Job.resume); its task continues from the newest checkpoint
+    once the transaction commits. Anything but a paused job is refused with the reason."""
+    with transaction.atomic():
+        if job.resume():
+            transaction.on_commit(lambda: _enqueue(job.pk))
     job.refresh_from_db()
     return job
 

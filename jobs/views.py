@@ -18,8 +18,8 @@ from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initi
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
 from jobs.monitoring.comparison import LORA_ONLY
-from jobs.playground import generation
-from jobs.services import job_cancel, job_delete, job_launch
+from jobs.playground import client, generation
+from jobs.services import job_cancel, job_delete, job_launch, job_pause, job_resume
 
 DASHBOARD_PAGE_SIZE = 25
 
@@ -145,6 +145,35 @@ def job_cancel_view(request, pk):
 
 
 @login_required
+@require_POST
+def job_pause_view(request, pk):
+    job = _get_job_for_user(request, pk)
+    try:
+        job = job_pause(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if job.status == Job.Status.PAUSED:  # it had not started: held at once
+            messages.success(request, "Paused. Resume queues it again.")
+        else:
+            messages.success(request, "Pausing: the job writes a checkpoint and stops.")
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_resume_view(request, pk):
+    job = _get_job_for_user(request, pk)
+    try:
+        job_resume(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Resumed: the job continues from its newest checkpoint.")
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def job_delete_view(request, pk):
     """GET asks for confirmation; POST deletes a finished job."""
@@ -180,8 +209,8 @@ def job_playground(request, pk):
     result, error = None, None
     if request.method == "POST" and form.is_valid():
         try:
-            result = generation.generate(job=job, **form.cleaned_data)
-        except generation.ModelNotReady as exc:
+            result = generation.generate(job=job, user=request.user, **form.cleaned_data)
+        except (generation.ModelNotReady, generation.Busy, client.Unavailable) as exc:
             error = str(exc)
     context = {
         "job": job,

@@ -189,6 +189,16 @@ WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")
 # GPU type's usual size on CUDA workers (the web process never initialises CUDA to ask).
 WORKER_DEVICE_MEMORY_MB = env_int("WORKER_DEVICE_MEMORY_MB", 0, minimum=0)
 
+# --- Inference (jobs/playground/pool.py) ----------------------------------------------------
+# host:port of `manage.py inference`; empty: generate inside the web process (tests, embedded).
+INFERENCE_ADDRESS = env_str("INFERENCE_ADDRESS", "")
+INFERENCE_SLOTS = env_int("INFERENCE_SLOTS", 1, minimum=1)  # generations running at once
+INFERENCE_QUEUE = env_int("INFERENCE_QUEUE", 4, minimum=1)  # admitted at once, running or waiting
+INFERENCE_PER_USER = env_int("INFERENCE_PER_USER", 2, minimum=1)  # admitted at once per user
+INFERENCE_WEB_CALLS = env_int("INFERENCE_WEB_CALLS", 2, minimum=1)  # per web process
+INFERENCE_TIMEOUT_S = env_int("INFERENCE_TIMEOUT_S", 120, minimum=1)
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # torch threads of the pool
+
 # --- Queue (django-q2) ----------------------------------------------------------------------
 # The job row is the source of truth; the broker only delivers. See DESIGN.md, "Worker".
 Q_TASK_TIMEOUT_S = env_int("Q_TASK_TIMEOUT_S", 7 * 24 * 3600, minimum=60)

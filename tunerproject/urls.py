@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("tunerproject.api_urls")),
+    path("openai/v1/", include("jobs.openai_api.urls")),
     path("", include("jobs.urls")),
 ]
 

@@ -270,7 +270,8 @@ class _Loop:
                 self.last_eval_step = state.step
                 cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
             run_seconds = time.perf_counter() - run_start
-            if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps:
+            saved = cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps
+            if saved:
                 self._checkpoint(checkpoints, state, run_seconds)
             cb.on_step(
                 {
@@ -282,6 +283,9 @@ class _Loop:
                 }
             )
             stopped = cb.should_stop()
+            if stopped == "paused" and not saved:
+                # A paused run resumes from its newest checkpoint: write one for this step.
+                self._checkpoint(checkpoints, state, time.perf_counter() - run_start)
         run_seconds = time.perf_counter() - run_start
         state.elapsed_seconds += run_seconds
         return stopped, train_loss, run_tokens, run_seconds

@@ -29,7 +29,8 @@ SAMPLE_NEW_TOKENS = 30
 def run_job(*, job, worker):
     """1. Read the examples as the model sees them (the dataset preview's own function).
     2. Train with callbacks that write progress, metrics, events, checkpoints and heartbeats.
-    3. Stopped early: cancelled (checkpoints kept), or lost to another worker (leave it).
+    3. Stopped early: cancelled (checkpoints kept), paused (held with a fresh checkpoint), or
+       lost to another worker (leave it).
     4. Otherwise export the model, generate samples and mark the job succeeded."""
     cfg = build_config(job)
     callbacks = JobCallbacks(job, worker)
@@ -45,6 +46,10 @@ def run_job(*, job, worker):
         if result.stopped == "cancelled":
             finish_run(job, worker, Job.Status.CANCELLED, _cancelled(job, result.step), result)
             return "cancelled"
+        if result.stopped == "paused":
+            message = f"Paused at step {result.step}; resume continues from its checkpoint."
+            job.hold(worker, message, step=result.step, tokens_seen=result.tokens_seen)
+            return "paused"
         if result.stopped:
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"

@@ -1,0 +1,108 @@
+"""Bearer tokens (the platform's own API tokens) and the one decorator every view goes through.
+
+`may_write(token)` is the single place that decides whether a token may change things: a
+read-only token (ApiToken.read_only) may only read.
+"""
+
+import functools
+import json
+import logging
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.authentication import HashedTokenAuthentication
+from jobs.openai_api.errors import OpenAIError, from_validation
+
+logger = logging.getLogger(__name__)
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def may_write(token):
+    return not token.read_only
+
+
+def authenticate(request):
+    """(user, token) from `Authorization: Bearer <token>`, or a 401 OpenAIError."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise OpenAIError(
+            "Missing API key: send `Authorization: Bearer <token>` with a token from your "
+            "profile page.",
+            status=401,
+            code="invalid_api_key",
+        )
+    try:
+        return HashedTokenAuthentication().authenticate_credentials(key.strip())
+    except AuthenticationFailed as exc:
+        raise OpenAIError(str(exc.detail), status=401, code="invalid_api_key") from exc
+
+
+def endpoint(*methods):
+    """A view of this API: only `methods`; authenticated; writes refused to read-only tokens;
+    every error in OpenAI's shape (ValidationError 400, Http404 404)."""
+
+    def wrap(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def handle(request, *args, **kwargs):
+            try:
+                if request.method not in methods:
+                    raise OpenAIError(
+                        f"{request.method} is not allowed here; use {' or '.join(methods)}.",
+                        status=405,
+                    )
+                request.user, request.auth = authenticate(request)
+                if request.method not in READ_METHODS and not may_write(request.auth):
+                    raise OpenAIError(
+                        "This token is read-only: it may not change anything.",
+                        status=403,
+                        code="read_only_token",
+                    )
+                return view(request, *args, **kwargs)
+            except OpenAIError as exc:
+                return exc.response()
+            except ValidationError as exc:
+                return from_validation(exc).response()
+            except Http404:
+                return OpenAIError("Not found.", status=404, code="not_found").response()
+
+        return handle
+
+    return wrap
+
+
+def json_body(request):
+    """The request's JSON object, or a 400 saying what is wrong with it."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise OpenAIError(f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise OpenAIError("The body must be a JSON object.")
+    return body
+
+
+def page_params(request, *, default=20, maximum=100):
+    """(after, limit) of a cursor-paginated list, checked."""
+    raw = request.GET.get("limit", str(default))
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise OpenAIError(f"limit must be a whole number, not {raw!r}.", param="limit") from None
+    if not 1 <= limit <= maximum:
+        raise OpenAIError(f"limit must be between 1 and {maximum}.", param="limit")
+    return request.GET.get("after") or None, limit
+
+
+def parse_id(ident, prefix, what, param=None):
+    """The primary key inside an id like `file-12`; 404 for anything else."""
+    from jobs.openai_api.errors import not_found
+
+    number = ident[len(prefix) :] if ident and ident.startswith(prefix) else ""
+    if not number.isdigit():
+        raise not_found(what, ident, param)
+    return int(number)

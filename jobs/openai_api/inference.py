@@ -1,0 +1,208 @@
+"""/models, /completions and /chat/completions: the user's base and fine-tuned models answered
+by the inference pool (jobs.playground.client), streamed as server-sent events on request."""
+
+import json
+import time
+import uuid
+
+from django.http import JsonResponse, StreamingHttpResponse
+
+from jobs.catalog.catalog import availability
+from jobs.datasets.formatting import ROLE_HEADERS
+from jobs.datasets.reader import generation_prompt
+from jobs.models import BaseModel, Job
+from jobs.openai_api.auth import endpoint, json_body
+from jobs.openai_api.errors import OpenAIError
+from jobs.openai_api.requests import chat_messages, completion_prompt, model_key, sampling_request
+from jobs.openai_api.shaping import listing, model_name, model_object
+from jobs.playground import client, generation
+
+# A chat model learned turns as "Role: content" lines: a new header means its turn is over.
+CHAT_STOPS = ["\nUser:", "\nSystem:"]
+
+
+def _model_not_found(name, reason=None):
+    message = reason or f"The model {name!r} does not exist or you do not have access to it."
+    return OpenAIError(message, status=404, param="model", code="model_not_found")
+
+
+def resolve_model(user, name):
+    """(spec for the pool, kind of data it was trained on or None for a base model)."""
+    key = model_key(name)
+    if key.startswith("job-"):
+        pk = key.removeprefix("job-")
+        job = Job.objects.for_user(user).filter(pk=int(pk)).first() if pk.isdigit() else None
+        if job is None:
+            raise _model_not_found(name)
+        if not job.has_model():
+            raise _model_not_found(name, job.no_model_reason())
+        return generation.job_spec(job), job.dataset.kind
+    row = BaseModel.objects.active().filter(key=key).first()
+    if row is None:
+        raise _model_not_found(name)
+    _, available, reason = availability(row, show_paths=user.is_staff)
+    if not available:
+        raise _model_not_found(name, reason)
+    return generation.base_model_spec(row), None
+
+
+@endpoint("GET")
+def models(request):
+    return JsonResponse(listing(_models(request.user), has_more=False))
+
+
+def _models(user):
+    items = [
+        model_object(row.key, created=None, owned_by="llm-tuner")
+        for row in BaseModel.objects.active()
+        if availability(row)[1]
+    ]
+    jobs = Job.objects.for_user(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
+    for job in jobs.select_related("base_model", "owner"):
+        if job.has_model():
+            items.append(
+                model_object(model_name(job), created=job.finished_at, owned_by=user.username)
+            )
+    return items
+
+
+@endpoint("GET")
+def model_detail(request, model_id):
+    found = [m for m in _models(request.user) if m["id"] == model_id]
+    if not found:
+        raise _model_not_found(model_id)
+    return JsonResponse(found[0])
+
+
+@endpoint("POST")
+def completions(request):
+    body = json_body(request)
+    options = sampling_request(body)
+    prompt = completion_prompt(body)
+    spec, _ = resolve_model(request.user, options["model"])
+    return _answer(request, body, options, spec, prompt, chat=False)
+
+
+@endpoint("POST")
+def chat_completions(request):
+    body = json_body(request)
+    options = sampling_request(body)
+    messages = chat_messages(body)
+    spec, kind = resolve_model(request.user, options["model"])
+    prompt = chat_prompt(kind, messages)
+    if kind in ("chat", None):
+        options["stop"] = options["stop"] + CHAT_STOPS
+    return _answer(request, body, options, spec, prompt, chat=True)
+
+
+def chat_prompt(kind, messages):
+    """The messages in the format the model was trained on (jobs.datasets.formatting): chat
+    turns as "Role: content" lines ending with "Assistant: " (also for base models); for a
+    prompt/completion model the last user message as a prompt; for plain text the contents."""
+    if kind == "prompt_completion":
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        return generation_prompt(kind, users[-1] if users else messages[-1]["content"])
+    if kind == "text":
+        return "\n".join(m["content"] for m in messages)
+    turns = "".join(f"{ROLE_HEADERS[m['role']]}{m['content']}\n" for m in messages)
+    return turns + ROLE_HEADERS["assistant"]
+
+
+def _answer(request, body, options, spec, prompt, *, chat):
+    ask = {
+        "user": request.user.pk,
+        "model": spec,
+        "prompt": prompt,
+        **{k: options[k] for k in ("n", "max_tokens", "temperature", "top_p", "stop", "seed")},
+    }
+    shape = Shape(options["model"], chat=chat)
+    try:
+        if options["stream"]:
+            events = client.start({**ask, "stream": True})
+        else:
+            return JsonResponse(shape.whole(client.complete(ask)))
+    except client.Busy as exc:
+        raise OpenAIError(
+            str(exc), status=429, code="rate_limit_exceeded", retry_after=exc.retry_after
+        ) from exc
+    except client.Unavailable as exc:
+        raise OpenAIError(
+            str(exc), status=503, code="inference_unavailable", retry_after=1
+        ) from exc
+    usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    response = StreamingHttpResponse(_sse(shape, events, usage), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy must pass each event on at once
+    return response
+
+
+def _sse(shape, events, include_usage):
+    for event in events:
+        if event["type"] == "text":
+            yield _data(shape.chunk(event["index"], event["text"]))
+        elif event["type"] == "done":
+            for choice in event["choices"]:
+                yield _data(shape.chunk(choice["index"], None, choice["finish_reason"]))
+            if include_usage:
+                yield _data({**shape.head(chunk=True), "choices": [], "usage": event["usage"]})
+        else:
+            error = {
+                "message": event["message"],
+                "type": "server_error",
+                "param": None,
+                "code": "inference_failed",
+            }
+            yield _data({"error": error})
+    yield b"data: [DONE]\n\n"
+
+
+def _data(obj):
+    return f"data: {json.dumps(obj)}\n\n".encode()
+
+
+class Shape:
+    """The objects of one answer: a completion or chat completion, whole or in chunks."""
+
+    def __init__(self, model, *, chat):
+        self.model, self.chat = model, chat
+        self.id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self._started = set()
+
+    def head(self, *, chunk=False):
+        kind = "chat.completion" if self.chat else "text_completion"
+        if self.chat and chunk:
+            kind = "chat.completion.chunk"
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
+
+    def whole(self, done):
+        choices = [self._choice(c) for c in done["choices"]]
+        return {**self.head(), "choices": choices, "usage": done["usage"]}
+
+    def _choice(self, choice):
+        if not self.chat:
+            return {**choice, "logprobs": None}
+        text = choice["text"].removesuffix("\n")  # each trained turn ends with a newline
+        message = {"role": "assistant", "content": text, "refusal": None}
+        return {
+            "index": choice["index"],
+            "message": message,
+            "finish_reason": choice["finish_reason"],
+            "logprobs": None,
+        }
+
+    def chunk(self, index, text, finish_reason=None):
+        if not self.chat:
+            piece = {
+                "index": index,
+                "text": text or "",
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+            return {**self.head(chunk=True), "choices": [piece]}
+        delta = {} if text is None else {"content": text}
+        if index not in self._started:
+            self._started.add(index)
+            delta = {"role": "assistant", **delta}
+        piece = {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        return {**self.head(chunk=True), "choices": [piece]}

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from jobs.openai_api import files, fine_tuning, inference
+
+urlpatterns = [
+    path("files", files.files),
+    path("files/<str:file_id>", files.file_detail),
+    path("files/<str:file_id>/content", files.file_content),
+    path("fine_tuning/jobs", fine_tuning.jobs),
+    path("fine_tuning/jobs/<str:job_id>", fine_tuning.job_detail),
+    path("fine_tuning/jobs/<str:job_id>/cancel", fine_tuning.job_cancel_view),
+    path("fine_tuning/jobs/<str:job_id>/pause", fine_tuning.job_pause_view),
+    path("fine_tuning/jobs/<str:job_id>/resume", fine_tuning.job_resume_view),
+    path("fine_tuning/jobs/<str:job_id>/events", fine_tuning.job_events),
+    path("fine_tuning/jobs/<str:job_id>/checkpoints", fine_tuning.job_checkpoints),
+    path("models", inference.models),
+    path("models/<path:model_id>", inference.model_detail),
+    path("completions", inference.completions),
+    path("chat/completions", inference.chat_completions),
+]
