@@ -10,7 +10,7 @@ from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
 from jobs.catalog.catalog import gpt2_parameters, seed_catalog
 from jobs.models import BaseModel
-from jobs.playground.generation import _complete
+from jobs.playground import sampling
 from jobs.training import engine, export
 from jobs.training.callbacks import Callbacks
 from jobs.training.tokenizer import gpt2_tokenizer
@@ -90,12 +90,22 @@ def test_generation_never_produces_a_padding_id():
     assert (unmasked[0, 2:] >= 50257).all()  # what an unmasked model does here
 
     samples = export.generate_samples(model, tokenizer, ["the cat"], max_new_tokens=5)
-    greedy = _complete(model, tokenizer, "the cat", max_new_tokens=5, temperature=0, top_p=1)
-    sampled = _complete(model, tokenizer, "the cat", max_new_tokens=5, temperature=0.8, top_p=0.9)
+    greedy = answer(model, tokenizer, temperature=0, top_p=1)
+    sampled = answer(model, tokenizer, temperature=0.8, top_p=0.9)
 
     # A padding id decodes to nothing: real text means real tokens.
     assert tokenizer.decode([50300]) == ""
     assert samples[0]["output"].strip() and greedy.strip() and sampled.strip()
+
+
+def answer(model, tokenizer, **options):
+    """Five new tokens through the sampler every playground and API answer goes through."""
+    ids, max_tokens = sampling.prompt_ids(model, tokenizer, "the cat", 5)
+    generator = sampling.make_generator(3)
+    choice = sampling.sample(
+        model, tokenizer, ids, max_tokens=max_tokens, stop=[], generator=generator, **options
+    )
+    return choice.text
 
 
 class StopAt(Callbacks):
