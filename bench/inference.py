@@ -53,11 +53,13 @@ def setup():
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.test import Client
 
     from accounts.models import ApiToken
     from jobs.models import BaseModel, Dataset, Job
 
+    call_command("migrate", verbosity=0)  # a new database works as well as a used one
     user, _ = get_user_model().objects.get_or_create(username="bench-inference")
     dataset = Dataset.objects.create(
         owner=user, name="bench", original_filename="b.txt", file="x", format="txt"
