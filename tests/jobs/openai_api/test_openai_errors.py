@@ -163,3 +163,15 @@ def test_a_full_pool_answers_429_with_retry_after_and_others_still_get_served(
     stream.close()  # frees its slot, so a slow machine does not keep the other waiting long
     thread.join(timeout=120)
     assert served["answer"].usage.completion_tokens >= 1
+
+
+def test_a_read_only_token_reads_but_cannot_upload_or_launch(owner, openai_for, live_server):
+    from accounts.models import ApiToken
+
+    upload = _upload(openai_for(owner))
+    _, key = ApiToken.issue(user=owner, name="dashboard", read_only=True)
+    reader = openai.OpenAI(base_url=f"{live_server.url}/openai/v1", api_key=key, max_retries=0)
+    assert [f.id for f in reader.files.list()] == [upload.id]
+    _raises(openai.PermissionDeniedError, lambda: _upload(reader), match="read-only")
+    launch = lambda: reader.fine_tuning.jobs.create(model="builtin-tiny", training_file=upload.id)  # noqa: E731
+    _raises(openai.PermissionDeniedError, launch, match="read-only")
