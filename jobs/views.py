@@ -131,46 +131,48 @@ def job_update(request, pk):
     return redirect("job-detail", pk=job.pk)
 
 
-@login_required
-@require_POST
-def job_cancel_view(request, pk):
+def _job_action(request, pk, service, said):
+    """Run a job service (cancel, pause, resume) on one of the user's jobs and say how it went:
+    `said(job)` words the success, a refusal shows its reason; back to the job page either way."""
     job = _get_job_for_user(request, pk)
     try:
-        job_cancel(job=job)
+        job = service(job=job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Cancelling: the job stops after its current step.")
+        messages.success(request, said(job))
     return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_cancel_view(request, pk):
+    return _job_action(
+        request, pk, job_cancel, lambda job: "Cancelling: the job stops after its current step."
+    )
+
+
+def _paused_message(job):
+    if job.status == Job.Status.PAUSED:  # it had not started: held at once
+        return "Paused. Resume queues it again."
+    return "Pausing: the job writes a checkpoint and stops."
 
 
 @login_required
 @require_POST
 def job_pause_view(request, pk):
-    job = _get_job_for_user(request, pk)
-    try:
-        job = job_pause(job=job)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        if job.status == Job.Status.PAUSED:  # it had not started: held at once
-            messages.success(request, "Paused. Resume queues it again.")
-        else:
-            messages.success(request, "Pausing: the job writes a checkpoint and stops.")
-    return redirect("job-detail", pk=job.pk)
+    return _job_action(request, pk, job_pause, _paused_message)
 
 
 @login_required
 @require_POST
 def job_resume_view(request, pk):
-    job = _get_job_for_user(request, pk)
-    try:
-        job_resume(job=job)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Resumed: the job continues from its newest checkpoint.")
-    return redirect("job-detail", pk=job.pk)
+    return _job_action(
+        request,
+        pk,
+        job_resume,
+        lambda job: "Resumed: the job continues from its newest checkpoint.",
+    )
 
 
 @login_required
