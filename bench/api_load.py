@@ -27,21 +27,12 @@ import threading
 import time
 from pathlib import Path
 
-from healthz import wait_until_healthy
+from healthz import server_env, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tunerproject.settings")
-SERVER_ENV = {
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-" + "c" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1,testserver",
-    "SECURE_SSL_REDIRECT": "0",
-    "LOG_LEVEL": "ERROR",
-    "WEB_ACCESS_LOG": "/dev/null",
-    "OMP_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-}
+SERVER_ENV = server_env("c")
 os.environ.update(SERVER_ENV)
 SERVER_LOG = Path("/tmp/api_load_server.log")
 USERNAME = "bench-api-load"

@@ -38,24 +38,13 @@ from collections import Counter
 from pathlib import Path
 
 import psutil
-from healthz import wait_until_healthy
+from healthz import server_env, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tunerproject.settings")
 # The same settings here (where the session is made) and in the server (where it is checked).
-SERVER_ENV = {
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-" + "b" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1,testserver",
-    "SECURE_SSL_REDIRECT": "0",
-    "LOG_LEVEL": "ERROR",
-    "WEB_ACCESS_LOG": "/dev/null",
-    "OMP_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "Q_SYNC": "0",  # the bench runs the job itself
-}
+SERVER_ENV = server_env("b", Q_SYNC="0")  # the bench runs the job itself
 os.environ.update(SERVER_ENV)
 SERVER_LOG = Path("/tmp/live_pages_server.log")
 
