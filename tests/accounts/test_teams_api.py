@@ -86,9 +86,7 @@ def test_members_and_viewers_may_look_but_not_manage(owner, other_user, django_u
         renamed = client.patch(f"/api/v1/teams/{team.pk}/", {"name": "Mine"}, format="json")
         assert renamed.status_code == 403
         assert "admin" in renamed.json()["detail"]
-        added = client.post(
-            f"/api/v1/teams/{team.pk}/members/", {"username": "ada"}, format="json"
-        )
+        added = client.post(f"/api/v1/teams/{team.pk}/members/", {"username": "ada"}, format="json")
         assert added.status_code == 403
         assert client.delete(f"/api/v1/teams/{team.pk}/").status_code == 403
 
