@@ -40,15 +40,22 @@ class JobQuerySet(models.QuerySet):
         """The user's own jobs, in any space: what their quotas count."""
         return self.filter(owner=user)
 
-    def visible_to(self, user):
+    def visible_to(self, user, *, lazy=False):
         """What `user` may see: their own jobs, their teams' jobs and jobs shared with them. The
-        one "visible to" rule for jobs (jobs.access has the "may change" check)."""
+        one "visible to" rule for jobs (jobs.access has the "may change" check).
+
+        The user's team ids and shared job ids are read first (two small indexed queries): as
+        literal lists, PostgreSQL combines the owner, team and id indexes (a bitmap OR), where
+        subqueries made it walk every job of every user (measured: 14 ms at 30,000 jobs for a
+        user with none, growing with the table). lazy=True keeps them as subqueries, for one
+        statement narrowed by id anyway (the live page's poll)."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
+        shares = JobShare.objects.filter(user=user).values_list("job_id", flat=True)
         return self.filter(
             Q(owner=user)
-            | Q(team__in=Membership.objects.team_ids(user))
-            | Q(pk__in=JobShare.objects.filter(user=user).values("job_id"))
+            | Q(team__in=Membership.objects.team_ids(user, lazy=lazy))
+            | Q(pk__in=shares if lazy else list(shares))
         )
 
     def active(self):

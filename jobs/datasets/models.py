@@ -25,16 +25,15 @@ class DatasetQuerySet(models.QuerySet):
         "visible to" rule for datasets (jobs.access has the "may change" check)."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        return self.filter(
-            Q(owner=user) | Q(team__in=Membership.objects.team_ids(user)), deleted_at__isnull=True
-        )
+        teams = Membership.objects.team_ids(user, lazy=False)  # why a list: Job.visible_to
+        return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
 
     def usable_by(self, user):
         """Visible datasets `user` may train on: their own and their teams' where they are at
         least a member (a viewer only looks)."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        teams = Membership.objects.team_ids(user, least=Role.MEMBER)
+        teams = Membership.objects.team_ids(user, least=Role.MEMBER, lazy=False)
         return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
 
     def usable(self):

@@ -67,7 +67,7 @@ def job_with_news(*, user, pk, after_metric=0, after_step=-1, after_event=0, aft
     (measured), and reading the job in the same statement saves a round trip."""
     # Who may see the job is the one rule of Job.objects.visible_to, compiled into the statement.
     visible, visible_params = (
-        Job.objects.visible_to(user).filter(pk=pk).values("pk").query.sql_with_params()
+        Job.objects.visible_to(user, lazy=True).filter(pk=pk).values("pk").query.sql_with_params()
     )
     job_table = Job._meta.db_table
     columns = ", ".join(f"j.{Job._meta.get_field(name).column}" for name in ["id", *JOB_FIELDS])
