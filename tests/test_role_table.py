@@ -200,7 +200,11 @@ TABLE = {
             "",
         )
     ],
-    "": [("get", "mine", None, ""), ("get", "mine", None, "?space=team-{T}")],
+    "": [
+        ("get", "mine", None, "?q=secret"),
+        ("get", "mine", None, "?space=team-{T}"),
+        ("get", "mine", None, "?space=shared"),
+    ],
     "jobs/new/": [("get", "mine", None, "?from={J}")],
     "jobs/compare/": [("get", "mine", None, "?ids={J}&ids={M}")],
     "jobs/<int:pk>/": [("get", "job_see", None, "")],
