@@ -236,7 +236,7 @@ def _routes(patterns, prefix=""):
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
-            if route != "admin/":  # Django's admin: staff only, tested in tests/accounts
+            if route != "admin/":  # staff only: test_the_admin_site_is_for_staff_only
                 yield from _routes(pattern.url_patterns, route)
         else:
             yield route
@@ -425,3 +425,12 @@ def test_what_each_member_lists_includes_the_teams_things(world):
         assert f"job-{ids['M']}" in [m["key"] for m in models]
     shared = clients["shared"]["openai"].get("/openai/v1/models").json()
     assert ids["MODEL"] in [m["id"] for m in shared["data"]]
+
+
+def test_the_admin_site_is_for_staff_only(world):
+    users, ids = world
+    clients = _clients(users)
+    for role in ROLES:
+        response = clients[role]["portal"].get(f"/admin/jobs/job/{ids['J']}/change/")
+        assert response.status_code == 302, role
+        assert response["Location"].startswith("/admin/login/"), role
