@@ -47,6 +47,7 @@ def test_a_viewer_sees_the_team_job_and_cannot_cancel_it(
     page.locator("#id_move_team").select_option(label="Team Lab")
     page.get_by_role("button", name="Move").click()
     expect(page.locator("#job-space")).to_contain_text("Team Lab")
+    page.screenshot(path=str(_path(f"team-owner-job-{label}")), full_page=True)
 
     viewer = new_context(viewport=viewport).new_page()
     _sign_in(viewer, base, "vic")
