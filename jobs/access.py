@@ -43,12 +43,6 @@ def _at_least(role, least):
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[least]
 
 
-def may_see(user, obj):
-    """The same answer as obj's QuerySet.visible_to(user), for one object already loaded."""
-    model = type(obj)
-    return model.objects.visible_to(user).filter(pk=obj.pk).exists()
-
-
 def may_change(user, obj):
     """May `user` change this dataset, job or team (anything more than look at it)?"""
     if not getattr(user, "is_authenticated", False):
