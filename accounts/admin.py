@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import ApiToken, AuditEvent, FailedLogin
+from accounts.models import ApiToken, AuditEvent, FailedLogin, Membership, Team
 from accounts.services import account_invite
 
 
@@ -83,3 +83,19 @@ class InvitingUserAdmin(UserAdmin):
             self.message_user(
                 request, f"{skipped} skipped: no email address or inactive.", messages.WARNING
             )
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams and their members; a team always keeps an admin in the portal and the API (the
+    operator here is trusted to keep one too)."""
+
+    list_display = ["name", "created_by", "created_at"]
+    search_fields = ["name", "memberships__user__username"]
+    inlines = [MembershipInline]

@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from accounts.addresses import client_ip
 
+# Re-exported: Django loads accounts.models as the app's models.
+from accounts.teams.models import Membership, Team  # noqa: F401
+
 TOKEN_BYTES = 30
 
 

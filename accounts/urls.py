@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("signup/done/", views.signup_done, name="signup-done"),
     path("signup/<uidb64>/<token>/", views.signup_activate, name="signup-activate"),
     path("profile/", views.profile, name="profile"),
+    path("teams/", include("accounts.teams.urls")),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/rename/", views.token_rename, name="token-rename"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),

@@ -16,7 +16,7 @@ class DatasetAdmin(admin.ModelAdmin):
         "size_bytes",
         "created_at",
     ]
-    list_filter = ["status", "format", "kind", "created_at"]
+    list_filter = ["status", "format", "kind", "team", "created_at"]
     search_fields = ["name", "original_filename", "owner__username"]
     # The file, its report and its statistics belong together; editing one would make them lie.
     readonly_fields = [
@@ -78,7 +78,7 @@ class JobAdmin(admin.ModelAdmin):
         "restart_count",
         "created_at",
     ]
-    list_filter = ["status", "method", "base_model", "created_at"]
+    list_filter = ["status", "method", "base_model", "team", "created_at"]
     search_fields = ["name", "owner__username", "dataset__name", "worker"]
     list_select_related = ["owner", "base_model"]
     # Progress, state and results are written by the worker; hand edits would corrupt them.

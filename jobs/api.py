@@ -1,6 +1,7 @@
 """The jobs and base-models REST API (/api/v1/jobs/…, /api/v1/base-models/).
 
-Every query starts from Job.objects.for_user(request.user), so another user's job is a 404.
+Every query starts from Job.objects.visible_to(request.user), so a job the user may not see is
+a 404, and every change asks jobs.access first (a 403 for a team viewer or a read-only share).
 The views validate with serializers and hand the work to jobs.services and
 jobs.playground.generation.
 """
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttles import ThrottledActionsMixin
+from jobs import access
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Job
 from jobs.monitoring import live
@@ -36,6 +38,7 @@ from jobs.serializers import (
     cursor_page_serializer,
 )
 from jobs.services import job_cancel, job_delete, job_launch, job_model_zip
+from jobs.sharing.services import space_move
 
 
 class Conflict(APIException):
@@ -55,7 +58,7 @@ def _messages(exc):
 
 
 class BaseModelListView(APIView):
-    """Models a job can start from: the catalog plus the user's own succeeded jobs."""
+    """Models a job can start from: the catalog plus the succeeded jobs the user may see."""
 
     @extend_schema(responses=BaseModelEntrySerializer(many=True))
     def get(self, request):
@@ -112,7 +115,15 @@ class JobViewSet(
     throttled_actions = {"create": "launch", "generate": "generate"}
 
     def get_queryset(self):
-        return Job.objects.for_user(self.request.user).select_related("dataset", "base_model")
+        return Job.objects.visible_to(self.request.user).select_related(
+            "dataset", "base_model", "owner"
+        )
+
+    def get_changeable_object(self):
+        """The job, if the user may see it (else 404) and change it (else 403)."""
+        job = self.get_object()
+        access.require_change(self.request.user, job)
+        return job
 
     def get_serializer_class(self):
         if self.action == "partial_update":
@@ -162,23 +173,29 @@ class JobViewSet(
             base_model_key=values["base_model"],
             method=values["method"],
             hyperparameters=values.get("hyperparameters") or {},
+            team_id=values.get("team"),
         )
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
     def partial_update(self, request, *args, **kwargs):
-        """Rename a job or edit its notes; nothing else about a job changes after launch."""
-        job = self.get_object()
+        """Rename a job or edit its notes; its owner may also move it into one of their teams or
+        back to their personal space (`team`). Nothing else about a job changes after launch."""
+        job = self.get_changeable_object()
         data = JobUpdateSerializer(job, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        if "team" in request.data:
+            access.require_manage(request.user, job)
+            space_move(obj=job, by=request.user, team_id=data.validated_data.pop("team"))
+        data.validated_data.pop("team", None)
         data.save()
         return Response(JobSerializer(job, context={"request": request}).data)
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(description="Still running")})
     def destroy(self, request, *args, **kwargs):
         """Delete a finished job with its metrics, checkpoints and model files."""
-        job = self.get_object()
+        job = self.get_changeable_object()
         try:
             job_delete(job=job)
         except DjangoValidationError as exc:
@@ -192,7 +209,7 @@ class JobViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Ask a queued or running job to stop; it stops at the next step."""
-        job = self.get_object()
+        job = self.get_changeable_object()
         try:
             job = job_cancel(job=job)
         except DjangoValidationError as exc:

@@ -8,11 +8,13 @@ from django.core.exceptions import ValidationError
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from jobs import access
 from jobs.catalog.catalog import catalog_for
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
 from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
 from jobs.serializers import GenerateRequestSerializer
+from jobs.sharing.forms import show_teams, team_field
 
 CHOICE_LABELS = {
     "linear": "Linear decay",
@@ -97,7 +99,7 @@ class UsableDatasetField(forms.ModelChoiceField):
         self.owned = Dataset.objects.none()
 
     def show_for(self, user):
-        self.owned = Dataset.objects.for_user(user)
+        self.owned = Dataset.objects.usable_by(user)
         self.queryset = self.owned.usable()
 
     def to_python(self, value):
@@ -127,6 +129,7 @@ class JobLaunchForm(forms.Form):
         empty_label="None: hold out part of the training data",
     )
     base_model = forms.ChoiceField(label="Base model", widget=forms.RadioSelect)
+    team = team_field()
     method = forms.ChoiceField(
         choices=Job.Method.choices,
         initial=Job.Method.FULL,
@@ -138,6 +141,7 @@ class JobLaunchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].show_for(user)
         self.fields["validation_dataset"].show_for(user)
+        show_teams(self, user)
         self.catalog = catalog_for(user)
         self.fields["base_model"].choices = [
             (m["key"], m["display_name"]) for m in self.catalog if m["available"]
@@ -161,6 +165,7 @@ class JobLaunchForm(forms.Form):
             "validation_dataset": data.get("validation_dataset"),
             "base_model_key": data["base_model"],
             "method": data["method"],
+            "team_id": data.get("team") or None,
             "hyperparameters": {
                 n: data[n] for n in HYPERPARAMETERS if data.get(n) not in (None, "")
             },
@@ -176,17 +181,18 @@ class JobLaunchForm(forms.Form):
 
 
 def launch_initial_from(request):
-    """Initial wizard values: a job to clone (?from=ID) or a dataset to train on (?dataset=ID)."""
+    """Initial wizard values: a job to clone (?from=ID) or a dataset to train on (?dataset=ID).
+    Cloning is a change: a job the user may only look at (a viewer, a share) fills in nothing."""
     initial = {}
     source_id = parse_int(request.GET.get("from"))
     if source_id is not None:
         source = (
-            Job.objects.for_user(request.user)
+            Job.objects.visible_to(request.user)
             .filter(pk=source_id)
             .select_related("base_model")
             .first()
         )
-        if source:
+        if source and access.may_change(request.user, source):
             initial.update(source.requested_hyperparameters)
             initial.update(
                 {
@@ -197,6 +203,7 @@ def launch_initial_from(request):
                     if source.parent_job_id
                     else source.base_model.key,
                     "method": source.method,
+                    "team": source.team_id or "",
                 }
             )
     dataset_id = parse_int(request.GET.get("dataset"))

@@ -20,22 +20,43 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 # Re-exported: `from jobs.models import Dataset` keeps working; migration 0001 names
 # jobs.models.dataset_upload_path.
+from accounts.teams.models import Membership
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
 from jobs.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
+from jobs.sharing.models import JobShare
 
 # --- Jobs -----------------------------------------------------------------------------------
 
 
 class JobQuerySet(models.QuerySet):
     def for_user(self, user):
+        """The user's own jobs, in any space: what their quotas count."""
         return self.filter(owner=user)
+
+    def visible_to(self, user, *, lazy=False):
+        """What `user` may see: their own jobs, their teams' jobs and jobs shared with them. The
+        one "visible to" rule for jobs (jobs.access has the "may change" check).
+
+        The user's team ids and shared job ids are read first (two small indexed queries): as
+        literal lists, PostgreSQL combines the owner, team and id indexes (a bitmap OR), where
+        subqueries made it walk every job of every user (measured: 14 ms at 30,000 jobs for a
+        user with none, growing with the table). lazy=True keeps them as subqueries, for one
+        statement narrowed by id anyway (the live page's poll)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        shares = JobShare.objects.filter(user=user).values_list("job_id", flat=True)
+        return self.filter(
+            Q(owner=user)
+            | Q(team__in=Membership.objects.team_ids(user, lazy=lazy))
+            | Q(pk__in=shares if lazy else list(shares))
+        )
 
     def active(self):
         # A paused job will run again: it keeps its datasets in use like a queued one.
@@ -78,6 +99,11 @@ class Job(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
+    # The team whose members share it, or None: the owner's personal space. Deleting the team
+    # hands its jobs back to their owners' personal spaces.
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
     name = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
     # RESTRICT, not PROTECT: a dataset (or a parent job) in use cannot be deleted on its own,
@@ -95,7 +121,7 @@ class Job(models.Model):
         null=True,
         blank=True,
         related_name="child_jobs",
-        help_text="A finished job of the same user whose model this job continues from",
+        help_text="A finished job the user may see whose model this job continues from",
     )
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.FULL)
     requested_hyperparameters = models.JSONField(default=dict, blank=True)

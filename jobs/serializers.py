@@ -11,9 +11,24 @@ from tunerproject.api import absolute_url
 MAX_NEW_TOKENS = 256
 
 
+TEAM_HELP = (
+    "Id of one of your teams (where you are a member or admin), or null: your personal space"
+)
+
+
+def team_field(**kwargs):
+    """`team` on datasets and jobs: an id or null. The view checks it through
+    jobs.sharing.services.team_for (a team you are not in is unknown, a viewer's is a 403)."""
+    return serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text=TEAM_HELP, **kwargs
+    )
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class OwnDatasetField(serializers.PrimaryKeyRelatedField):
-    """A dataset id that must belong to the requesting user (anyone else's reads as unknown)."""
+    """A dataset id the requesting user may train on: their own or a team's where they are a
+    member (one they cannot see reads as unknown; jobs.planning.autoconfig.check_dataset says
+    why a viewer's cannot be used)."""
 
     default_error_messages = {
         "does_not_exist": "No dataset with id {pk_value}",
@@ -21,7 +36,7 @@ class OwnDatasetField(serializers.PrimaryKeyRelatedField):
     }
 
     def get_queryset(self):
-        return Dataset.objects.for_user(self.context["request"].user)
+        return Dataset.objects.visible_to(self.context["request"].user)
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -56,6 +71,7 @@ class JobUrlsSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
@@ -69,6 +85,8 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "owner",
+            "team",
             "notes",
             "status",
             "status_display",
@@ -107,6 +125,7 @@ class JobSummarySerializer(serializers.ModelSerializer):
     has the same name and shape as in the full job (JobSerializer), which a list gives with
     ?full=1."""
 
+    owner = serializers.CharField(source="owner.username", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
@@ -119,6 +138,8 @@ class JobSummarySerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "owner",
+            "team",
             "status",
             "status_display",
             "dataset",
@@ -178,15 +199,18 @@ class JobRequestSerializer(serializers.Serializer):
 
 class JobCreateSerializer(JobRequestSerializer):
     name = serializers.CharField(max_length=Job._meta.get_field("name").max_length)
+    team = team_field()
 
 
 class JobUpdateSerializer(serializers.ModelSerializer):
-    """Name and notes only. Any other field sent is refused by name rather than ignored, so a
-    client never reads a 200 as "status changed"."""
+    """Name and notes, and `team` (its owner only: moves it between spaces). Any other field sent
+    is refused by name rather than ignored, so a client never reads a 200 as "status changed"."""
+
+    team = team_field()
 
     class Meta:
         model = Job
-        fields = ["name", "notes"]
+        fields = ["name", "notes", "team"]
 
     def to_internal_value(self, data):
         others = sorted(set(data) - set(self.Meta.fields)) if hasattr(data, "keys") else []
@@ -195,9 +219,9 @@ class JobUpdateSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {
                     key: [
-                        "Read-only: only name and notes can be changed."
+                        "Read-only: only name, notes and team can be changed."
                         if key in readable
-                        else "Unknown field: only name and notes can be changed."
+                        else "Unknown field: only name, notes and team can be changed."
                     ]
                     for key in others
                 }

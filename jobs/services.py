@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts import quotas
 from jobs.models import Job
 from jobs.planning import autoconfig
+from jobs.sharing.services import team_for
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,16 @@ def job_launch(
     validation_dataset=None,
     suffix="",
     metadata=None,
+    team_id=None,
 ):
-    """1. Check the user's job quotas (accounts.quotas).
+    """1. Check the user's job quotas (accounts.quotas) and the team it goes into, if any
+       (a member's or admin's team; jobs.sharing.services.team_for).
     2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
        owner's and usable, the method known, the base model usable; resolve every
        hyperparameter and estimate time, memory and cost.
     3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
     quotas.check_job_quota(owner)
+    team = team_for(user=owner, team_id=team_id)
     requested = dict(hyperparameters or {})
     base_model, parent_job, planned = autoconfig.plan_request(
         owner=owner,
@@ -67,6 +71,7 @@ def job_launch(
     with transaction.atomic():
         job = Job.objects.create_queued(
             owner=owner,
+            team=team,
             name=(name or "").strip()[:200] or f"{base_model.display_name} on {dataset.name}"[:200],
             dataset=dataset,
             validation_dataset=validation_dataset,

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from jobs import views
+from jobs.sharing import views as sharing_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,5 +16,13 @@ urlpatterns = [
     path("jobs/<int:pk>/delete/", views.job_delete_view, name="job-delete"),
     path("jobs/<int:pk>/model/", views.job_model_download, name="job-model"),
     path("jobs/<int:pk>/playground/", views.job_playground, name="job-playground"),
+    path("jobs/<int:pk>/move/", sharing_views.job_move, name="job-move"),
+    path("jobs/<int:pk>/shares/", sharing_views.job_share_add, name="job-share"),
+    path(
+        "jobs/<int:pk>/shares/<int:user_id>/revoke/",
+        sharing_views.job_share_revoke,
+        name="job-share-revoke",
+    ),
+    path("datasets/<int:pk>/move/", sharing_views.dataset_move, name="dataset-move"),
     path("datasets/", include("jobs.datasets.urls")),
 ]

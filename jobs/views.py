@@ -1,6 +1,8 @@
 """Portal pages for jobs: dashboard, wizard, live job page, playground, comparison.
 
-Every view starts from the user's own jobs (`_get_job_for_user`), so another user's job is a 404.
+Every view starts from the jobs the user may see (`_get_job_for_user`, through jobs.access), so
+anyone else's job is a 404; a view that changes the job also asks jobs.access.may_change (a 403
+for a team viewer or a read-only share).
 """
 
 from django.contrib import messages
@@ -8,11 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import APIException
 
+from accounts.teams.models import Team
+from jobs import access
 from jobs.api import model_zip_response
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
@@ -20,22 +24,28 @@ from jobs.monitoring import comparison, live
 from jobs.monitoring.comparison import LORA_ONLY
 from jobs.playground import client, generation
 from jobs.services import job_cancel, job_delete, job_launch, job_pause, job_resume
+from jobs.sharing.forms import ShareForm, SpaceForm
 
 DASHBOARD_PAGE_SIZE = 25
 
 
-def _get_job_for_user(request, pk):
-    queryset = Job.objects.for_user(request.user).select_related(
-        "dataset", "base_model", "parent_job"
-    )
-    return get_object_or_404(queryset, pk=pk)
+def _get_job_for_user(request, pk, *, change=False):
+    queryset = Job.objects.select_related("dataset", "base_model", "parent_job", "team", "owner")
+    job = access.get_visible_or_404(queryset, request.user, pk)
+    if change:
+        access.require_change(request.user, job)
+    return job
 
 
 @login_required
 @require_GET
 def dashboard(request):
-    jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
+    visible = Job.objects.visible_to(request.user)
+    jobs = visible.select_related("dataset", "base_model", "team", "owner")
     status = request.GET.get("status", "")
+    teams = list(Team.objects.visible_to(request.user))
+    space = request.GET.get("space", "")
+    jobs = _in_space(jobs, space, request.user, teams)
     # PostgreSQL refuses a NUL character in a text comparison (a 500), and no name holds one.
     search = request.GET.get("q", "").replace("\x00", "").strip()
     if status in Job.Status.values:
@@ -49,10 +59,25 @@ def dashboard(request):
         "status": status,
         "search": search,
         "statuses": Job.Status.choices,
-        "has_any_job": Job.objects.for_user(request.user).exists(),
-        "has_dataset": Dataset.objects.for_user(request.user).usable().exists(),
+        "has_any_job": visible.exists(),
+        "has_dataset": Dataset.objects.usable_by(request.user).usable().exists(),
+        "team_filters": [(f"team-{team.pk}", team.name) for team in teams],
+        "space": space,
     }
     return render(request, "jobs/dashboard.html", context)
+
+
+def _in_space(jobs, space, user, teams):
+    """The dashboard's space filter: "personal" (mine, in no team), "shared" (shared with me),
+    "team-<id>" (one of my teams); anything else shows every job the user may see."""
+    if space == "personal":
+        return jobs.filter(owner=user, team__isnull=True)
+    if space == "shared":
+        return jobs.filter(shares__user=user)
+    team_id = live.parse_int(space.removeprefix("team-")) if space.startswith("team-") else None
+    if team_id is not None and team_id in {team.pk for team in teams}:
+        return jobs.filter(team_id=team_id)
+    return jobs
 
 
 @login_required
@@ -84,8 +109,15 @@ def job_detail(request, pk):
     job = _get_job_for_user(request, pk)
     events = live.log_tail(job)
     checkpoints = live.checkpoints_after(job)
+    owner_view = access.may_manage(request.user, job)
     context = {
         "job": job,
+        "can_change": access.may_change(request.user, job),
+        "space_form": SpaceForm(user=request.user, initial={"team": job.team_id or ""})
+        if owner_view
+        else None,
+        "share_form": ShareForm() if owner_view else None,
+        "shares": job.shares.select_related("user") if owner_view else [],
         "notes_form": JobNotesForm(instance=job),
         "comparison": comparison.estimate_against_actual(job),
         "hyperparameters": comparison.hyperparameter_rows(job),
@@ -119,7 +151,7 @@ def job_live(request, pk):
 @login_required
 @require_POST
 def job_update(request, pk):
-    job = _get_job_for_user(request, pk)
+    job = _get_job_for_user(request, pk, change=True)
     form = JobNotesForm(request.POST, instance=job)
     if form.is_valid():
         form.save()
@@ -133,8 +165,9 @@ def job_update(request, pk):
 
 def _job_action(request, pk, service, said):
     """Run a job service (cancel, pause, resume) on one of the user's jobs and say how it went:
-    `said(job)` words the success, a refusal shows its reason; back to the job page either way."""
-    job = _get_job_for_user(request, pk)
+    `said(job)` words the success, a refusal shows its reason; back to the job page either way.
+    Someone who may only look gets a 403."""
+    job = _get_job_for_user(request, pk, change=True)
     try:
         job = service(job=job)
     except ValidationError as exc:
@@ -179,7 +212,7 @@ def job_resume_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def job_delete_view(request, pk):
     """GET asks for confirmation; POST deletes a finished job."""
-    job = _get_job_for_user(request, pk)
+    job = _get_job_for_user(request, pk, change=True)
     if request.method == "POST":
         try:
             job_delete(job=job)
@@ -227,7 +260,7 @@ def job_playground(request, pk):
 @login_required
 @require_GET
 def job_compare(request):
-    jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
+    jobs = Job.objects.visible_to(request.user).select_related("dataset", "base_model")
     ids = [i for i in map(live.parse_int, request.GET.getlist("ids")) if i is not None]
     chosen = list(jobs.filter(pk__in=ids).order_by("created_at"))
     context = {"all_jobs": jobs[:200], "chosen": chosen, "chosen_ids": [j.pk for j in chosen]}

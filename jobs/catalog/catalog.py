@@ -250,10 +250,12 @@ def model_source(base_model, parent_job=None):
 
 
 def catalog_for(user):
-    """Every entry the user can pick, catalog rows first, then their own succeeded jobs."""
+    """Every entry the user can pick, catalog rows first, then the succeeded jobs they may see
+    (their own, their teams', those shared with them)."""
     entries = [_row_entry(row, show_paths=user.is_staff) for row in BaseModel.objects.active()]
-    jobs = Job.objects.for_user(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
-    entries += [_job_entry(job) for job in jobs.select_related("base_model", "dataset")]
+    jobs = Job.objects.visible_to(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
+    related = jobs.select_related("base_model", "dataset", "team", "owner")
+    entries += [_job_entry(job, user) for job in related]
     return entries
 
 
@@ -274,7 +276,7 @@ def _row_entry(row, *, show_paths):
     }
 
 
-def _job_entry(job):
+def _job_entry(job, user):
     shape = _shape(job.base_model)
     available = job.has_model()
     return {
@@ -282,8 +284,8 @@ def _job_entry(job):
         "display_name": f"Job #{job.pk}: {job.name}",
         "source": "job",
         "description": (
-            f"Your {job.get_method_display().lower()} of {job.base_model.display_name} "
-            f"on {job.dataset.name}."
+            f"{_whose(job, user)} {job.get_method_display().lower()} of "
+            f"{job.base_model.display_name} on {job.dataset.name}."
         ),
         **shape,
         "available_offline": available,
@@ -292,6 +294,12 @@ def _job_entry(job):
         "memory_bytes": shape["parameters"] * BYTES_PER_PARAMETER_FULL,
         "job_id": job.pk,
     }
+
+
+def _whose(job, user):
+    if job.team_id:
+        return f"Team {job.team.name}’s"
+    return "Your" if job.owner_id == user.pk else f"{job.owner.username}’s (shared)"
 
 
 def _shape(row):
@@ -346,7 +354,7 @@ def _resolve_job(owner, key):
     job_id = parse_int(key.removeprefix("job-"))
     job = None
     if job_id is not None:
-        job = Job.objects.for_user(owner).select_related("base_model").filter(pk=job_id).first()
+        job = Job.objects.visible_to(owner).select_related("base_model").filter(pk=job_id).first()
     if job is None:
         raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
     if not job.has_model():

@@ -1,7 +1,8 @@
 """The datasets REST API (/api/v1/datasets/…).
 
-Every query starts from Dataset.objects.for_user(request.user), so another user's dataset is a
-404. Serializers validate and shape; jobs.datasets.services does the work.
+Every query starts from Dataset.objects.visible_to(request.user) (jobs.access), so a dataset the
+user may not see is a 404, and a change asks jobs.access.may_change first (403 for a viewer).
+Serializers validate and shape; jobs.datasets.services does the work.
 """
 
 import json
@@ -17,15 +18,18 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import GenericAPIView, get_object_or_404
+from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttles import ThrottledActionsMixin
+from jobs import access
 from jobs.datasets import reader, services
 from jobs.models import Dataset
+from jobs.serializers import TEAM_HELP
+from jobs.sharing.services import space_move
 from tunerproject.api import absolute_url
 from tunerproject.parsers import FormParser, JSONParser
 
@@ -53,6 +57,7 @@ class DatasetErrorSerializer(serializers.Serializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
     is_valid = serializers.BooleanField(read_only=True, help_text="True when jobs may use it")
     stats = serializers.SerializerMethodField()
     errors = DatasetErrorSerializer(many=True, read_only=True)
@@ -68,6 +73,8 @@ class DatasetSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "owner",
+            "team",
             "original_filename",
             "format",
             "kind",
@@ -113,8 +120,16 @@ class DatasetSerializer(serializers.ModelSerializer):
         return self._absolute("api-dataset-download", dataset)
 
 
+class DatasetUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    team = serializers.IntegerField(
+        required=False, allow_null=True, help_text=f"{TEAM_HELP} (the dataset's owner only)"
+    )
+
+
 class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
+    team = serializers.IntegerField(required=False, allow_null=True, help_text=TEAM_HELP)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     column_mapping = serializers.JSONField(
         required=False,
@@ -162,7 +177,15 @@ class PreviewExampleSerializer(serializers.Serializer):
 
 
 def _user_datasets(request):
-    return Dataset.objects.for_user(request.user)
+    return Dataset.objects.visible_to(request.user).select_related("owner")
+
+
+def _dataset(request, pk, *, change=False):
+    """A dataset the user may see (else 404) and, with change, may change (else 403)."""
+    dataset = access.get_visible_or_404(Dataset.objects.select_related("team"), request.user, pk)
+    if change:
+        access.require_change(request.user, dataset)
+    return dataset
 
 
 class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
@@ -200,6 +223,7 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
                 column_mapping=data.get("column_mapping") or None,
                 encoding=data.get("encoding", ""),
                 skip_invalid_rows=data["skip_invalid_rows"],
+                team_id=data.get("team"),
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
@@ -208,18 +232,32 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
 
 
 class DatasetDetailView(APIView):
-    """One dataset with its validation report and statistics; DELETE removes it and its file."""
+    """One dataset with its validation report and statistics; PATCH renames it or (its owner)
+    moves it between spaces; DELETE removes it and its file."""
 
     @extend_schema(responses=DatasetSerializer)
     def get(self, request, pk):
-        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        dataset = _dataset(request, pk)
+        return Response(DatasetSerializer(dataset, context={"request": request}).data)
+
+    @extend_schema(request=DatasetUpdateSerializer, responses=DatasetSerializer)
+    def patch(self, request, pk):
+        dataset = _dataset(request, pk, change=True)
+        data = DatasetUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "team" in data.validated_data:
+            access.require_manage(request.user, dataset)
+            space_move(obj=dataset, by=request.user, team_id=data.validated_data["team"])
+        if data.validated_data.get("name"):
+            dataset.name = data.validated_data["name"].strip()
+            dataset.save(update_fields=["name"])
         return Response(DatasetSerializer(dataset, context={"request": request}).data)
 
     @extend_schema(
         responses={204: None, 400: OpenApiResponse(description="Used by a queued or running job")}
     )
     def delete(self, request, pk):
-        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        dataset = _dataset(request, pk, change=True)
         try:
             services.dataset_delete(dataset=dataset)
         except DjangoValidationError as exc:
@@ -241,7 +279,7 @@ class DatasetPreviewView(APIView):
         )
     )
     def get(self, request, pk):
-        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        dataset = _dataset(request, pk)
         examples = reader.preview_examples(dataset)
         return Response(
             {
@@ -257,7 +295,7 @@ class DatasetDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, pk):
-        dataset = get_object_or_404(_user_datasets(request), pk=pk)
+        dataset = _dataset(request, pk)
         return dataset_file_response(dataset)
 
 

@@ -1,6 +1,7 @@
 from django import forms
 
 from jobs.datasets.encoding import ENCODINGS
+from jobs.sharing.forms import team_field
 
 # Upload form field -> the format field it names in the column mapping.
 MAPPING_FIELDS = {
@@ -19,6 +20,7 @@ MAPPING_FIELDS = {
 class DatasetUploadForm(forms.Form):
     file = forms.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
     name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file's name")
+    team = team_field()  # its choices are the user's: jobs.sharing.forms.show_teams
     text_column = forms.CharField(max_length=200, required=False, label="Text column")
     prompt_column = forms.CharField(max_length=200, required=False, label="Prompt column")
     completion_column = forms.CharField(max_length=200, required=False, label="Completion column")

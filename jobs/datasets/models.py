@@ -4,7 +4,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from accounts.teams.models import Membership, Role
 
 
 def dataset_upload_path(instance, filename):
@@ -14,7 +17,24 @@ def dataset_upload_path(instance, filename):
 
 class DatasetQuerySet(models.QuerySet):
     def for_user(self, user):
+        """The user's own datasets, in any space: what their quota counts."""
         return self.filter(owner=user, deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        """What `user` may see: their own datasets and those of every team they are in. The one
+        "visible to" rule for datasets (jobs.access has the "may change" check)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        teams = Membership.objects.team_ids(user, lazy=False)  # why a list: Job.visible_to
+        return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
+
+    def usable_by(self, user):
+        """Visible datasets `user` may train on: their own and their teams' where they are at
+        least a member (a viewer only looks)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        teams = Membership.objects.team_ids(user, least=Role.MEMBER, lazy=False)
+        return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
 
     def usable(self):
         return self.filter(status=Dataset.Status.VALID, deleted_at__isnull=True)
@@ -39,6 +59,15 @@ class Dataset(models.Model):
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
+    )
+    # The team whose members share it, or None: the owner's personal space. Deleting the team
+    # hands its datasets back to their owners' personal spaces.
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="datasets",
     )
     name = models.CharField(max_length=200)
     original_filename = models.CharField(max_length=255)

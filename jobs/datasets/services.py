@@ -20,6 +20,7 @@ from jobs.datasets.encoding import ENCODINGS
 from jobs.datasets.report import validate_file
 from jobs.datasets.validation import mapping_problem
 from jobs.models import Dataset, Job
+from jobs.sharing.services import team_for
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,11 @@ MB = 1024 * 1024
 
 
 def dataset_create(
-    *, owner, upload, name, column_mapping=None, encoding="", skip_invalid_rows=False
+    *, owner, upload, name, column_mapping=None, encoding="", skip_invalid_rows=False, team_id=None
 ):
     """1. Refuse an unknown extension, a bad column mapping or encoding, a file over the size
-       limit or over the owner's storage quota (ValidationError naming the field).
+       limit or over the owner's storage quota (ValidationError naming the field), or a team
+       the owner is not a member or admin of (jobs.sharing.services.team_for).
     2. Stream the upload to private storage under a generated name.
     3. Validate and measure it row by row; the report is saved on the dataset either way.
 
@@ -45,8 +47,10 @@ def dataset_create(
     _check_mapping(column_mapping, fmt)
     encoding = _check_encoding(encoding)
     _check_size(owner, upload.size)
+    team = team_for(user=owner, team_id=team_id)
     dataset = Dataset(
         owner=owner,
+        team=team,
         name=(name or "").strip()[:200] or Path(upload.name).stem[:200] or "Untitled dataset",
         original_filename=Path(upload.name).name[:255],
         format=fmt,

@@ -1,7 +1,8 @@
 """Portal pages for datasets: list + upload, detail (report, statistics, preview), download,
 delete, and the one-click sample.
 
-Every view starts from the user's own datasets (`_get_dataset_for_user`): another user's is a 404.
+Every view starts from the datasets the user may see (`_get_dataset_for_user`, through
+jobs.access): anyone else's is a 404, and deleting asks jobs.access.may_change (403 for a viewer).
 """
 
 from django.conf import settings
@@ -9,19 +10,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jobs import access
 from jobs.datasets import reader, services
 from jobs.datasets.api import dataset_file_response
 from jobs.datasets.formats import FORMATS
 from jobs.datasets.forms import DatasetUploadForm
 from jobs.models import Dataset, Job
+from jobs.sharing.forms import SpaceForm, show_teams
 
 
-def _get_dataset_for_user(request, pk):
-    return get_object_or_404(Dataset.objects.for_user(request.user), pk=pk)
+def _get_dataset_for_user(request, pk, *, change=False):
+    dataset = access.get_visible_or_404(
+        Dataset.objects.select_related("team", "owner"), request.user, pk
+    )
+    if change:
+        access.require_change(request.user, dataset)
+    return dataset
 
 
 def _wants_json(request):
@@ -32,8 +40,10 @@ def _wants_json(request):
 @require_http_methods(["GET", "POST"])
 def dataset_list(request):
     form = DatasetUploadForm()
+    show_teams(form, request.user)
     if request.method == "POST":
         form = DatasetUploadForm(request.POST, request.FILES)
+        show_teams(form, request.user)
         dataset = _create_from_form(request, form)
         if dataset is not None:
             url = reverse("dataset-detail", args=[dataset.pk])
@@ -63,6 +73,7 @@ def _create_from_form(request, form):
             column_mapping=form.column_mapping(),
             encoding=form.cleaned_data["encoding"],
             skip_invalid_rows=form.cleaned_data["skip_invalid_rows"],
+            team_id=form.cleaned_data["team"] or None,
         )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
@@ -74,7 +85,9 @@ def _list_context(request, form):
     used = services.storage_used_bytes(request.user)
     quota = settings.USER_STORAGE_QUOTA_MB * services.MB
     return {
-        "datasets": _with_format_labels(Dataset.objects.for_user(request.user)),
+        "datasets": _with_format_labels(
+            Dataset.objects.visible_to(request.user).select_related("team", "owner")
+        ),
         "form": form,
         "used_bytes": used,
         "quota_bytes": quota,
@@ -119,7 +132,11 @@ def dataset_detail(request, pk):
             FORMATS.get(reader.data_format_of(dataset) or ""), "template", ""
         ),
         "truncated_percent": round(100 * (dataset.stats.get("truncated_share") or 0), 1),
-        "active_jobs": Job.objects.for_user(request.user).active().filter(dataset=dataset),
+        "active_jobs": Job.objects.visible_to(request.user).active().filter(dataset=dataset),
+        "can_change": access.may_change(request.user, dataset),
+        "space_form": SpaceForm(user=request.user, initial={"team": dataset.team_id or ""})
+        if access.may_manage(request.user, dataset)
+        else None,
     }
     return render(request, "jobs/dataset_detail.html", context)
 
@@ -160,7 +177,7 @@ def dataset_download(request, pk):
 @login_required
 @require_POST
 def dataset_delete(request, pk):
-    dataset = _get_dataset_for_user(request, pk)
+    dataset = _get_dataset_for_user(request, pk, change=True)
     try:
         services.dataset_delete(dataset=dataset)
     except ValidationError as exc:

@@ -8,7 +8,7 @@ import functools
 import json
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
@@ -43,7 +43,7 @@ def authenticate(request):
 
 def endpoint(*methods):
     """A view of this API: only `methods`; authenticated; writes refused to read-only tokens;
-    every error in OpenAI's shape (ValidationError 400, Http404 404)."""
+    every error in OpenAI's shape (ValidationError 400, PermissionDenied 403, Http404 404)."""
 
     def wrap(view):
         @csrf_exempt
@@ -69,6 +69,10 @@ def endpoint(*methods):
                 return from_validation(exc).response()
             except Http404:
                 return OpenAIError("Not found.", status=404, code="not_found").response()
+            except PermissionDenied as exc:  # jobs.access: seen, but not theirs to change
+                return OpenAIError(
+                    str(exc) or "You may not change this.", status=403, code="permission_denied"
+                ).response()
 
         return handle
 

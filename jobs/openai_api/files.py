@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, JsonResponse
 
+from jobs import access
 from jobs.datasets.services import dataset_check_request_size, dataset_create, dataset_delete
 from jobs.models import Dataset
 from jobs.openai_api.auth import endpoint, page_params, parse_id
@@ -20,7 +21,7 @@ def files(request):
     purpose = request.GET.get("purpose")
     if purpose and purpose not in PURPOSES:
         return JsonResponse(listing([], has_more=False))  # no file has another purpose
-    rows = Dataset.objects.for_user(request.user).order_by("-pk")
+    rows = Dataset.objects.visible_to(request.user).order_by("-pk")
     if after:
         rows = rows.filter(pk__lt=parse_id(after, "file-", "file", "after"))
     rows = list(rows[: limit + 1])
@@ -50,7 +51,7 @@ def _upload(request):
 
 def _dataset(request, file_id):
     pk = parse_id(file_id, "file-", "file")
-    dataset = Dataset.objects.for_user(request.user).filter(pk=pk).first()
+    dataset = Dataset.objects.visible_to(request.user).filter(pk=pk).first()
     if dataset is None:
         raise not_found("file", file_id)
     return dataset
@@ -61,6 +62,7 @@ def file_detail(request, file_id):
     dataset = _dataset(request, file_id)
     if request.method == "GET":
         return JsonResponse(file_object(dataset))
+    access.require_change(request.user, dataset)
     try:
         dataset_delete(dataset=dataset)
     except ValidationError as exc:

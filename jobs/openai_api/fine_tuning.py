@@ -6,6 +6,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
+from jobs import access
 from jobs.models import Checkpoint, Dataset, Job
 from jobs.openai_api.auth import endpoint, json_body, page_params, parse_id
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
@@ -22,7 +23,9 @@ def jobs(request):
     if request.method == "POST":
         return _create(request)
     after, limit = page_params(request)
-    rows = Job.objects.for_user(request.user).select_related("base_model", "owner").order_by("-pk")
+    rows = (
+        Job.objects.visible_to(request.user).select_related("base_model", "owner").order_by("-pk")
+    )
     for name, value in request.GET.items():
         match = METADATA_FILTER.match(name)
         if match:
@@ -72,7 +75,7 @@ def _create(request):
 
 def _file(request, file_id, param):
     pk = parse_id(file_id, "file-", "file", param)
-    dataset = Dataset.objects.for_user(request.user).filter(pk=pk).first()
+    dataset = Dataset.objects.visible_to(request.user).filter(pk=pk).first()
     if dataset is None:
         raise not_found("file", file_id, param)
     if dataset.status != Dataset.Status.VALID:
@@ -89,7 +92,7 @@ def _file(request, file_id, param):
 
 def _job(request, job_id):
     pk = parse_id(job_id, "ftjob-", "fine_tuning_job")
-    job = Job.objects.for_user(request.user).select_related("base_model", "owner")
+    job = Job.objects.visible_to(request.user).select_related("base_model", "owner")
     job = job.filter(pk=pk).first()
     if job is None:
         raise not_found("fine_tuning_job", job_id)
@@ -107,7 +110,9 @@ def _transition(service):
     @endpoint("POST")
     def view(request, job_id):
         try:
-            job = service(job=_job(request, job_id))
+            job = _job(request, job_id)
+            access.require_change(request.user, job)
+            job = service(job=job)
         except ValidationError as exc:
             raise from_validation(exc, status=409) from exc
         return JsonResponse(job_object(job))

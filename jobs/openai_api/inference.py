@@ -31,7 +31,7 @@ def resolve_model(user, name):
     key = model_key(name)
     if key.startswith("job-"):
         pk = key.removeprefix("job-")
-        job = Job.objects.for_user(user).filter(pk=int(pk)).first() if pk.isdigit() else None
+        job = Job.objects.visible_to(user).filter(pk=int(pk)).first() if pk.isdigit() else None
         if job is None:
             raise _model_not_found(name)
         if not job.has_model():
@@ -57,11 +57,11 @@ def _models(user):
         for row in BaseModel.objects.active()
         if availability(row)[1]
     ]
-    jobs = Job.objects.for_user(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
+    jobs = Job.objects.visible_to(user).filter(status=Job.Status.SUCCEEDED).exclude(output_dir="")
     for job in jobs.select_related("base_model", "owner"):
         if job.has_model():
             items.append(
-                model_object(model_name(job), created=job.finished_at, owned_by=user.username)
+                model_object(model_name(job), created=job.finished_at, owned_by=job.owner.username)
             )
     return items
 

@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.catalog.catalog import resolve_base_model
 from jobs.constants import LORA_HYPERPARAMETERS
-from jobs.models import BaseModel, Job
+from jobs.models import BaseModel, Dataset, Job
 from jobs.planning import estimates
 from jobs.planning.devices import device_profile
 from jobs.planning.hyperparameters import HYPERPARAMETERS, validate_requested
@@ -227,12 +227,16 @@ def plan_request(
         method=method,
         requested=dict(hyperparameters or {}),
         validation_dataset=validation_dataset,
+        viewer=owner,
     )
     return base_model, parent_job, planned
 
 
-def plan_job(*, dataset, base_model, parent_job, method, requested, validation_dataset=None):
-    """Resolved hyperparameters with reasons, steps, tokens and the estimate: what a job stores."""
+def plan_job(
+    *, dataset, base_model, parent_job, method, requested, validation_dataset=None, viewer=None
+):
+    """Resolved hyperparameters with reasons, steps, tokens and the estimate: what a job stores.
+    The estimate is calibrated by the finished jobs `viewer` may see (all of them when None)."""
     resolved = resolve(
         dataset=dataset,
         base_model=base_model,
@@ -248,15 +252,22 @@ def plan_job(*, dataset, base_model, parent_job, method, requested, validation_d
         total_steps=resolved["total_steps"],
         total_tokens=resolved["total_tokens"],
         plan=resolved["plan"],
+        viewer=viewer,
     )
     return {**{k: v for k, v in resolved.items() if k != "plan"}, "estimate": estimate}
 
 
 def check_dataset(owner, dataset, field):
-    """Refuse a dataset a job of `owner` cannot train on, under `field`: anyone else's (or a
-    deleted one) reads as unknown, and an unusable one says why (Dataset.unusable_reason)."""
-    if dataset is None or dataset.owner_id != owner.pk or dataset.deleted_at is not None:
+    """Refuse a dataset a job of `owner` cannot train on, under `field`: one they cannot see (or
+    a deleted one) reads as unknown, a team's they only view says so, and an unusable one says
+    why (Dataset.unusable_reason)."""
+    datasets = Dataset.objects.filter(pk=dataset.pk) if dataset is not None else None
+    if datasets is None or not datasets.visible_to(owner).exists():
         raise ValidationError({field: ["Unknown dataset."]})
+    if not datasets.usable_by(owner).exists():
+        raise ValidationError(
+            {field: ["You are a viewer of this dataset's team: only members train on it."]}
+        )
     reason = dataset.unusable_reason()
     if reason:
         raise ValidationError({field: [reason]})

@@ -191,10 +191,12 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
 # --- Calibration ----------------------------------------------------------------------------
 
 
-def finished_jobs(kind):
-    """Succeeded jobs on this kind of worker that recorded how long they took, newest first."""
+def finished_jobs(kind, viewer=None):
+    """Succeeded jobs on this kind of worker that recorded how long they took, newest first;
+    only those `viewer` may see when given (an estimate never counts what its user cannot see)."""
+    jobs = Job.objects.visible_to(viewer) if viewer is not None else Job.objects.all()
     return (
-        Job.objects.filter(
+        jobs.filter(
             status=Job.Status.SUCCEEDED, actual__device_kind=kind, actual__has_key="seconds"
         )
         .select_related("base_model", "dataset")
@@ -202,7 +204,7 @@ def finished_jobs(kind):
     )
 
 
-def calibration(*, base_model, method, profile, max_seq_length=None):
+def calibration(*, base_model, method, profile, max_seq_length=None, viewer=None):
     """What finished jobs measured: {"time", "memory"} (measured / modelled factors, None
     without history), "setup" (seconds a job spends outside its training loop) and "basis".
 
@@ -211,7 +213,7 @@ def calibration(*, base_model, method, profile, max_seq_length=None):
     per-token work (long rows), and the other way round."""
     jobs = [
         job
-        for job in finished_jobs(profile["kind"])[: HISTORY_LIMIT * 5]
+        for job in finished_jobs(profile["kind"], viewer)[: HISTORY_LIMIT * 5]
         if job.base_model_id and _similar_length(job, max_seq_length)
     ]
     same = [j for j in jobs if j.base_model_id == base_model.pk and j.method == method]
@@ -312,7 +314,15 @@ def _median(values):
 
 
 def estimate_job(
-    *, base_model, method, hyperparameters, total_steps, total_tokens, device_kind=None, plan=None
+    *,
+    base_model,
+    method,
+    hyperparameters,
+    total_steps,
+    total_tokens,
+    device_kind=None,
+    plan=None,
+    viewer=None,
 ):
     """1. Model the loop's seconds and the peak memory on this kind of worker.
     2. Scale both by what finished jobs measured (see calibration()).
@@ -330,6 +340,7 @@ def estimate_job(
         method=method,
         profile=profile,
         max_seq_length=hp.get("max_seq_length"),
+        viewer=viewer,
     )
     time_factor, mem_factor = measured["time"], measured["memory"]
     seconds = sum(parts.values()) * (time_factor or 1.0)

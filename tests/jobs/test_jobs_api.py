@@ -162,8 +162,8 @@ def test_patch_refuses_read_only_and_unknown_fields_by_name_and_changes_nothing(
     )
     assert response.status_code == 400
     assert response.json() == {
-        "colour": ["Unknown field: only name and notes can be changed."],
-        "status": ["Read-only: only name and notes can be changed."],
+        "colour": ["Unknown field: only name, notes and team can be changed."],
+        "status": ["Read-only: only name, notes and team can be changed."],
     }
     job.refresh_from_db()
     assert (job.name, job.status) == ("Fox job", Job.Status.RUNNING)

@@ -1,0 +1,85 @@
+"""Teams and their members (re-exported by accounts.models, which Django loads as the app's
+models). What a role may do is decided in one place, jobs.access; here a role is only a rank."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Admin"
+
+
+# viewer < member < admin: a check asks for a least role and compares ranks.
+ROLE_RANK = {Role.VIEWER: 1, Role.MEMBER: 2, Role.ADMIN: 3}
+
+
+def roles_at_least(role):
+    return [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[role]]
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The teams `user` belongs to, in any role; anyone else's team reads as unknown."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="teams_created",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def role_of(self, user):
+        """The user's role in this team, or None when they are not in it."""
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
+
+
+class MembershipQuerySet(models.QuerySet):
+    def team_ids(self, user, *, least=Role.VIEWER, lazy=True):
+        """The ids of the teams where `user` holds at least the role `least`: a subquery, or
+        with lazy=False a list read now (a list lets PostgreSQL use the team_id index inside an
+        OR, which a subquery does not; see Job.objects.visible_to)."""
+        ids = self.filter(user=user, role__in=roles_at_least(least)).values_list(
+            "team_id", flat=True
+        )
+        return ids if lazy else list(ids)
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.team} ({self.role})"

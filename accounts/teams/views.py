@@ -1,0 +1,151 @@
+"""Portal pages for teams: the list with a create form, one team's page with its members.
+
+A team is seen by its members (anyone else gets 404) and changed by its admins (403 for the
+others), through the permission layer, jobs.access."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.teams import services
+from accounts.teams.forms import MemberAddForm, MemberRoleForm, TeamForm
+from accounts.teams.models import Team
+from jobs import access
+from jobs.models import Dataset, Job
+
+
+def _team(request, pk, *, change=False):
+    team = access.get_visible_or_404(Team.objects.all(), request.user, pk)
+    if change:
+        access.require_change(request.user, team)
+    return team
+
+
+def _say(request, exc):
+    messages.error(request, " ".join(exc.messages))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_list(request):
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(by=request.user, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            _say(request, exc)
+        else:
+            messages.success(request, f"Team “{team.name}” created: you are its admin.")
+            return redirect("team-detail", pk=team.pk)
+    memberships = request.user.memberships.select_related("team").order_by("team__name")
+    return render(request, "accounts/team_list.html", {"form": form, "memberships": memberships})
+
+
+@login_required
+@require_GET
+def team_detail(request, pk):
+    team = _team(request, pk)
+    context = {
+        "team": team,
+        "role": team.role_of(request.user),
+        "is_admin": access.may_change(request.user, team),
+        "members": team.memberships.select_related("user"),
+        "add_form": MemberAddForm(),
+        "role_choices": MemberRoleForm().fields["role"].choices,
+        "jobs": Job.objects.visible_to(request.user).filter(team=team).count(),
+        "datasets": Dataset.objects.visible_to(request.user).filter(team=team).count(),
+    }
+    return render(request, "accounts/team_detail.html", context)
+
+
+@login_required
+@require_POST
+def team_rename(request, pk):
+    team = _team(request, pk, change=True)
+    form = TeamForm(request.POST)
+    if form.is_valid():
+        services.team_rename(team=team, name=form.cleaned_data["name"])
+        messages.success(request, "Renamed.")
+    else:
+        messages.error(request, "Not renamed: a team needs a name of at most 100 characters.")
+    return redirect("team-detail", pk=team.pk)
+
+
+@login_required
+@require_POST
+def team_delete(request, pk):
+    team = _team(request, pk, change=True)
+    services.team_delete(team=team)
+    messages.success(
+        request, f"Deleted team “{team.name}”: its datasets and jobs went back to their owners."
+    )
+    return redirect("team-list")
+
+
+@login_required
+@require_POST
+def team_member_add(request, pk):
+    team = _team(request, pk, change=True)
+    form = MemberAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not added: give a username or email and a role.")
+        return redirect("team-detail", pk=team.pk)
+    try:
+        membership = services.team_member_add(
+            team=team, identifier=form.cleaned_data["username"], role=form.cleaned_data["role"]
+        )
+    except ValidationError as exc:
+        _say(request, exc)
+    else:
+        messages.success(
+            request, f"Added {membership.user.username} as {membership.get_role_display()}."
+        )
+    return redirect("team-detail", pk=team.pk)
+
+
+def _membership(team, user_id):
+    membership = team.memberships.select_related("user").filter(user_id=user_id).first()
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+@login_required
+@require_POST
+def team_member_role(request, pk, user_id):
+    team = _team(request, pk, change=True)
+    membership = _membership(team, user_id)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.team_member_set_role(membership=membership, role=form.cleaned_data["role"])
+        except ValidationError as exc:
+            _say(request, exc)
+        else:
+            messages.success(
+                request, f"{membership.user.username} is now {membership.get_role_display()}."
+            )
+    return redirect("team-detail", pk=team.pk)
+
+
+@login_required
+@require_POST
+def team_member_remove(request, pk, user_id):
+    """An admin removes a member; anyone may leave (remove themselves)."""
+    team = _team(request, pk)
+    if user_id != request.user.pk:
+        access.require_change(request.user, team)
+    membership = _membership(team, user_id)
+    try:
+        services.team_member_remove(membership=membership)
+    except ValidationError as exc:
+        _say(request, exc)
+        return redirect("team-detail", pk=team.pk)
+    if user_id == request.user.pk:
+        messages.success(request, f"You left team “{team.name}”.")
+        return redirect("team-list")
+    messages.success(request, f"Removed {membership.user.username}.")
+    return redirect("team-detail", pk=team.pk)

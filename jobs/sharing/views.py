@@ -1,0 +1,78 @@
+"""Portal actions of the sharing topic: move a dataset or job between spaces, share a job
+read-only and revoke the share. The owner only (jobs.access.require_manage); anyone who cannot
+see the thing gets 404 first."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from jobs import access
+from jobs.models import Dataset, Job
+from jobs.sharing import services
+from jobs.sharing.forms import ShareForm, SpaceForm
+
+
+def _owned(request, queryset, pk):
+    obj = access.get_visible_or_404(queryset, request.user, pk)
+    access.require_manage(request.user, obj)
+    return obj
+
+
+def _move(request, obj):
+    form = SpaceForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Not moved: choose your personal space or one of your teams.")
+        return
+    try:
+        services.space_move(obj=obj, by=request.user, team_id=form.cleaned_data["team"] or None)
+    except ValidationError as exc:
+        messages.error(request, "Not moved: " + " ".join(exc.messages))
+        return
+    where = f"team “{obj.team.name}”" if obj.team_id else "your personal space"
+    messages.success(request, f"Moved to {where}.")
+
+
+@login_required
+@require_POST
+def job_move(request, pk):
+    job = _owned(request, Job.objects.all(), pk)
+    _move(request, job)
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def dataset_move(request, pk):
+    dataset = _owned(request, Dataset.objects.all(), pk)
+    _move(request, dataset)
+    return redirect("dataset-detail", pk=dataset.pk)
+
+
+@login_required
+@require_POST
+def job_share_add(request, pk):
+    job = _owned(request, Job.objects.all(), pk)
+    form = ShareForm(request.POST)
+    if form.is_valid():
+        try:
+            share = services.job_share(job=job, identifier=form.cleaned_data["username"])
+        except ValidationError as exc:
+            messages.error(request, "Not shared: " + " ".join(exc.messages))
+        else:
+            messages.success(request, f"Shared read-only with {share.user.username}.")
+    else:
+        messages.error(request, "Not shared: give a username or email.")
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_share_revoke(request, pk, user_id):
+    job = _owned(request, Job.objects.all(), pk)
+    if services.job_unshare(job=job, user_id=user_id):
+        messages.success(request, "Share revoked.")
+    else:
+        messages.error(request, "This job was not shared with that user.")
+    return redirect("job-detail", pk=job.pk)

@@ -1,0 +1,436 @@
+"""Every URL pattern of the portal, the REST API and the OpenAI-compatible API, asked by each
+role, against a table of expected answers.
+
+The roles around one team job (and its dataset and team): its owner (a member of the team), the
+team's admin, a member, a viewer, a user the job is shared with read-only, an outsider and an
+anonymous visitor. An outsider always gets 404 (and no answer of theirs names the team's
+things), a viewer or a share gets 403 on changes, anonymous visitors are sent to sign in (401 in
+the APIs). The test fails when a URL pattern has no row: a new endpoint must say who may use it.
+
+Each request runs in a transaction that is rolled back, so every role meets the same world.
+"""
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+
+from accounts.models import ApiToken
+from jobs.models import Job
+from jobs.openai_api.shaping import model_name
+from jobs.sharing.models import JobShare
+from tests.jobs.factories import LINES, add_history, give_tiny_model, make_dataset, make_job
+from tests.teams_fixtures import make_team, make_user
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["owner", "admin", "member", "viewer", "shared", "outsider", "anonymous"]
+SECRET = "Secret lab"  # in the names of the team, its dataset and its jobs
+
+OK = "ok"  # anything but 401, 403, 404, a 5xx or a redirect to sign in
+ALL = dict.fromkeys(ROLES[:-1], OK)
+# Who may do what with the team's job, its dataset and the team itself.
+RULES = {
+    "mine": ALL,  # the user's own lists and pages: only what they may see is in them
+    "public": {**ALL, "anonymous": OK},
+    "job_see": {**ALL, "outsider": 404},
+    "job_change": {**ALL, "viewer": 403, "shared": 403, "outsider": 404},
+    "job_manage": {
+        **ALL,
+        "admin": 403,
+        "member": 403,
+        "viewer": 403,
+        "shared": 403,
+        "outsider": 404,
+    },
+    "dataset_see": {**ALL, "shared": 404, "outsider": 404},
+    "dataset_change": {**ALL, "viewer": 403, "shared": 404, "outsider": 404},
+    "dataset_manage": {
+        **ALL,
+        "admin": 403,
+        "member": 403,
+        "viewer": 403,
+        "shared": 404,
+        "outsider": 404,
+    },
+    "team_see": {**ALL, "shared": 404, "outsider": 404},
+    "team_admin": {
+        **ALL,
+        "owner": 403,
+        "member": 403,
+        "viewer": 403,
+        "shared": 404,
+        "outsider": 404,
+    },
+    "own_token": {**dict.fromkeys(ROLES[:-1], 404), "owner": OK},
+    # launching or uploading into the team: a viewer is refused, anyone outside names an
+    # unknown dataset or team (a 400 that says no more than for an id that does not exist)
+    "team_create": {**ALL, "viewer": 403, "shared": 400, "outsider": 400},
+    # a personal fine-tune on the team's file: a viewer may not train on it
+    "file_train": {**ALL, "viewer": 400, "shared": 404, "outsider": 404},
+    # an estimate on the team's dataset from the team's model
+    "estimate": {**ALL, "viewer": 400, "shared": 400, "outsider": 400},
+}
+
+
+def _upload():
+    return {"file": SimpleUploadedFile("fox.txt", LINES.encode()), "name": "Up", "team": "{T}"}
+
+
+def _openai_upload():
+    return {
+        "file": SimpleUploadedFile("fox.jsonl", b'{"text": "hello"}\n' * 20),
+        "purpose": "fine-tune",
+    }
+
+
+# route (as Django writes the pattern) -> [(method, rule, body, query)]
+TABLE = {
+    "healthz": [("get", "public", None, "")],
+    "accounts/login/": [("get", "public", None, "")],
+    "accounts/logout/": [("post", "public", None, "")],
+    "accounts/signup/": [("get", "public", None, "")],
+    "accounts/signup/done/": [("get", "public", None, "")],
+    "accounts/signup/<uidb64>/<token>/": [("get", "public", None, "")],
+    "accounts/profile/": [("get", "mine", None, "")],
+    "accounts/teams/": [("get", "mine", None, ""), ("post", "mine", {"name": "Mine"}, "")],
+    "accounts/teams/<int:pk>/": [("get", "team_see", None, "")],
+    "accounts/teams/<int:pk>/rename/": [("post", "team_admin", {"name": "Renamed"}, "")],
+    "accounts/teams/<int:pk>/delete/": [("post", "team_admin", None, "")],
+    "accounts/teams/<int:pk>/members/": [
+        ("post", "team_admin", {"username": "bob", "role": "viewer"}, "")
+    ],
+    "accounts/teams/<int:pk>/members/<int:user_id>/role/": [
+        ("post", "team_admin", {"role": "viewer"}, "")
+    ],
+    "accounts/teams/<int:pk>/members/<int:user_id>/remove/": [("post", "team_admin", None, "")],
+    "accounts/tokens/": [("post", "mine", {"name": "new"}, "")],
+    "accounts/tokens/<int:pk>/rename/": [("post", "own_token", {"name": "renamed"}, "")],
+    "accounts/tokens/<int:pk>/revoke/": [("post", "own_token", None, "")],
+    "accounts/password/change/": [("get", "mine", None, "")],
+    "accounts/password/change/done/": [("get", "mine", None, "")],
+    "accounts/password/reset/": [("get", "public", None, "")],
+    "accounts/password/reset/done/": [("get", "public", None, "")],
+    "accounts/reset/<uidb64>/<token>/": [("get", "public", None, "")],
+    "accounts/reset/done/": [("get", "public", None, "")],
+    "api/v1/auth/token/": [("post", "public", {"username": "ada", "password": "wrong"}, "")],
+    "api/v1/auth/logout/": [("post", "mine", None, "")],
+    "api/v1/me/": [("get", "mine", None, "")],
+    "api/v1/teams/": [("get", "mine", None, ""), ("post", "mine", {"name": "Mine"}, "")],
+    "api/v1/teams/<int:pk>/": [
+        ("get", "team_see", None, ""),
+        ("patch", "team_admin", {"name": "Renamed"}, ""),
+        ("delete", "team_admin", None, ""),
+    ],
+    "api/v1/teams/<int:pk>/members/": [
+        ("get", "team_see", None, ""),
+        ("post", "team_admin", {"username": "bob", "role": "viewer"}, ""),
+    ],
+    "api/v1/teams/<int:pk>/members/<int:user_id>/": [
+        ("patch", "team_admin", {"role": "viewer"}, ""),
+        ("delete", "team_admin", None, ""),
+    ],
+    "api/v1/datasets/": [("get", "mine", None, ""), ("post", "team_create", _upload, "")],
+    "api/v1/datasets/<int:pk>/": [
+        ("get", "dataset_see", None, ""),
+        ("patch", "dataset_change", {"name": "Renamed"}, ""),
+        ("delete", "dataset_change", None, ""),
+    ],
+    "api/v1/datasets/<int:pk>/preview/": [("get", "dataset_see", None, "")],
+    "api/v1/datasets/<int:pk>/download/": [("get", "dataset_see", None, "")],
+    "api/v1/base-models/": [("get", "mine", None, "")],
+    "api/v1/jobs/estimate/": [
+        ("post", "estimate", {"dataset": "{D}", "base_model": "job-{M}"}, "")
+    ],
+    "api/v1/jobs/<int:pk>/shares/": [
+        ("get", "job_manage", None, ""),
+        ("post", "job_manage", {"username": "zed"}, ""),
+    ],
+    "api/v1/jobs/<int:pk>/shares/<int:user_id>/": [("delete", "job_manage", None, "")],
+    "api/v1/jobs/": [
+        ("get", "mine", None, "?search=secret"),
+        (
+            "post",
+            "team_create",
+            {"name": "New", "dataset": "{D}", "base_model": "builtin-tiny", "team": "{T}"},
+            "",
+        ),
+    ],
+    "api/v1/jobs/<int:pk>/": [
+        ("get", "job_see", None, ""),
+        ("patch", "job_change", {"notes": "changed"}, ""),
+        ("delete", "job_change", None, ""),
+    ],
+    "api/v1/jobs/<int:pk>/cancel/": [("post", "job_change", None, "")],
+    "api/v1/jobs/<int:pk>/checkpoints/": [("get", "job_see", None, "")],
+    "api/v1/jobs/<int:pk>/events/": [("get", "job_see", None, "")],
+    "api/v1/jobs/<int:pk>/generate/": [("post", "job_see", {"prompt": "Hi"}, "")],
+    "api/v1/jobs/<int:pk>/metrics/": [("get", "job_see", None, "")],
+    "api/v1/jobs/<int:pk>/model/": [("get", "job_see", None, "")],
+    "api/v1/schema/": [("get", "public", None, "")],
+    "api/v1/docs/": [("get", "public", None, "")],
+    "openai/v1/files": [("get", "mine", None, ""), ("post", "mine", _openai_upload, "")],
+    "openai/v1/files/<str:file_id>": [
+        ("get", "dataset_see", None, ""),
+        ("delete", "dataset_change", None, ""),
+    ],
+    "openai/v1/files/<str:file_id>/content": [("get", "dataset_see", None, "")],
+    "openai/v1/fine_tuning/jobs": [
+        ("get", "mine", None, ""),
+        ("post", "file_train", {"training_file": "file-{D}", "model": "builtin-tiny"}, ""),
+    ],
+    "openai/v1/fine_tuning/jobs/<str:job_id>": [("get", "job_see", None, "")],
+    "openai/v1/fine_tuning/jobs/<str:job_id>/cancel": [("post", "job_change", None, "")],
+    "openai/v1/fine_tuning/jobs/<str:job_id>/pause": [("post", "job_change", None, "")],
+    "openai/v1/fine_tuning/jobs/<str:job_id>/resume": [("post", "job_change", None, "")],
+    "openai/v1/fine_tuning/jobs/<str:job_id>/events": [("get", "job_see", None, "")],
+    "openai/v1/fine_tuning/jobs/<str:job_id>/checkpoints": [("get", "job_see", None, "")],
+    "openai/v1/models": [("get", "mine", None, "")],
+    "openai/v1/models/<path:model_id>": [("get", "job_see", None, "")],
+    "openai/v1/completions": [
+        ("post", "job_see", {"model": "{MODEL}", "prompt": "Hi", "max_tokens": 2}, "")
+    ],
+    "openai/v1/chat/completions": [
+        (
+            "post",
+            "job_see",
+            {"model": "{MODEL}", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2},
+            "",
+        )
+    ],
+    "": [
+        ("get", "mine", None, "?q=secret"),
+        ("get", "mine", None, "?space=team-{T}"),
+        ("get", "mine", None, "?space=shared"),
+    ],
+    "jobs/new/": [("get", "mine", None, "?from={J}")],
+    "jobs/compare/": [("get", "mine", None, "?ids={J}&ids={M}")],
+    "jobs/<int:pk>/": [("get", "job_see", None, "")],
+    "jobs/<int:pk>/live/": [("get", "job_see", None, "")],
+    "jobs/<int:pk>/edit/": [("post", "job_change", {"name": "Renamed", "notes": ""}, "")],
+    "jobs/<int:pk>/cancel/": [("post", "job_change", None, "")],
+    "jobs/<int:pk>/pause/": [("post", "job_change", None, "")],
+    "jobs/<int:pk>/resume/": [("post", "job_change", None, "")],
+    "jobs/<int:pk>/delete/": [("get", "job_change", None, ""), ("post", "job_change", None, "")],
+    "jobs/<int:pk>/model/": [("get", "job_see", None, "")],
+    "jobs/<int:pk>/playground/": [("get", "job_see", None, "")],
+    "jobs/<int:pk>/move/": [("post", "job_manage", {"team": ""}, "")],
+    "jobs/<int:pk>/shares/": [("post", "job_manage", {"username": "zed"}, "")],
+    "jobs/<int:pk>/shares/<int:user_id>/revoke/": [("post", "job_manage", None, "")],
+    "datasets/": [("get", "mine", None, "")],
+    "datasets/sample/": [("post", "mine", None, "")],
+    "datasets/<int:pk>/": [("get", "dataset_see", None, "")],
+    "datasets/<int:pk>/download/": [("get", "dataset_see", None, "")],
+    "datasets/<int:pk>/delete/": [("post", "dataset_change", None, "")],
+    "datasets/<int:pk>/move/": [("post", "dataset_manage", {"team": ""}, "")],
+}
+# Patterns with no object of a user's behind them, each with why it is not in the table.
+SKIPPED = {
+    "api/v1/^(?P<unmatched>.*)$": "the API's JSON 404 for any unknown path",
+}
+
+
+def _routes(patterns, prefix=""):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route != "admin/":  # staff only: test_the_admin_site_is_for_staff_only
+                yield from _routes(pattern.url_patterns, route)
+        else:
+            yield route
+
+
+def test_the_table_has_a_row_for_every_url_pattern():
+    routes = set(_routes(get_resolver().url_patterns)) - set(SKIPPED)
+    assert sorted(routes - set(TABLE)) == [], "URL patterns without a row in the role table"
+    assert sorted(set(TABLE) - routes) == [], "rows for URL patterns that no longer exist"
+
+
+@pytest.fixture
+def world(owner, other_user, django_user_model):
+    """ada owns the team's dataset and jobs (as a member); tad is the admin, meg a member, vic a
+    viewer; sam has the jobs shared with him; bob is outside; zed is the member admins act on."""
+    users = {"owner": owner, "outsider": other_user}
+    for role, name in [("admin", "tad"), ("member", "meg"), ("viewer", "vic"), ("shared", "sam")]:
+        users[role] = make_user(django_user_model, name)
+    zed = make_user(django_user_model, "zed")
+    team = make_team(
+        users["admin"],
+        name=f"{SECRET} team",
+        member=owner,
+        viewer=users["viewer"],
+    )
+    team.memberships.create(user=users["member"], role="member")
+    team.memberships.create(user=zed, role="member")
+    dataset = make_dataset(owner, name=f"{SECRET} data")
+    dataset.team = team
+    dataset.save(update_fields=["team"])
+    job = make_job(owner, dataset, team=team, name=f"{SECRET} job", status=Job.Status.RUNNING)
+    add_history(job)
+    model_job = make_job(owner, dataset, team=team, name=f"{SECRET} model")
+    give_tiny_model(model_job)
+    for shared in (job, model_job):
+        JobShare.objects.create(job=shared, user=users["shared"])
+    token, _ = ApiToken.issue(user=owner, name="ada's laptop")
+    ids = {
+        "T": team.pk,
+        "D": dataset.pk,
+        "J": job.pk,
+        "M": model_job.pk,
+        "MODEL": model_name(model_job),
+        "zed": zed.pk,
+        "sam": users["shared"].pk,
+        "token": token.pk,
+    }
+    return users, ids
+
+
+def _clients(users):
+    """Per role: a signed-in portal client, a REST client (Token) and an OpenAI one (Bearer)."""
+    clients = {}
+    for role in ROLES:
+        portal, rest, openai = Client(), Client(), Client()
+        user = users.get(role)
+        if user is not None:
+            portal.force_login(user)
+            portal.session_key = portal.cookies[settings.SESSION_COOKIE_NAME].value
+            _, key = ApiToken.issue(user=user, name="role table")
+            rest.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
+            openai.defaults["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+        clients[role] = {"portal": portal, "rest": rest, "openai": openai}
+    return clients
+
+
+def _url(route, ids, query):
+    path = route
+    for name, value in [
+        ("<int:pk>", "{J}"),
+        ("<int:user_id>", "{zed}"),
+        ("<str:file_id>", "file-{D}"),
+        ("<str:job_id>", "ftjob-{J}"),
+        ("<path:model_id>", "{MODEL}"),
+        ("<uidb64>", "MQ"),
+        ("<token>", "set-password"),
+    ]:
+        path = path.replace(name, value)
+    if route.startswith(("accounts/teams/", "api/v1/teams/")):
+        path = path.replace("{J}", "{T}")
+    if route.startswith(("datasets/", "api/v1/datasets/")):
+        path = path.replace("{J}", "{D}")
+    if route.startswith("accounts/tokens/"):
+        path = path.replace("{J}", "{token}")
+    if "shares/<" in route:
+        path = path.replace("{zed}", "{sam}")
+    return "/" + (path + query).format(**ids)
+
+
+def _body(body, ids):
+    if callable(body):
+        body = body()
+    if body is None:
+        return None
+    return {
+        key: value.format(**ids) if isinstance(value, str) and "{" in value else value
+        for key, value in body.items()
+    }
+
+
+def _ask(client, method, url, body, kind):
+    """The response, inside a transaction rolled back afterwards."""
+
+    class Rollback(Exception):
+        pass
+
+    kwargs = {}
+    if body is not None:
+        multipart = any(hasattr(value, "read") for value in body.values())
+        kwargs = {"data": body}
+        if kind != "portal" and not multipart:
+            kwargs["content_type"] = "application/json"
+    response = None
+    if getattr(client, "session_key", None):  # signing out (or a password change) drops it
+        client.cookies[settings.SESSION_COOKIE_NAME] = client.session_key
+    try:
+        with transaction.atomic():
+            response = getattr(client, method)(url, **kwargs)
+            raise Rollback
+    except Rollback:
+        pass
+    return response
+
+
+def _answer(response):
+    """ "ok", a status the table names (400, 403, 404), or "login" for a sign-in redirect."""
+    status = response.status_code
+    if status in (302, 303) and "/accounts/login/" in response.get("Location", ""):
+        return "login"
+    if status in (401, 403, 404) or status >= 500:
+        return status
+    if status == 400:
+        return 400
+    return OK
+
+
+# Rules whose allowed answer may also be a 400 about the request itself (a wrong password, a
+# dataset a viewer may not train on): access was granted, the request was judged.
+MAY_BE_400 = {"public", "mine", "team_create", "file_train", "estimate"}
+
+
+def _fine(got, role, rule, kind, method):
+    if rule == "public":
+        return got not in (404,) and not (isinstance(got, int) and got >= 500)
+    if role == "anonymous":
+        return got == "login" if kind == "portal" else got in (401, 403)
+    expected = RULES[rule][role]
+    if expected == OK and (rule in MAY_BE_400 or method == "delete"):
+        return got in (OK, 400)
+    return got == expected
+
+
+def _kind(route):
+    if route.startswith("api/"):
+        return "rest"
+    return "openai" if route.startswith("openai/") else "portal"
+
+
+def test_every_role_gets_the_expected_answer_on_every_url(world):
+    users, ids = world
+    clients = _clients(users)
+    wrong = []
+    for route, rows in TABLE.items():
+        kind = _kind(route)
+        for method, rule, body, query in rows:
+            url = _url(route, ids, query)
+            for role in ROLES:
+                response = _ask(clients[role][kind], method, url, _body(body, ids), kind)
+                got = _answer(response)
+                if not _fine(got, role, rule, kind, method):
+                    expected = "sign-in" if role == "anonymous" else RULES[rule][role]
+                    wrong.append(f"{method.upper()} {url} as {role}: {got}, expected {expected}")
+                if role == "outsider" and not getattr(response, "streaming", False):
+                    if SECRET.encode() in response.content:
+                        wrong.append(f"{method.upper()} {url} as outsider names the team's things")
+    assert wrong == []
+
+
+def test_what_each_member_lists_includes_the_teams_things(world):
+    users, ids = world
+    clients = _clients(users)
+    for role in ("admin", "member", "viewer"):
+        jobs = clients[role]["rest"].get("/api/v1/jobs/").json()
+        assert {f"{SECRET} job", f"{SECRET} model"} <= {j["name"] for j in jobs["results"]}
+        models = clients[role]["rest"].get("/api/v1/base-models/").json()
+        assert f"job-{ids['M']}" in [m["key"] for m in models]
+    shared = clients["shared"]["openai"].get("/openai/v1/models").json()
+    assert ids["MODEL"] in [m["id"] for m in shared["data"]]
+
+
+def test_the_admin_site_is_for_staff_only(world):
+    users, ids = world
+    clients = _clients(users)
+    for role in ROLES:
+        response = clients[role]["portal"].get(f"/admin/jobs/job/{ids['J']}/change/")
+        assert response.status_code == 302, role
+        assert response["Location"].startswith("/admin/login/"), role
