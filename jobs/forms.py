@@ -21,6 +21,8 @@ CHOICE_LABELS = {
     "fp32": "fp32",
     "bf16": "bf16 (GPUs that support it)",
     "fp16": "fp16 (older GPUs)",
+    "best": "Best (lowest eval loss)",
+    "last": "Last step",
 }
 HYPERPARAMETER_LABELS = {
     "epochs": "Epochs",
@@ -33,6 +35,9 @@ HYPERPARAMETER_LABELS = {
     "lr_scheduler": "Learning-rate schedule",
     "eval_steps": "Evaluate every (steps)",
     "save_steps": "Checkpoint every (steps)",
+    "early_stopping_patience": "Early stopping patience (evaluations)",
+    "early_stopping_min_delta": "Early stopping minimum improvement",
+    "exported_model": "Exported model",
     "seed": "Seed",
     "precision": "Precision",
     "lora_r": "LoRA rank (r)",
