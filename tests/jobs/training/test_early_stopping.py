@@ -32,7 +32,7 @@ def overfitting_run(tmp_path, **overrides):
         "epochs": 10,
         "eval_steps": 2,
         "save_steps": 0,
-        "learning_rate": 3e-2,
+        "learning_rate": 1e-2,
         "lr_scheduler": "constant",
         "warmup_ratio": 0.0,
     }
