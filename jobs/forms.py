@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from jobs.catalog.catalog import catalog_for
+from jobs.catalog.catalog import catalog_for, checkpoint_entry, checkpoint_key
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
 from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
@@ -144,6 +144,11 @@ class JobLaunchForm(forms.Form):
         self.fields["dataset"].show_for(user)
         self.fields["validation_dataset"].show_for(user)
         self.catalog = catalog_for(user)
+        # A checkpoint asked for (?base_model=job-<id>-step-<step>, or posted) is offered first.
+        asked = self.data.get("base_model") or self.initial.get("base_model")
+        entry = checkpoint_entry(user, asked)
+        if entry is not None:
+            self.catalog.insert(0, entry)
         self.fields["base_model"].choices = [
             (m["key"], m["display_name"]) for m in self.catalog if m["available"]
         ]
@@ -198,16 +203,25 @@ def launch_initial_from(request):
                     "name": f"{source.name} (copy)",
                     "dataset": source.dataset_id,
                     "validation_dataset": source.validation_dataset_id,
-                    "base_model": f"job-{source.parent_job_id}"
-                    if source.parent_job_id
-                    else source.base_model.key,
+                    "base_model": _base_model_key(source),
                     "method": source.method,
                 }
             )
     dataset_id = parse_int(request.GET.get("dataset"))
     if dataset_id is not None:
         initial["dataset"] = dataset_id
+    if request.GET.get("base_model"):
+        initial["base_model"] = request.GET["base_model"].strip()[:100]
     return initial
+
+
+def _base_model_key(job):
+    """The key that picks what `job` started from again (a catalog row, a job, a checkpoint)."""
+    if job.parent_job_id and job.parent_checkpoint_step is not None:
+        return checkpoint_key(job.parent_job, job.parent_checkpoint_step)
+    if job.parent_job_id:
+        return f"job-{job.parent_job_id}"
+    return job.base_model.key
 
 
 class JobNotesForm(forms.ModelForm):

@@ -77,6 +77,7 @@ class JobSerializer(serializers.ModelSerializer):
             "validation_dataset",
             "base_model",
             "parent_job",
+            "parent_checkpoint_step",
             "method",
             "hyperparameters",
             "requested_hyperparameters",

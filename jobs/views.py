@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import APIException
 
-from jobs.api import model_zip_response
+from jobs.api import checkpoint_zip_response, model_zip_response
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -92,9 +92,16 @@ def job_detail(request, pk):
         "events": events,
         "last_event_id": events[-1].id if events else 0,
         "checkpoints": checkpoints,
+        "best_checkpoint": _best_checkpoint(checkpoints),
         "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
     }
     return render(request, "jobs/job_detail.html", context)
+
+
+def _best_checkpoint(checkpoints):
+    """The kept checkpoint with the lowest eval loss (the first of equals), or None."""
+    scored = [c for c in checkpoints if not c.is_final and c.eval_loss is not None]
+    return min(scored, key=lambda c: (c.eval_loss, c.step)) if scored else None
 
 
 @login_required
@@ -197,6 +204,17 @@ def job_model_download(request, pk):
     job = _get_job_for_user(request, pk)
     try:
         return model_zip_response(job)
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_GET
+def checkpoint_model_download(request, pk, step):
+    job = _get_job_for_user(request, pk)
+    try:
+        return checkpoint_zip_response(job, step)
     except APIException as exc:
         messages.error(request, str(exc.detail))
         return redirect("job-detail", pk=job.pk)

@@ -11,6 +11,8 @@ def model_card(job, result):
     """The card's Markdown for `job`, with the engine's final figures from `result`."""
     hp_lines = "\n".join(f"| {k} | {v} |" for k, v in sorted(job.hyperparameters.items()))
     base = job.parent_job.name if job.parent_job_id else job.base_model.display_name
+    if job.parent_checkpoint_step is not None:
+        base += f" (its checkpoint at step {job.parent_checkpoint_step})"
     random_note = ""
     if job.base_model.source == BaseModel.Source.BUILTIN and not job.parent_job_id:
         random_note = (
@@ -43,6 +45,25 @@ Fine-tuned with LLM Tuner (job #{job.pk}) from **{base}** ({job.get_method_displ
 - Train loss: {format_loss(result.train_loss)}; eval loss: {format_loss(result.eval_loss)}
 - Training time: {result.seconds:.1f} s on {result.device} ({result.tokens_per_second:.0f} tokens/s)
 
+## Use
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")
+tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
+```
+"""
+
+
+def checkpoint_card(job, checkpoint):
+    """The card of a kept checkpoint saved as a model: which job and step, and how to prompt."""
+    loss = format_loss(checkpoint.eval_loss)
+    return f"""# {job.name}: checkpoint at step {checkpoint.step}
+
+A checkpoint of LLM Tuner job #{job.pk} ({job.get_method_display()}, {job.get_status_display()}),
+saved at step {checkpoint.step} of {job.total_steps} (eval loss {loss}).
+Training data: {job.dataset.name} ({job.dataset.get_kind_display()}).
+
+{prompt_format(job.dataset)}
 ## Use
 ```python
 from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -144,7 +144,9 @@ def _examples(dataset):
 def build_config(job):
     """The engine's configuration from the job's resolved hyperparameters."""
     hp = job.hyperparameters
-    model_path, model_config = model_source(job.base_model, job.parent_job)
+    model_path, model_config = model_source(
+        job.base_model, job.parent_job, job.parent_checkpoint_step
+    )
     builtin = job.parent_job_id is None and job.base_model.source == BaseModel.Source.BUILTIN
     # Every hyperparameter goes to the engine as is, except max_seq_length (capped below).
     names = [name for name in HYPERPARAMETERS if name != "max_seq_length"]

@@ -66,7 +66,7 @@
     document.getElementById("chart-empty").hidden = hasPoints;
     lossChart.update([
       { label: "train loss", color: "#2f5bd3", points: points.train },
-      { label: "eval loss", color: "#c2410c", dashed: true, dots: true, points: points.eval },
+      { label: "eval loss", color: "#c2410c", dashed: true, dots: true, markBest: true, points: points.eval },
     ]);
     lrChart.update([{ label: "learning rate", color: "#047857", points: points.lr }]);
   }
@@ -98,7 +98,7 @@
     const body = document.getElementById("checkpoint-rows");
     rows.forEach(function (row) {
       const tr = document.createElement("tr");
-      [String(row.step), T.bytes(row.size_bytes), T.loss(row.eval_loss), row.is_final ? "final model" : "checkpoint"].forEach(function (text) {
+      [String(row.step), T.bytes(row.size_bytes), T.loss(row.eval_loss), row.is_final ? "final model" : "checkpoint", ""].forEach(function (text) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.appendChild(td);
