@@ -284,6 +284,8 @@ class JobViewSet(
             result = generation.generate(job=job, user=request.user, **data.validated_data)
         except generation.ModelNotReady as exc:
             raise Conflict(str(exc)) from exc
+        except generation.NotAChatModel as exc:
+            raise ValidationError({"system": [str(exc)]}) from exc
         except generation.Busy as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except client.Unavailable as exc:

@@ -236,6 +236,7 @@ class PlaygroundForm(forms.Form):
 
     WIDGET_ATTRS = {
         "prompt": {"rows": 4},
+        "system": {"rows": 2},
         "temperature": {"step": "0.05"},
         "top_p": {"step": "0.01"},
     }
@@ -243,4 +244,7 @@ class PlaygroundForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, rule in GenerateRequestSerializer().fields.items():
+            if name == "history":  # the page keeps the conversation in JavaScript
+                continue
             self.fields[name] = form_field(rule, widget_attrs=self.WIDGET_ATTRS.get(name))
+        self.fields["system"].required = False  # blank: no system prompt

@@ -225,12 +225,20 @@ def checkpoint_model_download(request, pk, step):
 def job_playground(request, pk):
     """Prompt the fine-tuned model beside its base; JavaScript posts to the API instead."""
     job = _get_job_for_user(request, pk)
+    is_chat = job.dataset.kind == Dataset.Kind.CHAT
     form = PlaygroundForm(request.POST or None)
+    if not is_chat:
+        del form.fields["system"]
     result, error = None, None
     if request.method == "POST" and form.is_valid():
         try:
             result = generation.generate(job=job, user=request.user, **form.cleaned_data)
-        except (generation.ModelNotReady, generation.Busy, client.Unavailable) as exc:
+        except (
+            generation.ModelNotReady,
+            generation.NotAChatModel,
+            generation.Busy,
+            client.Unavailable,
+        ) as exc:
             error = str(exc)
     context = {
         "job": job,
@@ -238,6 +246,7 @@ def job_playground(request, pk):
         "result": result,
         "error": error,
         "generate_url": reverse("api-job-generate", args=[job.pk]),
+        "is_chat": is_chat,
     }
     return render(request, "jobs/playground.html", context)
 
