@@ -27,6 +27,8 @@ def qa(answer, n):
     return [{"prompt": "Q: colour of sky?", "completion": f" {answer}"}] * n
 
 
+pytestmark = pytest.mark.usefixtures("sync_queue")
+
 CHAT = [
     {
         "messages": [
@@ -52,8 +54,7 @@ def run(owner, dataset, django_capture_on_commit_callbacks, **kwargs):
 @pytest.mark.django_db
 def test_an_overfitting_job_stops_early_and_exports_its_best_checkpoint(
     owner,
-    sync_queue,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     hp = {
         "epochs": 10,
@@ -92,8 +93,7 @@ def test_an_overfitting_job_stops_early_and_exports_its_best_checkpoint(
 @pytest.mark.django_db
 def test_a_chat_job_s_tokenizer_applies_the_training_format(
     owner,
-    sync_queue,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     dataset = upload(owner, "chat", CHAT)
     job = run(owner, dataset, django_capture_on_commit_callbacks)
@@ -114,8 +114,7 @@ def test_a_chat_job_s_tokenizer_applies_the_training_format(
 @pytest.mark.django_db
 def test_a_prompt_completion_card_states_its_prompt_format(
     owner,
-    sync_queue,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     job = run(owner, upload(owner, "qa", qa("blue", 24)), django_capture_on_commit_callbacks)
     card = (job.model_folder / "README.md").read_text()
