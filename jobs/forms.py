@@ -193,10 +193,11 @@ def launch_initial_from(request):
         source = (
             Job.objects.for_user(request.user)
             .filter(pk=source_id)
-            .select_related("base_model")
+            .select_related("base_model", "dataset", "validation_dataset")
             .first()
         )
         if source:
+            initial["clone_notes"] = _clone_notes(source)
             initial.update(source.requested_hyperparameters)
             initial.update(
                 {
@@ -213,6 +214,18 @@ def launch_initial_from(request):
     if request.GET.get("base_model"):
         initial["base_model"] = request.GET["base_model"].strip()[:100]
     return initial
+
+
+def _clone_notes(source):
+    """What a clone cannot copy: a dataset the user has deleted since."""
+    notes = []
+    for dataset in (source.dataset, source.validation_dataset):
+        if dataset is not None and dataset.deleted_at is not None:
+            notes.append(
+                f"The dataset “{dataset.name}” that job #{source.pk} used has been deleted: "
+                "choose another one."
+            )
+    return notes
 
 
 def _base_model_key(job):

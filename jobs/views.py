@@ -31,9 +31,11 @@ def _get_job_for_user(request, pk):
     return get_object_or_404(queryset, pk=pk)
 
 
-@login_required
 @require_GET
 def dashboard(request):
+    """The user's jobs; a visitor who is not signed in gets the landing page instead."""
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
     jobs = Job.objects.for_user(request.user).select_related("dataset", "base_model")
     status = request.GET.get("status", "")
     # PostgreSQL refuses a NUL character in a text comparison (a 500), and no name holds one.
@@ -60,6 +62,7 @@ def dashboard(request):
 def job_new(request):
     """The new-job wizard; without JavaScript it is a plain form that launches on submit."""
     initial = launch_initial_from(request)
+    clone_notes = initial.pop("clone_notes", [])
     form = JobLaunchForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,13 +70,15 @@ def job_new(request):
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"Job “{job.name}” is queued.")
+            # The job page hides this once the job has started (static/js/job_live.js).
+            messages.success(request, f"Job “{job.name}” is queued.", extra_tags="queued-note")
             return redirect("job-detail", pk=job.pk)
     context = {
         "form": form,
         "lora_fields": LORA_ONLY,
         "unavailable_models": [m for m in form.catalog if not m["available"]],
         "estimate_url": reverse("api-job-estimate"),
+        "clone_notes": clone_notes,
     }
     return render(request, "jobs/job_new.html", context)
 

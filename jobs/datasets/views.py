@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -120,6 +121,13 @@ def dataset_detail(request, pk):
         ),
         "truncated_percent": round(100 * (dataset.stats.get("truncated_share") or 0), 1),
         "active_jobs": Job.objects.for_user(request.user).active().filter(dataset=dataset),
+        # Finished jobs that trained or validated on it: deleting it warns about them first.
+        "used_by": list(
+            Job.objects.for_user(request.user)
+            .filter(Q(dataset=dataset) | Q(validation_dataset=dataset))
+            .only("pk", "name")
+            .order_by("-created_at")[:50]
+        ),
     }
     return render(request, "jobs/dataset_detail.html", context)
 

@@ -39,6 +39,10 @@
     setText("fig-elapsed", T.duration(job.duration_seconds));
     setText("fig-train-loss", T.loss(job.train_loss));
     setText("fig-eval-loss", T.loss(job.eval_loss));
+    if (job.status !== "queued") {
+      // "Job … is queued." said so at launch; it is no longer true once the job has started.
+      document.querySelectorAll(".message.queued-note").forEach(function (note) { note.remove(); });
+    }
     if (job.status === "failed" && job.error) {
       document.getElementById("live-failure").hidden = startedFinished;
       setText("live-error-text", job.error);
