@@ -9,8 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from jobs.datasets.services import dataset_create
-from jobs.models import Job
-from jobs.services import job_launch
+from jobs.models import BaseModel, Job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -40,21 +39,26 @@ def test_the_job_page_marks_the_best_point_and_checkpoint_of_an_early_stopped_jo
     new_context, live_server, django_user_model, request, shots
 ):
     owner = django_user_model.objects.create_user("bea", "bea@example.com", PASSWORD)
-    job = job_launch(
+    # An earlier job with these settings, cloned in the wizard and launched from the browser.
+    earlier = Job.objects.create(
         owner=owner,
         name="overfits",
         dataset=qa(owner, "green", 16),
         validation_dataset=qa(owner, "blue", 10),
-        base_model_key="builtin-tiny",
-        hyperparameters=HP,
+        base_model=BaseModel.objects.get(key="builtin-tiny"),
+        requested_hyperparameters=HP,
+        status=Job.Status.FAILED,
     )
     page = new_context().new_page()
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("bea")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    page.goto(f"{live_server.url}/jobs/new/?from={earlier.pk}")
+    page.get_by_role("button", name="Launch training").click()
     expect(page.locator(".message.queued-note")).to_be_visible()
+    job = Job.objects.exclude(pk=earlier.pk).get(owner=owner)
+    assert job.requested_hyperparameters == HP
     request.getfixturevalue("worker")
 
     expect(page.locator("#loss-chart .best-marker")).to_be_attached(timeout=180_000)
