@@ -150,7 +150,7 @@ class JobCallbacks(Callbacks):
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
         self.job.log(
             f"Removed the checkpoint at step {step}: only the newest "
-            f"{settings.JOB_CHECKPOINTS_KEPT} are kept",
+            f"{settings.JOB_CHECKPOINTS_KEPT} and the best are kept",
             kind="checkpoint",
             data={"step": step, "removed": True},
         )
