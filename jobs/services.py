@@ -278,7 +278,12 @@ def checkpoint_model(*, job, step):
     if not (folder / "model" / "config.json").exists():
         from jobs.training.checkpoint_model import export_checkpoint  # imports torch
 
-        export_checkpoint(job=job, checkpoint=checkpoint)
+        try:
+            export_checkpoint(job=job, checkpoint=checkpoint)
+        except FileNotFoundError as exc:  # a running job pruned it meanwhile
+            raise ValidationError(
+                {"step": [f"The checkpoint at step {step} was removed while being read."]}
+            ) from exc
     return folder
 
 
