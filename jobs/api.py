@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, Throttled, ValidationError
+from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,7 +37,13 @@ from jobs.serializers import (
     MetricPointSerializer,
     cursor_page_serializer,
 )
-from jobs.services import job_cancel, job_delete, job_launch, job_model_zip
+from jobs.services import (
+    checkpoint_model_zip,
+    job_cancel,
+    job_delete,
+    job_launch,
+    job_model_zip,
+)
 from jobs.sharing.services import space_move
 
 
@@ -265,6 +271,25 @@ class JobViewSet(
         job = self.get_object()
         return model_zip_response(job)
 
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such checkpoint kept"),
+        }
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="checkpoints/<int:step>/model",
+        url_name="checkpoint-model",
+    )
+    def checkpoint_model(self, request, pk=None, step=None):
+        """A kept checkpoint as a model: a zip of its Hugging Face folder (model/, and adapter/
+        for LoRA), made on the first request. Its key for a new job's base_model is
+        `job-<id>-step-<step>`."""
+        job = self.get_object()
+        return checkpoint_zip_response(job, int(step))
+
     @extend_schema(request=GenerateRequestSerializer, responses={200: GenerateResponseSerializer})
     @action(detail=True, methods=["post"])
     def generate(self, request, pk=None):
@@ -276,11 +301,25 @@ class JobViewSet(
             result = generation.generate(job=job, user=request.user, **data.validated_data)
         except generation.ModelNotReady as exc:
             raise Conflict(str(exc)) from exc
+        except generation.NotAChatModel as exc:
+            raise ValidationError({"system": [str(exc)]}) from exc
         except generation.Busy as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except client.Unavailable as exc:
             raise InferenceUnavailable(str(exc)) from exc
         return Response(result)
+
+
+def checkpoint_zip_response(job, step):
+    """A kept checkpoint as a model zip; 404 naming the kept steps when there is none."""
+    try:
+        path = checkpoint_model_zip(job=job, step=step)
+    except DjangoValidationError as exc:
+        raise NotFound(" ".join(_messages(exc))) from exc
+    filename = f"llm-tuner-job-{job.pk}-step-{step}-model.zip"
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
+    )
 
 
 def model_zip_response(job):

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from jobs import access
-from jobs.catalog.catalog import catalog_for
+from jobs.catalog.catalog import catalog_for, checkpoint_entry, checkpoint_key
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
 from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
@@ -23,6 +23,8 @@ CHOICE_LABELS = {
     "fp32": "fp32",
     "bf16": "bf16 (GPUs that support it)",
     "fp16": "fp16 (older GPUs)",
+    "best": "Best (lowest eval loss)",
+    "last": "Last step",
 }
 HYPERPARAMETER_LABELS = {
     "epochs": "Epochs",
@@ -35,6 +37,9 @@ HYPERPARAMETER_LABELS = {
     "lr_scheduler": "Learning-rate schedule",
     "eval_steps": "Evaluate every (steps)",
     "save_steps": "Checkpoint every (steps)",
+    "early_stopping_patience": "Early stopping patience (evaluations)",
+    "early_stopping_min_delta": "Early stopping minimum improvement",
+    "exported_model": "Exported model",
     "seed": "Seed",
     "precision": "Precision",
     "lora_r": "LoRA rank (r)",
@@ -143,6 +148,11 @@ class JobLaunchForm(forms.Form):
         self.fields["validation_dataset"].show_for(user)
         show_teams(self, user)
         self.catalog = catalog_for(user)
+        # A checkpoint asked for (?base_model=job-<id>-step-<step>, or posted) is offered first.
+        asked = self.data.get("base_model") or self.initial.get("base_model")
+        entry = checkpoint_entry(user, asked)
+        if entry is not None:
+            self.catalog.insert(0, entry)
         self.fields["base_model"].choices = [
             (m["key"], m["display_name"]) for m in self.catalog if m["available"]
         ]
@@ -189,19 +199,18 @@ def launch_initial_from(request):
         source = (
             Job.objects.visible_to(request.user)
             .filter(pk=source_id)
-            .select_related("base_model")
+            .select_related("base_model", "dataset", "validation_dataset")
             .first()
         )
         if source and access.may_change(request.user, source):
+            initial["clone_notes"] = _clone_notes(source)
             initial.update(source.requested_hyperparameters)
             initial.update(
                 {
                     "name": f"{source.name} (copy)",
                     "dataset": source.dataset_id,
                     "validation_dataset": source.validation_dataset_id,
-                    "base_model": f"job-{source.parent_job_id}"
-                    if source.parent_job_id
-                    else source.base_model.key,
+                    "base_model": _base_model_key(source),
                     "method": source.method,
                     "team": source.team_id or "",
                 }
@@ -209,7 +218,30 @@ def launch_initial_from(request):
     dataset_id = parse_int(request.GET.get("dataset"))
     if dataset_id is not None:
         initial["dataset"] = dataset_id
+    if request.GET.get("base_model"):
+        initial["base_model"] = request.GET["base_model"].strip()[:100]
     return initial
+
+
+def _clone_notes(source):
+    """What a clone cannot copy: a dataset the user has deleted since."""
+    notes = []
+    for dataset in (source.dataset, source.validation_dataset):
+        if dataset is not None and dataset.deleted_at is not None:
+            notes.append(
+                f"The dataset “{dataset.name}” that job #{source.pk} used has been deleted: "
+                "choose another one."
+            )
+    return notes
+
+
+def _base_model_key(job):
+    """The key that picks what `job` started from again (a catalog row, a job, a checkpoint)."""
+    if job.parent_job_id and job.parent_checkpoint_step is not None:
+        return checkpoint_key(job.parent_job, job.parent_checkpoint_step)
+    if job.parent_job_id:
+        return f"job-{job.parent_job_id}"
+    return job.base_model.key
 
 
 class JobNotesForm(forms.ModelForm):
@@ -224,6 +256,7 @@ class PlaygroundForm(forms.Form):
 
     WIDGET_ATTRS = {
         "prompt": {"rows": 4},
+        "system": {"rows": 2},
         "temperature": {"step": "0.05"},
         "top_p": {"step": "0.01"},
     }
@@ -231,4 +264,7 @@ class PlaygroundForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, rule in GenerateRequestSerializer().fields.items():
+            if name == "history":  # the page keeps the conversation in JavaScript
+                continue
             self.fields[name] = form_field(rule, widget_attrs=self.WIDGET_ATTRS.get(name))
+        self.fields["system"].required = False  # blank: no system prompt

@@ -123,6 +123,8 @@ class Job(models.Model):
         related_name="child_jobs",
         help_text="A finished job the user may see whose model this job continues from",
     )
+    # Set when the job continues from one of parent_job's kept checkpoints, not its final model.
+    parent_checkpoint_step = models.IntegerField(null=True, blank=True)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.FULL)
     requested_hyperparameters = models.JSONField(default=dict, blank=True)
     hyperparameters = models.JSONField(default=dict, blank=True)  # every value resolved
@@ -190,6 +192,11 @@ class Job(models.Model):
     def model_folder(self):
         """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
         return Path(settings.MEDIA_ROOT) / self.output_dir / "model" if self.output_dir else None
+
+    def checkpoint_model_dir(self, step):
+        """Where the checkpoint at `step` is saved as a model (model/, adapter/ for LoRA) once
+        someone downloads it or trains from it."""
+        return self.folder / "checkpoint-models" / f"step-{step:08d}"
 
     def has_model(self):
         """Whether the job succeeded and its model's files are there to load or download."""

@@ -95,6 +95,7 @@ class JobSerializer(serializers.ModelSerializer):
             "validation_dataset",
             "base_model",
             "parent_job",
+            "parent_checkpoint_step",
             "method",
             "hyperparameters",
             "requested_hyperparameters",
@@ -257,11 +258,42 @@ class CheckpointSerializer(serializers.ModelSerializer):
         fields = ["id", "step", "size_bytes", "eval_loss", "is_final", "created_at"]
 
 
+MAX_HISTORY_TURNS = 50
+
+
+class ChatTurnSerializer(serializers.Serializer):
+    """One earlier turn of a playground conversation."""
+
+    role = serializers.ChoiceField(["user", "assistant"])
+    content = serializers.CharField(max_length=4000, trim_whitespace=False, allow_blank=True)
+
+
 class GenerateRequestSerializer(serializers.Serializer):
     """A playground request: the API's body and, through jobs.forms.PlaygroundForm, the page's
     fields (same limits, defaults and labels)."""
 
-    prompt = serializers.CharField(max_length=4000, trim_whitespace=False)
+    prompt = serializers.CharField(
+        max_length=4000,
+        trim_whitespace=False,
+        help_text="For a chat-trained job: your next message in the conversation.",
+    )
+    system = serializers.CharField(
+        max_length=4000,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        label="System prompt (optional)",
+        help_text="Chat-trained jobs only: how the assistant should behave.",
+        style={"rows": 2},
+    )
+    history = ChatTurnSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=MAX_HISTORY_TURNS,
+        help_text="Chat-trained jobs only: the conversation so far, oldest first.",
+    )
     max_new_tokens = serializers.IntegerField(
         min_value=1,
         max_value=MAX_NEW_TOKENS,

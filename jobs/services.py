@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import quotas
+from jobs.catalog.catalog import checkpoint_step_of
 from jobs.models import Job
 from jobs.planning import autoconfig
 from jobs.sharing.services import team_for
@@ -77,6 +78,7 @@ def job_launch(
             validation_dataset=validation_dataset,
             base_model=base_model,
             parent_job=parent_job,
+            parent_checkpoint_step=checkpoint_step_of(base_model_key) if parent_job else None,
             method=method,
             requested_hyperparameters=requested,
             hyperparameters=planned["hyperparameters"],
@@ -112,6 +114,8 @@ def job_run(*, job_id):
     try:
         from jobs.training.run import run_job  # here, not above: it imports torch
 
+        if job.parent_checkpoint_step is not None:  # the parent's checkpoint, saved as a model
+            checkpoint_model(job=job.parent_job, step=job.parent_checkpoint_step)
         return run_job(job=job, worker=worker)
     except Exception as exc:
         logger.exception("job %s failed", job_id)
@@ -255,8 +259,47 @@ def job_model_zip(*, job):
     """A zip of the final model folder, built once (to a temporary name, then renamed)."""
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
-    source = Path(settings.MEDIA_ROOT) / job.output_dir
-    target = job.folder / "model.zip"
+    return _zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, job.folder / "model.zip")
+
+
+def checkpoint_find(*, job, step):
+    """The job's kept checkpoint at `step` whose files are there; ValidationError naming the
+    steps there are otherwise."""
+    checkpoint = job.checkpoints.filter(step=step, is_final=False).first()
+    if checkpoint is not None and (Path(settings.MEDIA_ROOT) / checkpoint.path).is_dir():
+        return checkpoint
+    kept = [c.step for c in job.checkpoints.filter(is_final=False)]
+    listed = ", ".join(map(str, kept)) if kept else "none"
+    raise ValidationError(
+        {"step": [f"Job {job.pk} keeps no checkpoint at step {step} (kept steps: {listed})."]}
+    )
+
+
+def checkpoint_model(*, job, step):
+    """The folder of the checkpoint at `step` saved as a model (model/, adapter/ for LoRA),
+    made the first time it is asked for: loading the base model takes seconds to minutes."""
+    checkpoint = checkpoint_find(job=job, step=step)
+    folder = job.checkpoint_model_dir(step)
+    if not (folder / "model" / "config.json").exists():
+        from jobs.training.checkpoint_model import export_checkpoint  # imports torch
+
+        try:
+            export_checkpoint(job=job, checkpoint=checkpoint)
+        except FileNotFoundError as exc:  # a running job pruned it meanwhile
+            raise ValidationError(
+                {"step": [f"The checkpoint at step {step} was removed while being read."]}
+            ) from exc
+    return folder
+
+
+def checkpoint_model_zip(*, job, step):
+    """A zip of the checkpoint at `step` saved as a model, built once."""
+    folder = checkpoint_model(job=job, step=step)
+    return _zip_folder(folder, folder.with_name(f"{folder.name}.zip"))
+
+
+def _zip_folder(source, target):
+    """Zip `source` into `target` once (written to a temporary name, then renamed)."""
     if target.exists():
         return target
     tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")

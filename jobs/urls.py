@@ -15,6 +15,11 @@ urlpatterns = [
     path("jobs/<int:pk>/resume/", views.job_resume_view, name="job-resume"),
     path("jobs/<int:pk>/delete/", views.job_delete_view, name="job-delete"),
     path("jobs/<int:pk>/model/", views.job_model_download, name="job-model"),
+    path(
+        "jobs/<int:pk>/checkpoints/<int:step>/model/",
+        views.checkpoint_model_download,
+        name="job-checkpoint-model",
+    ),
     path("jobs/<int:pk>/playground/", views.job_playground, name="job-playground"),
     path("jobs/<int:pk>/move/", sharing_views.job_move, name="job-move"),
     path("jobs/<int:pk>/shares/", sharing_views.job_share_add, name="job-share"),

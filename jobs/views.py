@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException
 
 from accounts.teams.models import Team
 from jobs import access
-from jobs.api import model_zip_response
+from jobs.api import checkpoint_zip_response, model_zip_response
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -37,9 +37,11 @@ def _get_job_for_user(request, pk, *, change=False):
     return job
 
 
-@login_required
 @require_GET
 def dashboard(request):
+    """The user's jobs; a visitor who is not signed in gets the landing page instead."""
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
     visible = Job.objects.visible_to(request.user)
     jobs = visible.select_related("dataset", "base_model", "team", "owner")
     status = request.GET.get("status", "")
@@ -85,6 +87,7 @@ def _in_space(jobs, space, user, teams):
 def job_new(request):
     """The new-job wizard; without JavaScript it is a plain form that launches on submit."""
     initial = launch_initial_from(request)
+    clone_notes = initial.pop("clone_notes", [])
     form = JobLaunchForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,13 +95,15 @@ def job_new(request):
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"Job “{job.name}” is queued.")
+            # The job page hides this once the job has started (static/js/job_live.js).
+            messages.success(request, f"Job “{job.name}” is queued.", extra_tags="queued-note")
             return redirect("job-detail", pk=job.pk)
     context = {
         "form": form,
         "lora_fields": LORA_ONLY,
         "unavailable_models": [m for m in form.catalog if not m["available"]],
         "estimate_url": reverse("api-job-estimate"),
+        "clone_notes": clone_notes,
     }
     return render(request, "jobs/job_new.html", context)
 
@@ -124,9 +129,16 @@ def job_detail(request, pk):
         "events": events,
         "last_event_id": events[-1].id if events else 0,
         "checkpoints": checkpoints,
+        "best_checkpoint": _best_checkpoint(checkpoints),
         "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
     }
     return render(request, "jobs/job_detail.html", context)
+
+
+def _best_checkpoint(checkpoints):
+    """The kept checkpoint with the lowest eval loss (the first of equals), or None."""
+    scored = [c for c in checkpoints if not c.is_final and c.eval_loss is not None]
+    return min(scored, key=lambda c: (c.eval_loss, c.step)) if scored else None
 
 
 @login_required
@@ -236,16 +248,35 @@ def job_model_download(request, pk):
 
 
 @login_required
+@require_GET
+def checkpoint_model_download(request, pk, step):
+    job = _get_job_for_user(request, pk)
+    try:
+        return checkpoint_zip_response(job, step)
+    except APIException as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("job-detail", pk=job.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def job_playground(request, pk):
     """Prompt the fine-tuned model beside its base; JavaScript posts to the API instead."""
     job = _get_job_for_user(request, pk)
+    is_chat = job.dataset.kind == Dataset.Kind.CHAT
     form = PlaygroundForm(request.POST or None)
+    if not is_chat:
+        del form.fields["system"]
     result, error = None, None
     if request.method == "POST" and form.is_valid():
         try:
             result = generation.generate(job=job, user=request.user, **form.cleaned_data)
-        except (generation.ModelNotReady, generation.Busy, client.Unavailable) as exc:
+        except (
+            generation.ModelNotReady,
+            generation.NotAChatModel,
+            generation.Busy,
+            client.Unavailable,
+        ) as exc:
             error = str(exc)
     context = {
         "job": job,
@@ -253,6 +284,7 @@ def job_playground(request, pk):
         "result": result,
         "error": error,
         "generate_url": reverse("api-job-generate", args=[job.pk]),
+        "is_chat": is_chat,
     }
     return render(request, "jobs/playground.html", context)
 

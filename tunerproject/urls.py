@@ -10,6 +10,7 @@ admin.site.site_title = "LLM Tuner admin"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("tunerproject.api_urls")),

@@ -11,6 +11,7 @@ Catalog rows are seeded by `seed_catalog` (a post_migrate handler), never by a m
 
 import json
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -25,8 +26,8 @@ from jobs.constants import (
     GPT2_VOCAB_SIZE,
     padded_vocab_size,
 )
-from jobs.models import BaseModel, Job
-from jobs.monitoring.live import parse_int
+from jobs.models import BaseModel, Checkpoint, Job
+from jobs.monitoring.live import DB_INT_MAX, parse_int
 
 # Full fine-tuning trains every weight.
 BYTES_PER_PARAMETER_FULL = BYTES_PER_WEIGHT + BYTES_PER_TRAINABLE_WEIGHT
@@ -235,8 +236,11 @@ def availability(base_model, *, show_paths=False):
     return False, False, f"{reason}; ask an operator."
 
 
-def model_source(base_model, parent_job=None):
-    """What the engine loads: (model_path, model_config). model_path "" means random weights."""
+def model_source(base_model, parent_job=None, checkpoint_step=None):
+    """What the engine loads: (model_path, model_config). model_path "" means random weights.
+    A parent job's checkpoint is loaded from where jobs.services.checkpoint_model saves it."""
+    if parent_job is not None and checkpoint_step is not None:
+        return str(parent_job.checkpoint_model_dir(checkpoint_step) / "model"), {}
     if parent_job is not None:
         return str(parent_job.model_folder), {}
     if base_model.source == BaseModel.Source.BUILTIN:
@@ -257,6 +261,30 @@ def catalog_for(user):
     related = jobs.select_related("base_model", "dataset", "team", "owner")
     entries += [_job_entry(job, user) for job in related]
     return entries
+
+
+def checkpoint_entry(user, key):
+    """The catalog entry of a kept checkpoint (key job-<id>-step-<step>), or None when the key
+    names none the user may train from: the wizard offers it beside the usual entries."""
+    if not CHECKPOINT_KEY.fullmatch((key or "").strip()):
+        return None
+    try:
+        _, job = _resolve_checkpoint(user, key.strip())
+    except ValidationError:
+        return None
+    step = checkpoint_step_of(key)
+    return {
+        **_job_entry(job),
+        "key": checkpoint_key(job, step),
+        "display_name": f"Job #{job.pk}: {job.name}, checkpoint at step {step}",
+        "description": (
+            f"The weights of job #{job.pk} ({job.get_status_display().lower()}) at step "
+            f"{step} of {job.total_steps}."
+        ),
+        "available_offline": True,
+        "available": True,
+        "unavailable_reason": "",
+    }
 
 
 def _row_entry(row, *, show_paths):
@@ -350,7 +378,50 @@ def resolve_base_model(*, owner, key):
     return row, None
 
 
+CHECKPOINT_KEY = re.compile(r"job-(\d+)-step-(\d+)")
+
+
+def checkpoint_key(job, step):
+    """The base-model key of a job's kept checkpoint: job-<id>-step-<step>."""
+    return f"job-{job.pk}-step-{step}"
+
+
+def checkpoint_step_of(key):
+    """The step of a checkpoint key, or None for any other key."""
+    match = CHECKPOINT_KEY.fullmatch((key or "").strip())
+    return int(match.group(2)) if match else None
+
+
+def _resolve_checkpoint(owner, key):
+    """A kept checkpoint of a job that has stopped (its checkpoints no longer change)."""
+    job_id, step = (int(g) for g in CHECKPOINT_KEY.fullmatch(key).groups())
+    job = None
+    if job_id <= DB_INT_MAX and step <= DB_INT_MAX:
+        job = Job.objects.visible_to(owner).select_related("base_model").filter(pk=job_id).first()
+    if job is None:
+        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+    if not job.is_finished:
+        raise ValidationError(
+            {
+                "base_model": [
+                    f"Job {job.pk} is {job.status}: train from its checkpoints once it has "
+                    "stopped (they are pruned while it runs)."
+                ]
+            }
+        )
+    kept = {c.step: c for c in Checkpoint.objects.filter(job=job, is_final=False)}
+    found = kept.get(step)
+    if found is None or not (Path(settings.MEDIA_ROOT) / found.path).is_dir():
+        steps = ", ".join(str(s) for s in sorted(kept)) or "none"
+        raise ValidationError(
+            {"base_model": [f"Job {job.pk} keeps no checkpoint at step {step} (kept: {steps})."]}
+        )
+    return job.base_model, job
+
+
 def _resolve_job(owner, key):
+    if CHECKPOINT_KEY.fullmatch(key):
+        return _resolve_checkpoint(owner, key)
     job_id = parse_int(key.removeprefix("job-"))
     job = None
     if job_id is not None:

@@ -62,6 +62,31 @@ def example_text(kind, example):
     return "".join(text for text, _ in format_segments(kind, example))
 
 
+def chat_prompt(messages):
+    """The text that asks a chat-trained model for the next assistant turn: the conversation so
+    far in the training format, ending with the "Assistant: " header."""
+    text = "".join(ROLE_HEADERS[m["role"]] + m["content"] + "\n" for m in messages)
+    return text + ROLE_HEADERS["assistant"]
+
+
+def chat_template():
+    """A Jinja chat template for the tokenizer of a chat-trained model, so that
+    tokenizer.apply_chat_template(messages) writes exactly what training saw (the conversation
+    then end-of-text) and, with add_generation_prompt=True, what chat_prompt() writes."""
+    headers = "".join(
+        f"{'{% if' if i == 0 else '{% elif'} message['role'] == '{role}' %}}{header}"
+        for i, (role, header) in enumerate(ROLE_HEADERS.items())
+    )
+    return (
+        "{% for message in messages %}"
+        + headers
+        + "{% else %}{{ raise_exception('Unknown role: ' + message['role']) }}{% endif %}"
+        "{{ message['content'] }}{{ '\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}" + ROLE_HEADERS["assistant"] + "{% else %}"
+        "{{ eos_token }}{% endif %}"
+    )
+
+
 def generation_prompt(kind, prompt, data_format=""):
     """The text to give a model trained on this kind of data so it answers `prompt` the way it
     learned to (for the playground). Alpaca data trained on its own template: the prompt is

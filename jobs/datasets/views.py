@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -137,6 +138,13 @@ def dataset_detail(request, pk):
         "space_form": SpaceForm(user=request.user, initial={"team": dataset.team_id or ""})
         if access.may_manage(request.user, dataset)
         else None,
+        # Finished jobs that trained or validated on it: deleting it warns about them first.
+        "used_by": list(
+            Job.objects.visible_to(request.user)
+            .filter(Q(dataset=dataset) | Q(validation_dataset=dataset))
+            .only("pk", "name")
+            .order_by("-created_at")[:50]
+        ),
     }
     return render(request, "jobs/dataset_detail.html", context)
 

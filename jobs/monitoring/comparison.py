@@ -49,8 +49,27 @@ def estimate_against_actual(job):
         for label, key, fmt in figures
         if key in estimate or key in actual
     ]
+    if "wall_seconds" in estimate:
+        rows.insert(
+            1,
+            {
+                "label": "Wall time (with loading, tokenising, export)",
+                "estimate": duration(estimate["wall_seconds"]),
+                "actual": duration(job.duration_seconds) if actual else "—",
+            },
+        )
     if actual:
         rows.append({"label": "MFU", "estimate": "—", "actual": _mfu(actual)})
+    if job.status == Job.Status.CANCELLED and actual:
+        stopped = actual.get("total_steps", job.step)
+        rows.insert(
+            0,
+            {
+                "label": "Steps",
+                "estimate": f"{job.total_steps:,}",
+                "actual": f"cancelled at step {stopped:,}",
+            },
+        )
     return rows
 
 

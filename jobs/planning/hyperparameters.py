@@ -19,6 +19,9 @@ HYPERPARAMETERS = [
     "lr_scheduler",
     "eval_steps",
     "save_steps",
+    "early_stopping_patience",
+    "early_stopping_min_delta",
+    "exported_model",
     "seed",
     "precision",
     *LORA_HYPERPARAMETERS,
@@ -53,6 +56,26 @@ class HyperparametersSerializer(serializers.Serializer):
     )
     save_steps = serializers.IntegerField(
         min_value=0, max_value=10**7, required=False, allow_null=True
+    )
+    early_stopping_patience = serializers.IntegerField(
+        min_value=0,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        help_text="Evaluations without improvement that stop the run; 0 never stops early.",
+    )
+    early_stopping_min_delta = serializers.FloatField(
+        min_value=0,
+        max_value=10,
+        required=False,
+        allow_null=True,
+        help_text="The least drop in eval loss that counts as an improvement.",
+    )
+    exported_model = serializers.ChoiceField(
+        ["best", "last"],
+        required=False,
+        allow_null=True,
+        help_text="Export the weights of the lowest eval loss (best) or of the last step.",
     )
     seed = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True

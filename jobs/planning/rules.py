@@ -27,6 +27,9 @@ EVAL_TIME_SHARE = 0.10  # evaluation may take at most this share of the training
 TARGET_CHECKPOINTS = 4
 MEMORY_HEADROOM = 0.8  # auto-chosen batches use at most this share of the device's memory
 MIN_PACKED_LENGTH = 128  # packed text: a shorter window would only add steps
+MIN_EVALUATIONS_FOR_EARLY_STOPPING = 6  # fewer cannot tell a plateau from noise
+EARLY_STOPPING_PATIENCE = 3  # evaluations in a row without a lower eval loss
+EARLY_STOPPING_MIN_DELTA = 0.001
 
 
 @dataclass
@@ -317,6 +320,41 @@ def _save_steps(ctx):
     )
 
 
+def _early_stopping_patience(ctx):
+    """On when there are enough evaluations for a plateau to show: three without improvement."""
+    every = ctx.hp["eval_steps"]
+    if not every:
+        return 0, "0 (off): no validation data, so nothing to judge improvement by"
+    evaluations = ctx.total_steps // every
+    if evaluations < MIN_EVALUATIONS_FOR_EARLY_STOPPING:
+        return 0, (
+            f"0 (off): {evaluations} evaluation{'s' if evaluations != 1 else ''} planned, "
+            f"too few to tell a plateau from noise"
+        )
+    return EARLY_STOPPING_PATIENCE, (
+        f"{EARLY_STOPPING_PATIENCE}: the run stops after {EARLY_STOPPING_PATIENCE} evaluations "
+        f"({EARLY_STOPPING_PATIENCE * every:,} steps) without a lower eval loss"
+    )
+
+
+def _early_stopping_min_delta(ctx):
+    if not ctx.hp["early_stopping_patience"]:
+        return 0.0, "0: early stopping is off"
+    return EARLY_STOPPING_MIN_DELTA, (
+        f"{EARLY_STOPPING_MIN_DELTA:g}: a smaller drop in eval loss is noise, not improvement"
+    )
+
+
+def _exported_model(ctx):
+    if not ctx.hp["eval_steps"]:
+        return "last", "last: without validation data there is no best model to pick"
+    source = "the validation dataset" if ctx.validation_dataset else "the held-out rows"
+    return "best", (
+        f"best: the weights with the lowest eval loss on {source}, kept in a checkpoint "
+        "that is never pruned"
+    )
+
+
 def _seed(ctx):
     return 42, "42: fixed, so running the same job again gives the same model"
 
@@ -336,6 +374,9 @@ RULES = {
     "lr_scheduler": _lr_scheduler,
     "eval_steps": _eval_steps,
     "save_steps": _save_steps,
+    "early_stopping_patience": _early_stopping_patience,
+    "early_stopping_min_delta": _early_stopping_min_delta,
+    "exported_model": _exported_model,
     "seed": _seed,
 }
 assert sorted(RULES) == sorted(HYPERPARAMETERS)

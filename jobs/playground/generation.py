@@ -10,39 +10,59 @@ import time
 import unicodedata
 
 from jobs.catalog.catalog import model_source
-from jobs.datasets.reader import generation_prompt
+from jobs.datasets.formatting import ROLE_HEADERS, chat_prompt
+from jobs.datasets.reader import data_format_of, generation_prompt
 from jobs.playground import client
 from jobs.playground.pool import Busy
 
-__all__ = ["Busy", "ModelNotReady", "generate", "job_model_dir", "readable"]
+__all__ = ["Busy", "ModelNotReady", "NotAChatModel", "generate", "job_model_dir", "readable"]
 
 
 class ModelNotReady(Exception):
     """The job has no model to generate with (not finished, failed, or its files are gone)."""
 
 
-def generate(*, job, prompt, max_new_tokens, temperature, top_p, compare_base, user=None):
+class NotAChatModel(ValueError):
+    """A system prompt or a conversation was sent to a job not trained on chat data."""
+
+
+def generate(
+    *,
+    job,
+    prompt,
+    max_new_tokens,
+    temperature,
+    top_p,
+    compare_base,
+    user=None,
+    system="",
+    history=(),
+):
     """Answer `prompt` with the job's model; with compare_base, also with its base model.
     The defaults of the other values are GenerateRequestSerializer's (jobs/serializers.py).
 
     1. Wrap the prompt the way the job's training data was formatted (a chat job's prompt
-       becomes "User: …\nAssistant: "), so the model answers as it learned to.
-    2. Generate; both models get the same text, and the outputs lose control characters.
+       becomes "User: …\nAssistant: ", after the system prompt and the conversation so far),
+       so the model answers as it learned to.
+    2. Generate; both models get the same text, and the outputs lose control characters (a
+       chat answer ends where the model starts writing the next turn).
     Returns {"prompt_used", "output", "seconds"} plus {"base_output", "base_label"} if compared.
-    Raises ModelNotReady, client.Busy (the pool is full) or client.Unavailable.
+    Raises ModelNotReady, NotAChatModel, client.Busy (the pool is full) or client.Unavailable.
     """
     started = time.monotonic()
     spec = job_spec(job)
-    prompt = generation_prompt(job.dataset.kind, prompt)
+    prompt = wrapped_prompt(job, prompt, system, history)
     sampling = {"max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
     owner = user.pk if user is not None else job.owner_id
     ask = {"user": owner, "prompt": prompt, "n": 1, **sampling}
-    result = {"prompt_used": prompt, "output": _text(client.complete({**ask, "model": spec}))}
+    chat = job.dataset.kind == "chat"
+    output = _text(client.complete({**ask, "model": spec}), chat)
+    result = {"prompt_used": prompt, "output": output}
     if compare_base:
         base_spec, label = base_spec_for(job)
         result["base_label"] = label
         try:
-            result["base_output"] = _text(client.complete({**ask, "model": base_spec}))
+            result["base_output"] = _text(client.complete({**ask, "model": base_spec}), chat)
         except client.Unavailable:  # a hub model that is no longer on this host
             result["base_output"] = ""
             result["base_label"] = f"{label}: not available on this host"
@@ -50,8 +70,35 @@ def generate(*, job, prompt, max_new_tokens, temperature, top_p, compare_base, u
     return result
 
 
-def _text(done):
-    return readable(done["choices"][0]["text"])
+def wrapped_prompt(job, prompt, system="", history=()):
+    """The text the models are given: for a chat-trained job the whole conversation in its
+    training format; otherwise the prompt as generation_prompt wraps it."""
+    kind = job.dataset.kind
+    if kind != "chat":
+        if system.strip() or history:
+            raise NotAChatModel(
+                f"Job {job.pk} was trained on {job.dataset.get_kind_display().lower()} data: a "
+                "system prompt and a conversation apply only to chat-trained models."
+            )
+        return generation_prompt(kind, prompt, data_format_of(job.dataset) or "")
+    messages = [{"role": "system", "content": system}] if system.strip() else []
+    messages += [{"role": t["role"], "content": t["content"]} for t in history]
+    return chat_prompt([*messages, {"role": "user", "content": prompt}])
+
+
+def _text(done, chat=False):
+    text = readable(done["choices"][0]["text"])
+    return end_of_turn(text) if chat else text
+
+
+def end_of_turn(text):
+    """A chat answer up to where the model starts another turn ("\nUser: ", …)."""
+    cut = len(text)
+    for header in ROLE_HEADERS.values():
+        found = text.find("\n" + header)
+        if found != -1:
+            cut = min(cut, found)
+    return text[:cut].rstrip("\n")
 
 
 def job_model_dir(job):

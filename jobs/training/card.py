@@ -1,6 +1,9 @@
 """The model card: the README.md saved beside a job's model, saying what it was trained from,
 on what data, with which hyperparameters, and how to load it."""
 
+from jobs.datasets.formats import FORMATS, alpaca_prompt
+from jobs.datasets.formatting import chat_prompt
+from jobs.datasets.reader import data_format_of
 from jobs.models import BaseModel
 
 
@@ -8,6 +11,8 @@ def model_card(job, result):
     """The card's Markdown for `job`, with the engine's final figures from `result`."""
     hp_lines = "\n".join(f"| {k} | {v} |" for k, v in sorted(job.hyperparameters.items()))
     base = job.parent_job.name if job.parent_job_id else job.base_model.display_name
+    if job.parent_checkpoint_step is not None:
+        base += f" (its checkpoint at step {job.parent_checkpoint_step})"
     random_note = ""
     if job.base_model.source == BaseModel.Source.BUILTIN and not job.parent_job_id:
         random_note = (
@@ -28,6 +33,8 @@ Fine-tuned with LLM Tuner (job #{job.pk}) from **{base}** ({job.get_method_displ
 {job.dataset.num_examples} examples, {job.dataset.total_tokens} tokens)
 - Validation: {validation} ({result.eval_rows} rows)
 
+{prompt_format(job.dataset)}
+{exported_weights(result)}
 ## Hyperparameters
 | name | value |
 |---|---|
@@ -45,6 +52,80 @@ model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")
 tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
 ```
 """
+
+
+def checkpoint_card(job, checkpoint):
+    """The card of a kept checkpoint saved as a model: which job and step, and how to prompt."""
+    loss = format_loss(checkpoint.eval_loss)
+    return f"""# {job.name}: checkpoint at step {checkpoint.step}
+
+A checkpoint of LLM Tuner job #{job.pk} ({job.get_method_display()}, {job.get_status_display()}),
+saved at step {checkpoint.step} of {job.total_steps} (eval loss {loss}).
+Training data: {job.dataset.name} ({job.dataset.get_kind_display()}).
+
+{prompt_format(job.dataset)}
+## Use
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")
+tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
+```
+"""
+
+
+def prompt_format(dataset):
+    """The card's "Prompt format" section: the exact text the model was trained on, and the
+    prompt to give it so it answers the way it learned to."""
+    data_format = FORMATS.get(data_format_of(dataset) or "")
+    intro = f"Trained on {data_format.label}: {data_format.template}" if data_format else ""
+    if dataset.kind == "chat":
+        example = chat_prompt(
+            [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": "Hi"}]
+        )
+        how = (
+            "Each message is one line, `System: `, `User: ` or `Assistant: ` followed by its "
+            "content and a newline; only the assistant's lines were learned, and a conversation "
+            "ends with `<|endoftext|>`. The tokenizer carries this as its `chat_template`:\n\n"
+            "```python\nprompt = tokenizer.apply_chat_template(messages, tokenize=False, "
+            "add_generation_prompt=True)\n```\n\nwhich, for a system message and one user "
+            "message, gives exactly:"
+        )
+    elif data_format is not None and data_format.name == "alpaca":
+        example = alpaca_prompt("Name three colours.")
+        how = (
+            "Give the model the Alpaca template up to `### Response:` and a newline; it "
+            "writes the response and ends it with `<|endoftext|>`. For example:"
+        )
+    elif dataset.kind == "prompt_completion":
+        example = "Translate to French: cheese\n"
+        how = (
+            "Give the model the prompt, followed by a newline unless the prompt already ends "
+            "with whitespace; it writes the completion and ends it with `<|endoftext|>`. "
+            "For example:"
+        )
+    else:
+        return (
+            f"## Prompt format\n{intro}\n\nPlain text, packed into blocks and separated by "
+            "`<|endoftext|>`: the model continues whatever text it is given.\n"
+        )
+    return f"## Prompt format\n{intro}\n\n{how}\n\n```text\n{example}\n```\n"
+
+
+def exported_weights(result):
+    """Which step's weights these are, when early stopping or the best model changed it."""
+    lines = []
+    if result.early_stopped:
+        lines.append(
+            f"- Stopped early at step {result.step} of {result.total_steps}: the eval loss "
+            "stopped improving."
+        )
+    if result.exported_step is not None and result.exported_step != result.step:
+        lines.append(
+            f"- These are the best weights, from step {result.exported_step} (eval loss "
+            f"{format_loss(result.best_eval_loss)}); the last step's eval loss was "
+            f"{format_loss(result.eval_loss)}."
+        )
+    return "## Weights\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def format_loss(value):

@@ -49,11 +49,14 @@ def complete_checkpoints(checkpoints):
     return sorted(found, key=lambda p: int(p.name.removeprefix("step-")))
 
 
-def prune_checkpoints(checkpoints, *, keep):
-    """Delete the oldest complete checkpoints beyond `keep`; returns [(step, path)] removed."""
+def prune_checkpoints(checkpoints, *, keep, protect=None):
+    """Delete the oldest complete checkpoints beyond `keep`, never the one at step `protect`
+    (the best so far); returns [(step, path)] removed."""
     removed = []
     existing = complete_checkpoints(checkpoints)
     for path in existing[: max(0, len(existing) - keep)]:
+        if protect is not None and path.name == f"step-{protect:08d}":
+            continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append((int(path.name.removeprefix("step-")), path))
     return removed
@@ -77,10 +80,7 @@ def resume(checkpoints, model, optimizer, scheduler, scaler, state, device):
     if not existing:
         return None
     path = existing[-1]
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, tensor in load_file(path / "weights.safetensors").items():
-            params[name].copy_(tensor)
+    load_weights(path, model)
     optimizer.load_state_dict(
         torch.load(path / "optimizer.pt", map_location=device, weights_only=True)
     )
@@ -92,6 +92,14 @@ def resume(checkpoints, model, optimizer, scheduler, scaler, state, device):
     counters.pop("vocab_size", None)
     state.__dict__.update(counters)
     return state.step
+
+
+def load_weights(folder, model):
+    """Copy a checkpoint's trainable weights into `model` (the best ones, before export)."""
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, tensor in load_file(folder / "weights.safetensors").items():
+            params[name].copy_(tensor)
 
 
 def _rng_state():

@@ -13,12 +13,13 @@ epoch depends only on the seed and the epoch, so a resumed run replays the same 
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, VALIDATION_FRACTION
+from jobs.training import best as best_model
 from jobs.training import checkpoints as ckpt
 from jobs.training import data
 from jobs.training.callbacks import Callbacks
@@ -72,7 +73,11 @@ class TrainConfig:
     log_steps: int = 0  # 0: about 50 metric points over the run
     eval_steps: int = 50  # 0: evaluate only at the end
     save_steps: int = 100  # 0: no intermediate checkpoints
-    save_total_limit: int = 2  # older checkpoints are deleted
+    save_total_limit: int = 2  # older checkpoints are deleted (never the best one)
+    # --- early stopping and the exported model (best.py) ----------------------------------
+    early_stopping_patience: int = 0  # evaluations without improvement that stop; 0: never
+    early_stopping_min_delta: float = 0.0  # a smaller drop in eval loss is no improvement
+    exported_model: str = "last"  # "best": the weights of the lowest eval loss are exported
     # --- where and how fast ---------------------------------------------------------------
     output_dir: str = "out"  # checkpoints go to output_dir/checkpoints
     resume: bool = True  # continue from the newest complete checkpoint in output_dir
@@ -104,6 +109,10 @@ class TrainResult:
     # Model FLOPs utilisation: tokens/s × FLOPs per token ÷ the device's dense bf16 peak; None
     # on a CPU or a GPU missing from jobs.constants.PEAK_BF16_FLOPS.
     mfu: float | None = None
+    best_step: int | None = None  # the evaluation with the lowest eval loss
+    best_eval_loss: float | None = None
+    exported_step: int | None = None  # whose weights `model` holds: best_step or step
+    early_stopped: bool = False  # stopped after early_stopping_patience evaluations
 
 
 @dataclass
@@ -112,6 +121,9 @@ class _State:
     tokens_seen: int = 0
     elapsed_seconds: float = 0.0
     eval_loss: float | None = None
+    best_step: int | None = None
+    best_eval_loss: float | None = None
+    evals_without_improvement: int = 0
 
 
 def train(cfg, train_examples, eval_examples=None, callbacks=None):
@@ -182,7 +194,11 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         and (state.eval_loss is None or loop.last_eval_step != state.step)
     ):
         state.eval_loss = evaluate(model, eval_rows, cfg, device, amp_dtype)
+        best_model.track_evaluation(state, cfg, state.eval_loss)
         cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
+    best_folder = None if stopped else best_model.best_checkpoint_to_export(cfg, state, checkpoints)
+    if best_folder is not None:
+        ckpt.load_weights(best_folder, model)
     tokens_per_second = run_tokens / run_seconds if run_seconds else 0.0
     return TrainResult(
         model=model,
@@ -204,6 +220,10 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         mfu=model_flops_utilisation(
             tokens_per_second, training_flops_per_token(model, cfg), device_name(device)
         ),
+        best_step=state.best_step,
+        best_eval_loss=state.best_eval_loss,
+        exported_step=state.best_step if best_folder is not None else state.step,
+        early_stopped=loop.early_stopped,
     )
 
 
@@ -224,6 +244,7 @@ class _Loop:
         self.device, self.amp_dtype, self.fixed = device, amp, fixed
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.last_eval_step = None
+        self.early_stopped = False
 
     def run(self, state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch):
         cfg, cb = self.cfg, self.cb
@@ -234,7 +255,7 @@ class _Loop:
         window_start, window_tokens = time.perf_counter(), 0
         run_start, run_tokens = time.perf_counter(), 0
         self.model.train()
-        while state.step < total_steps and not stopped:
+        while state.step < total_steps and not stopped and not self.early_stopped:
             epoch, in_epoch = divmod(state.step, steps_per_epoch)
             if epoch not in epoch_batches:
                 epoch_batches = {
@@ -265,12 +286,19 @@ class _Loop:
                 )
                 loss_sum, loss_count = torch.zeros((), device=self.device), 0
                 window_start, window_tokens = now, 0
+            is_new_best = False
             if eval_rows is not None and cfg.eval_steps and state.step % cfg.eval_steps == 0:
                 state.eval_loss = evaluate(self.model, eval_rows, cfg, self.device, self.amp_dtype)
                 self.last_eval_step = state.step
+                is_new_best, self.early_stopped = best_model.track_evaluation(
+                    state, cfg, state.eval_loss
+                )
                 cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
             run_seconds = time.perf_counter() - run_start
             saved = cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps
+            saved = saved or best_model.wants_best_checkpoint(
+                cfg, is_new_best, state.step, total_steps
+            )
             if saved:
                 self._checkpoint(checkpoints, state, run_seconds)
             cb.on_step(
@@ -312,14 +340,15 @@ class _Loop:
         return total_loss, tokens, grad_norm
 
     def _checkpoint(self, checkpoints, state, run_seconds):
-        snapshot = _State(
-            state.step, state.tokens_seen, state.elapsed_seconds + run_seconds, state.eval_loss
-        )
+        snapshot = replace(state, elapsed_seconds=state.elapsed_seconds + run_seconds)
         path, size = ckpt.save_checkpoint(
             checkpoints, self.model, self.optimizer, self.scheduler, self.scaler, snapshot
         )
         self.cb.on_checkpoint(state.step, str(path), size, state.eval_loss)
-        for step, old in ckpt.prune_checkpoints(checkpoints, keep=self.cfg.save_total_limit):
+        kept = ckpt.prune_checkpoints(
+            checkpoints, keep=self.cfg.save_total_limit, protect=state.best_step
+        )
+        for step, old in kept:
             self.cb.on_checkpoint_removed(step, str(old))
 
 

@@ -15,8 +15,9 @@ import torch
 from jobs.constants import padding_token_ids
 
 
-def export_model(model, tokenizer, folder, *, method, model_card):
-    """Write the final model (merged for LoRA) and return the plain transformers model."""
+def export_model(model, tokenizer, folder, *, method, model_card, chat_template=None):
+    """Write the final model (merged for LoRA) and return the plain transformers model. A
+    chat-trained model's tokenizer carries `chat_template`, its training format."""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -26,19 +27,26 @@ def export_model(model, tokenizer, folder, *, method, model_card):
         model = model.merge_and_unload()
     model.config.use_cache = True  # generation wants the cache; training had turned it off
     model.save_pretrained(tmp / "model")
-    _save_tokenizer(tokenizer, tmp / "model", context=model.config.max_position_embeddings)
+    _save_tokenizer(
+        tokenizer,
+        tmp / "model",
+        context=model.config.max_position_embeddings,
+        chat_template=chat_template,
+    )
     (tmp / "model" / "README.md").write_text(model_card, encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.rename(tmp, folder)
     return model
 
 
-def _save_tokenizer(tokenizer, folder, *, context):
+def _save_tokenizer(tokenizer, folder, *, context, chat_template=None):
     """Save the tokenizer saying the model's context as its model_max_length, so a pipeline
     that truncates to it never feeds the model more positions than it has. A copy carries the
     change: the tokenizer may be the process's shared GPT-2 one (1,024 tokens)."""
     tokenizer = copy.copy(tokenizer)
     tokenizer.model_max_length = context
+    if chat_template:
+        tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(folder)
 
 

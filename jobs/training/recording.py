@@ -37,6 +37,10 @@ def finish_run(job, worker, status, message, result, **fields):
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,
         "mfu": None if result.mfu is None else round(result.mfu, 4),
+        "best_step": result.best_step,
+        "best_eval_loss": result.best_eval_loss,
+        "exported_step": result.exported_step,
+        "early_stopped": result.early_stopped,
     }
     return job.finish(
         worker,
@@ -146,7 +150,7 @@ class JobCallbacks(Callbacks):
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
         self.job.log(
             f"Removed the checkpoint at step {step}: only the newest "
-            f"{settings.JOB_CHECKPOINTS_KEPT} are kept",
+            f"{settings.JOB_CHECKPOINTS_KEPT} and the best are kept",
             kind="checkpoint",
             data={"step": step, "removed": True},
         )

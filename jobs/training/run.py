@@ -13,11 +13,12 @@ from django.conf import settings
 
 from jobs.catalog.catalog import model_source
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
+from jobs.datasets.formatting import chat_template
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.training import engine, export
-from jobs.training.card import model_card
+from jobs.training.card import format_loss, model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
 
 logger = logging.getLogger(__name__)
@@ -53,13 +54,14 @@ def run_job(*, job, worker):
         if result.stopped:
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"
+        _log_best_model(job, result)
         folder, samples = _export(job, cfg, result, eval_examples or train_examples)
     _record_final_model(job, folder, result, samples)
     finish_run(
         job,
         worker,
         Job.Status.SUCCEEDED,
-        "Succeeded",
+        _succeeded(job, result),
         result,
         output_dir=str(folder.relative_to(settings.MEDIA_ROOT)),
         samples=samples,
@@ -74,6 +76,39 @@ def _cancelled(job, step):
     return f"Cancelled at step {step}; {kept} checkpoint{'s' if kept != 1 else ''} kept."
 
 
+def _succeeded(job, result):
+    if result.early_stopped:
+        return f"Succeeded: stopped early at step {result.step} of {result.total_steps}"
+    return "Succeeded"
+
+
+def _log_best_model(job, result):
+    """Say why the run ended early and which weights are exported."""
+    hp = job.hyperparameters
+    if result.early_stopped:
+        job.log(
+            f"Stopped early at step {result.step} of {result.total_steps}: the eval loss did not "
+            f"improve by {hp.get('early_stopping_min_delta', 0):g} for "
+            f"{hp.get('early_stopping_patience')} evaluations "
+            f"(best {format_loss(result.best_eval_loss)} at step {result.best_step})",
+            kind="state",
+            data={"step": result.step, "best_step": result.best_step},
+        )
+    if result.exported_step != result.step:
+        job.log(
+            f"Exporting the best model: step {result.exported_step} (eval loss "
+            f"{format_loss(result.best_eval_loss)}), not the last step {result.step} "
+            f"(eval loss {format_loss(result.eval_loss)})",
+            kind="log",
+            data={"exported_step": result.exported_step, "best_step": result.best_step},
+        )
+
+
+def exported_eval_loss(result):
+    """The eval loss of the weights that were exported (the best, or the last)."""
+    return result.best_eval_loss if result.exported_step != result.step else result.eval_loss
+
+
 def _export(job, cfg, result, examples):
     """Save the model (with its card) under the job's final/ folder and generate a few samples
     from prompts taken from `examples`. Returns the folder and the samples."""
@@ -85,6 +120,7 @@ def _export(job, cfg, result, examples):
         folder,
         method=job.method,
         model_card=model_card(job, result),
+        chat_template=chat_template() if job.dataset.kind == "chat" else None,
     )
     samples = export.generate_samples(
         model,
@@ -108,7 +144,9 @@ def _examples(dataset):
 def build_config(job):
     """The engine's configuration from the job's resolved hyperparameters."""
     hp = job.hyperparameters
-    model_path, model_config = model_source(job.base_model, job.parent_job)
+    model_path, model_config = model_source(
+        job.base_model, job.parent_job, job.parent_checkpoint_step
+    )
     builtin = job.parent_job_id is None and job.base_model.source == BaseModel.Source.BUILTIN
     # Every hyperparameter goes to the engine as is, except max_seq_length (capped below).
     names = [name for name in HYPERPARAMETERS if name != "max_seq_length"]
@@ -156,7 +194,7 @@ def _record_final_model(job, folder, result, samples):
         defaults={
             "path": str(folder.relative_to(settings.MEDIA_ROOT)),
             "size_bytes": export.folder_size(folder),
-            "eval_loss": result.eval_loss,
+            "eval_loss": exported_eval_loss(result),
         },
     )
     for sample in samples:

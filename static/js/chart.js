@@ -1,6 +1,7 @@
 // A small line chart drawn as SVG: several series over training steps, linear or log y axis.
 // Usage: const chart = Tuner.lineChart(element, {yLabel: "loss"});
-//        chart.update([{label, color, dashed, dots, points: [[step, value], ...]}]);
+//        chart.update([{label, color, dashed, dots, markBest, points: [[step, value], ...]}]);
+//        (markBest rings the series' lowest point and labels it "best")
 //        chart.setLog(true);
 (function () {
   "use strict";
@@ -67,6 +68,15 @@
     return lo === Infinity ? null : [lo, hi];
   }
 
+  // The first point with the lowest value (the best eval loss), or null.
+  function lowest(points) {
+    let best = null;
+    points.forEach(function (p) {
+      if (p[1] !== null && isFinite(p[1]) && (best === null || p[1] < best[1])) best = p;
+    });
+    return best;
+  }
+
   function lineChart(container, options) {
     const opts = Object.assign({ yLabel: "", xLabel: "step", log: false }, options || {});
     let series = [];
@@ -118,6 +128,7 @@
       const attrs = { d: d, fill: "none", stroke: s.color, "stroke-width": 2, class: "series" };
       if (s.dashed) attrs["stroke-dasharray"] = "6 4";
       svg.appendChild(el("path", attrs));
+      if (s.markBest) drawBest(s, lowest(points), x, y);
       if (s.dots || points.length === 1) {
         points.forEach(function (p) {
           const dot = el("circle", { cx: x(p[0]), cy: y(p[1]), r: 3, fill: s.color });
@@ -125,6 +136,14 @@
           svg.appendChild(dot);
         });
       }
+    }
+
+    function drawBest(s, p, x, y) {
+      const mark = el("g", { class: "best-marker", "data-step": p[0] });
+      mark.appendChild(el("circle", { cx: x(p[0]), cy: y(p[1]), r: 7, fill: "none", stroke: s.color, "stroke-width": 2 }));
+      mark.appendChild(el("text", { x: x(p[0]), y: y(p[1]) - 11, "text-anchor": "middle", class: "best-label" }, "best"));
+      mark.appendChild(el("title", {}, "Best " + s.label + ": " + label(p[1]) + " at step " + p[0]));
+      svg.appendChild(mark);
     }
 
     function drawLegend() {
@@ -136,7 +155,10 @@
         swatch.style.borderColor = s.color;
         item.appendChild(swatch);
         const last = s.points.length ? s.points[s.points.length - 1][1] : null;
-        item.appendChild(document.createTextNode(s.label + (last !== null && last !== undefined ? " (" + label(last) + ")" : "")));
+        let text = s.label + (last !== null && last !== undefined ? " (" + label(last) + ")" : "");
+        const best = s.markBest ? lowest(s.points) : null;
+        if (best) text += "; best " + label(best[1]) + " at step " + best[0];
+        item.appendChild(document.createTextNode(text));
         legend.appendChild(item);
       });
     }

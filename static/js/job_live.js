@@ -39,6 +39,10 @@
     setText("fig-elapsed", T.duration(job.duration_seconds));
     setText("fig-train-loss", T.loss(job.train_loss));
     setText("fig-eval-loss", T.loss(job.eval_loss));
+    if (job.status !== "queued") {
+      // "Job … is queued." said so at launch; it is no longer true once the job has started.
+      document.querySelectorAll(".message.queued-note").forEach(function (note) { note.remove(); });
+    }
     if (job.status === "failed" && job.error) {
       document.getElementById("live-failure").hidden = startedFinished;
       setText("live-error-text", job.error);
@@ -66,7 +70,7 @@
     document.getElementById("chart-empty").hidden = hasPoints;
     lossChart.update([
       { label: "train loss", color: "#2f5bd3", points: points.train },
-      { label: "eval loss", color: "#c2410c", dashed: true, dots: true, points: points.eval },
+      { label: "eval loss", color: "#c2410c", dashed: true, dots: true, markBest: true, points: points.eval },
     ]);
     lrChart.update([{ label: "learning rate", color: "#047857", points: points.lr }]);
   }
@@ -98,7 +102,7 @@
     const body = document.getElementById("checkpoint-rows");
     rows.forEach(function (row) {
       const tr = document.createElement("tr");
-      [String(row.step), T.bytes(row.size_bytes), T.loss(row.eval_loss), row.is_final ? "final model" : "checkpoint"].forEach(function (text) {
+      [String(row.step), T.bytes(row.size_bytes), T.loss(row.eval_loss), row.is_final ? "final model" : "checkpoint", ""].forEach(function (text) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.appendChild(td);

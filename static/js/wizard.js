@@ -111,6 +111,7 @@
     const est = data.estimate || data;
     const setText = function (id, text) { document.getElementById(id).textContent = text; };
     setText("est-time", T.duration(est.seconds));
+    setText("est-wall", T.duration(est.wall_seconds !== undefined ? est.wall_seconds : est.seconds));
     setText("est-memory", T.bytes(est.peak_memory_bytes));
     setText("est-cost", T.money(est.cost, est.currency));
     setText("est-steps", T.number(data.total_steps !== undefined ? data.total_steps : est.total_steps));
@@ -121,7 +122,7 @@
       ? "This will not fit in the worker's memory (" + T.bytes(est.device_memory_bytes) + "): try LoRA, a smaller batch or a smaller model."
       : (est.device_kind ? "Fits a " + est.device_kind + " worker." : "");
     setText("est-basis", est.basis ? "Basis: " + est.basis + "." : "");
-    setText("est-summary", "Estimate: " + T.duration(est.seconds) + ", " + T.bytes(est.peak_memory_bytes) + " peak memory, " + document.getElementById("est-cost").textContent + ".");
+    setText("est-summary", "Estimate: " + T.duration(est.seconds) + " of training (" + T.duration(est.wall_seconds !== undefined ? est.wall_seconds : est.seconds) + " in all), " + T.bytes(est.peak_memory_bytes) + " peak memory, " + document.getElementById("est-cost").textContent + ".");
   }
 
   async function refresh(fillAuto) {

@@ -72,12 +72,12 @@ def test_sign_in_and_sign_out(client, owner, password):
     )
     assert response.context["user"] == owner
     client.post("/accounts/logout/")
-    response = client.get("/", follow=True)
+    response = client.get("/jobs/new/", follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/")
 
 
 def test_pages_need_a_signed_in_user(client):
-    for url in ["/", "/accounts/profile/", "/datasets/"]:
+    for url in ["/jobs/new/", "/accounts/profile/", "/datasets/"]:
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")

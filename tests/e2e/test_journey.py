@@ -157,6 +157,7 @@ def clone_and_compare(page, base, job, snap):
     page.get_by_role("button", name="Launch training").click()
     page.wait_for_url(re.compile(r"/jobs/\d+/$"))
     page.get_by_role("button", name="Cancel job").click()
+    page.get_by_role("button", name="Yes, cancel the job").click()  # it asks first
     expect(page.locator("#job-status")).to_have_text(re.compile("Cancel"), timeout=60_000)
     page.goto(f"{base}/")
     page.locator("input[name=ids]").nth(0).check()
