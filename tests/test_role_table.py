@@ -72,6 +72,9 @@ RULES = {
     "file_train": {**ALL, "viewer": 400, "shared": 404, "outsider": 404},
     # an estimate on the team's dataset from the team's model
     "estimate": {**ALL, "viewer": 400, "shared": 400, "outsider": 400},
+    # a checkpoint step the job does not keep: whoever sees the job is told which steps it
+    # keeps (a 404 naming them), an outsider gets the plain 404 of a job that does not exist
+    "checkpoint_see": {**dict.fromkeys(ROLES[:-1], "missing step"), "outsider": 404},
 }
 
 
@@ -89,6 +92,7 @@ def _openai_upload():
 # route (as Django writes the pattern) -> [(method, rule, body, query)]
 TABLE = {
     "healthz": [("get", "public", None, "")],
+    "favicon.ico": [("get", "public", None, "")],
     "accounts/login/": [("get", "public", None, "")],
     "accounts/logout/": [("post", "public", None, "")],
     "accounts/signup/": [("get", "public", None, "")],
@@ -165,6 +169,7 @@ TABLE = {
     ],
     "api/v1/jobs/<int:pk>/cancel/": [("post", "job_change", None, "")],
     "api/v1/jobs/<int:pk>/checkpoints/": [("get", "job_see", None, "")],
+    "api/v1/jobs/<int:pk>/checkpoints/<int:step>/model/": [("get", "checkpoint_see", None, "")],
     "api/v1/jobs/<int:pk>/events/": [("get", "job_see", None, "")],
     "api/v1/jobs/<int:pk>/generate/": [("post", "job_see", {"prompt": "Hi"}, "")],
     "api/v1/jobs/<int:pk>/metrics/": [("get", "job_see", None, "")],
@@ -200,10 +205,11 @@ TABLE = {
             "",
         )
     ],
+    # the dashboard; a visitor who is not signed in gets the landing page
     "": [
-        ("get", "mine", None, "?q=secret"),
-        ("get", "mine", None, "?space=team-{T}"),
-        ("get", "mine", None, "?space=shared"),
+        ("get", "public", None, "?q=secret"),
+        ("get", "public", None, "?space=team-{T}"),
+        ("get", "public", None, "?space=shared"),
     ],
     "jobs/new/": [("get", "mine", None, "?from={J}")],
     "jobs/compare/": [("get", "mine", None, "?ids={J}&ids={M}")],
@@ -215,6 +221,7 @@ TABLE = {
     "jobs/<int:pk>/resume/": [("post", "job_change", None, "")],
     "jobs/<int:pk>/delete/": [("get", "job_change", None, ""), ("post", "job_change", None, "")],
     "jobs/<int:pk>/model/": [("get", "job_see", None, "")],
+    "jobs/<int:pk>/checkpoints/<int:step>/model/": [("get", "job_see", None, "")],
     "jobs/<int:pk>/playground/": [("get", "job_see", None, "")],
     "jobs/<int:pk>/move/": [("post", "job_manage", {"team": ""}, "")],
     "jobs/<int:pk>/shares/": [("post", "job_manage", {"username": "zed"}, "")],
@@ -308,6 +315,7 @@ def _url(route, ids, query):
     for name, value in [
         ("<int:pk>", "{J}"),
         ("<int:user_id>", "{zed}"),
+        ("<int:step>", "999"),
         ("<str:file_id>", "file-{D}"),
         ("<str:job_id>", "ftjob-{J}"),
         ("<path:model_id>", "{MODEL}"),
@@ -366,6 +374,8 @@ def _answer(response):
     status = response.status_code
     if status in (302, 303) and "/accounts/login/" in response.get("Location", ""):
         return "login"
+    if status == 404 and b"kept" in response.content:
+        return "missing step"
     if status in (401, 403, 404) or status >= 500:
         return status
     if status == 400:
@@ -409,9 +419,9 @@ def test_every_role_gets_the_expected_answer_on_every_url(world):
                 if not _fine(got, role, rule, kind, method):
                     expected = "sign-in" if role == "anonymous" else RULES[rule][role]
                     wrong.append(f"{method.upper()} {url} as {role}: {got}, expected {expected}")
-                if role == "outsider" and not getattr(response, "streaming", False):
+                if role in ("outsider", "anonymous") and not getattr(response, "streaming", False):
                     if SECRET.encode() in response.content:
-                        wrong.append(f"{method.upper()} {url} as outsider names the team's things")
+                        wrong.append(f"{method.upper()} {url} as {role} names the team's things")
     assert wrong == []
 
 

@@ -274,7 +274,7 @@ def checkpoint_entry(user, key):
         return None
     step = checkpoint_step_of(key)
     return {
-        **_job_entry(job),
+        **_job_entry(job, user),
         "key": checkpoint_key(job, step),
         "display_name": f"Job #{job.pk}: {job.name}, checkpoint at step {step}",
         "description": (

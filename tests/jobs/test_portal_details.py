@@ -44,7 +44,7 @@ def test_the_portal_links_to_the_api_docs(owner_client):
 def test_long_names_are_marked_to_wrap(owner_client, owner):
     make_job(owner, name="x" * 150)
     page = text(owner_client.get("/"))
-    assert 'class="long-name"><a' in page
+    assert 'data-label="Name" class="long-name"' in page
 
 
 def test_cancelling_asks_for_confirmation(owner_client, owner):
