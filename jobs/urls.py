@@ -16,4 +16,5 @@ urlpatterns = [
     path("jobs/<int:pk>/model/", views.job_model_download, name="job-model"),
     path("jobs/<int:pk>/playground/", views.job_playground, name="job-playground"),
     path("datasets/", include("jobs.datasets.urls")),
+    path("", include("jobs.notifications.urls")),
 ]
