@@ -48,6 +48,12 @@ class WebhookCreateSerializer(serializers.Serializer):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(
+        source="state",
+        choices=WebhookDelivery.State.choices,
+        read_only=True,
+        help_text="pending (being sent or waiting for a retry), succeeded or failed",
+    )
     redeliver_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -69,7 +69,7 @@ def notify_job_ended(job, status):
     """The menu entry, and its email once the transaction commits if the owner wants one."""
     verb = {"succeeded": "succeeded", "failed": "failed", "cancelled": "was cancelled"}[status]
     notification = Notification.objects.create(
-        user_id=job.owner_id, job=job, status=status, message=f"{job.name} {verb}"[:300]
+        user_id=job.owner_id, job=job, job_status=status, message=f"{job.name} {verb}"[:300]
     )
     if EmailPreference.for_user(job.owner).wants(status):
         transaction.on_commit(lambda: queue.enqueue("notification_email_task", notification.pk))

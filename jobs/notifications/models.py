@@ -55,7 +55,7 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="notifications")
-    status = models.CharField(max_length=12)  # the job's state when it was written
+    job_status = models.CharField(max_length=12)  # the job's state when it was written
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -110,14 +110,14 @@ class WebhookDeliveryQuerySet(models.QuerySet):
         """Pending deliveries whose next attempt is due and that no worker is sending now."""
         now = now or timezone.now()
         free = models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
-        return self.filter(free, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        return self.filter(free, state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now)
 
 
 class WebhookDelivery(models.Model):
     """One event for one endpoint, with the outcome of its latest attempt. Every attempt of it
     carries the same `webhook-id` (event_id), so a receiver can drop repeats."""
 
-    class Status(models.TextChoices):
+    class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Delivered"
         FAILED = "failed", "Failed"
@@ -126,7 +126,7 @@ class WebhookDelivery(models.Model):
     event_id = models.CharField(max_length=40)
     event_type = models.CharField(max_length=40)
     payload = models.JSONField()  # {id, type, created_at, data}
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set while a worker sends it, so a second task for the same delivery does nothing.
@@ -143,9 +143,9 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="jobs_whdelivery_due"),
+            models.Index(fields=["state", "next_attempt_at"], name="jobs_whdelivery_due"),
             models.Index(fields=["webhook", "-created_at"], name="jobs_whdelivery_newest"),
         ]
 
     def __str__(self):
-        return f"{self.event_type} to {self.webhook.url}: {self.status}"
+        return f"{self.event_type} to {self.webhook.url}: {self.state}"

@@ -62,7 +62,7 @@ def notification_email_send(*, notification_id):
     context = {
         "user": notification.user,
         "job": job,
-        "status": notification.status,
+        "status": notification.job_status,
         "figures": job_figures(job),
         "link": settings.SITE_URL.rstrip("/") + reverse("job-detail", args=[job.pk]),
         "preferences_link": settings.SITE_URL.rstrip("/") + reverse("profile") + "#notifications",
@@ -153,7 +153,7 @@ def webhook_redeliver(*, delivery):
     """Send a delivery again, by a new task (same event id and body, a fresh signature)."""
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.PENDING,
+            state=WebhookDelivery.State.PENDING,
             next_attempt_at=timezone.now() + timedelta(seconds=600),
         )
         transaction.on_commit(lambda: queue.enqueue("webhook_deliver_task", delivery.pk))
@@ -166,11 +166,13 @@ def webhook_deliver(*, delivery_id, now=None):
     2. POST the body, signed, to the endpoint (sending.post: public addresses only, the
        response read and the time bounded).
     3. Record the outcome: delivered on a 2xx; otherwise pending again after the backoff, or
-       failed after the last attempt. Returns the new status, or None if not sent."""
+       failed after the last attempt. Returns the new state, or None if not sent."""
     now = now or timezone.now()
     lock = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_S * 3 + 60)
     free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    pending = WebhookDelivery.objects.filter(free, pk=delivery_id, status="pending")
+    pending = WebhookDelivery.objects.filter(
+        free, pk=delivery_id, state=WebhookDelivery.State.PENDING
+    )
     if not pending.update(locked_until=lock):
         return None
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
@@ -201,13 +203,13 @@ def _send(delivery):
 def _record(delivery, outcome, now):
     attempts = delivery.attempts + 1
     if outcome.ok:
-        status, next_at = WebhookDelivery.Status.SUCCEEDED, None
+        state, next_at = WebhookDelivery.State.SUCCEEDED, None
     elif attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-        status, next_at = WebhookDelivery.Status.FAILED, None
+        state, next_at = WebhookDelivery.State.FAILED, None
     else:
-        status, next_at = WebhookDelivery.Status.PENDING, now + retry_delay(attempts)
+        state, next_at = WebhookDelivery.State.PENDING, now + retry_delay(attempts)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status,
+        state=state,
         attempts=attempts,
         next_attempt_at=next_at,
         locked_until=None,
@@ -217,7 +219,7 @@ def _record(delivery, outcome, now):
         error=outcome.error[:500],
         duration_ms=outcome.duration_ms,
     )
-    return status
+    return state
 
 
 def retry_delay(attempts):
@@ -227,7 +229,7 @@ def retry_delay(attempts):
 
 def webhook_deliver_due(*, now=None):
     """Send the deliveries whose retry is due (and any whose first task was lost), oldest
-    first, at most DUE_PER_SWEEP. Returns {delivery id: new status}."""
+    first, at most DUE_PER_SWEEP. Returns {delivery id: new state}."""
     now = now or timezone.now()
     due = WebhookDelivery.objects.due(now).order_by("next_attempt_at")
     ids = list(due.values_list("pk", flat=True)[:DUE_PER_SWEEP])

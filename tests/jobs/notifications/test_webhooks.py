@@ -84,7 +84,7 @@ def test_a_failed_delivery_is_retried_with_backoff_and_the_same_event_id(
             dataset = make_dataset(owner)
         delivery = WebhookDelivery.objects.get(webhook_id=hook["id"])
         first_try = delivery.last_attempt_at
-        assert delivery.status == "pending" and delivery.attempts == 1
+        assert delivery.state == "pending" and delivery.attempts == 1
         assert delivery.response_status == 500 and delivery.response_excerpt == "database down"
         assert delivery.next_attempt_at - first_try == pytest.approx(
             timedelta(seconds=90), abs=timedelta(seconds=2)
@@ -103,7 +103,7 @@ def test_a_failed_delivery_is_retried_with_backoff_and_the_same_event_id(
         }
 
     delivery.refresh_from_db()
-    assert delivery.status == "succeeded" and delivery.attempts == 3
+    assert delivery.state == "succeeded" and delivery.attempts == 3
     assert len({r["headers"]["webhook-id"] for r in receiver.requests}) == 1
     assert verified(receiver, hook["secret"])[0]["data"]["id"] == dataset.pk
 
@@ -148,7 +148,7 @@ def test_a_redelivery_sends_the_same_event_again_from_the_queue(
         == receiver.requests[1]["headers"]["webhook-id"]
     )
     delivery.refresh_from_db()
-    assert delivery.status == "succeeded" and delivery.attempts == 2
+    assert delivery.state == "succeeded" and delivery.attempts == 2
     assert Job.objects.get(pk=job.pk).status == "cancelled"
 
 
@@ -191,7 +191,7 @@ def test_a_target_that_became_private_is_not_called(
             make_dataset(owner)
     assert receiver.requests == []
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == "pending" and "public addresses" in delivery.error
+    assert delivery.state == "pending" and "public addresses" in delivery.error
 
 
 def test_a_huge_answer_is_read_only_up_to_the_cap_and_a_slow_one_only_until_the_timeout(
@@ -207,9 +207,9 @@ def test_a_huge_answer_is_read_only_up_to_the_cap_and_a_slow_one_only_until_the_
                 make_dataset(owner)
 
     by_url = {d.webhook.url: d for d in WebhookDelivery.objects.select_related("webhook")}
-    assert by_url[huge.url].status == "succeeded"
+    assert by_url[huge.url].state == "succeeded"
     assert len(by_url[huge.url].response_excerpt) == 1000
-    assert by_url[slow.url].status == "pending" and by_url[slow.url].response_status is None
+    assert by_url[slow.url].state == "pending" and by_url[slow.url].response_status is None
     assert by_url[slow.url].error == "No answer within 1 s."
 
 
