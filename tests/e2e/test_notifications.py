@@ -63,6 +63,7 @@ def test_a_webhook_registered_on_the_profile_gets_a_delivery_and_the_menu_lists_
     secret = page.locator("#new-webhook-secret").inner_text().strip()
     assert secret.startswith("whsec_")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    snap(page, "profile-webhooks", width)
 
     # An event: a dataset validated in the portal; the worker delivers it.
     page.goto(f"{live_server.url}/datasets/")
