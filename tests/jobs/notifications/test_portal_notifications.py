@@ -86,3 +86,20 @@ def test_another_user_s_webhook_pages_are_404(owner, other_user, client, passwor
     assert client.post(f"/webhooks/{webhook.pk}/delete/").status_code == 404
     assert client.post(f"/webhooks/deliveries/{delivery.pk}/redeliver/").status_code == 404
     assert Webhook.objects.filter(pk=webhook.pk).exists()
+
+
+def test_operators_see_webhooks_and_deliveries_in_the_admin_but_never_the_secret(
+    client, owner, operator
+):
+    webhook = Webhook.objects.create(
+        owner=owner, url="https://example.com/x", events=["job.failed"]
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook, event_id="msg_1", event_type="job.failed", payload={}
+    )
+    client.force_login(operator)
+    for url in ("/admin/jobs/webhook/", "/admin/jobs/webhookdelivery/"):
+        assert client.get(url, {"q": "example"}).status_code == 200
+    html = page(client, f"/admin/jobs/webhook/{webhook.pk}/change/")
+    assert "https://example.com/x" in html and "job.failed" in html
+    assert webhook.secret not in html
