@@ -156,7 +156,7 @@ def webhook_redeliver(*, delivery):
             state=WebhookDelivery.State.PENDING,
             next_attempt_at=timezone.now() + timedelta(seconds=600),
         )
-        transaction.on_commit(lambda: queue.enqueue("webhook_deliver_task", delivery.pk))
+        queue.enqueue_on_commit("webhook_deliver_task", delivery.pk)
     delivery.refresh_from_db()
     return delivery
 
