@@ -6,9 +6,9 @@ Usage:  .venv/bin/python bench/notifications.py [--changes 200] [--deliveries 30
         (DATABASE_URL=postgres://… to measure on PostgreSQL; default a fresh SQLite file)
 
 1. Migrate a fresh database; one user with a dataset row.
-2. Without the notifications receiver, then for each number of webhooks: launch-and-cancel jobs (two state changes each, the second one
-   also writes a menu entry), timing each change with its deliveries queued (Q_SYNC off: the
-   tasks are only enqueued, as in production).
+2. Without the notifications receiver, then for each number of webhooks: launch-and-cancel
+   jobs (two state changes each, the second one also writes a menu entry), timing each change
+   with its deliveries queued (Q_SYNC off: the tasks are only enqueued, as in production).
 3. Create deliveries to an HTTP receiver on 127.0.0.1 and send them with the retry sweep's code
    path (webhook_deliver: lock, sign, POST, record); print deliveries per second.
 """

@@ -18,7 +18,22 @@ def webhook_deliver_task(delivery_id):
 
 
 def webhook_deliver_due_task():
-    return services.webhook_deliver_due()
+    sent = services.webhook_deliver_due()
+    drop_waiting_sweeps()
+    return sent
+
+
+def drop_waiting_sweeps():
+    """Delete the sweeps still waiting in the queue; returns how many. As with the reaper
+    (jobs.tasks.drop_waiting_reapers): while every worker trains, the schedule adds one a
+    minute, and one run does the work of all of them."""
+    from django.conf import settings
+    from django_q.models import OrmQ
+
+    me = f"{__name__}.webhook_deliver_due_task"
+    waiting = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
+    stale = [task.pk for task in waiting if task.func() == me]
+    return OrmQ.objects.filter(pk__in=stale).delete()[0]
 
 
 def ensure_schedule(**kwargs):

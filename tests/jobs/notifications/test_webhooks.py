@@ -242,3 +242,24 @@ def test_events_of_other_users_are_not_sent_to_my_endpoint(
             make_dataset(other_user)
     assert receiver.requests == []
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_sweep_runs_every_minute_and_copies_that_piled_up_are_dropped_by_the_first(owner):
+    from django_q.models import OrmQ, Schedule
+    from django_q.tasks import async_task
+
+    from jobs.notifications import tasks
+
+    schedule = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE_NAME)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "jobs.notifications.tasks.webhook_deliver_due_task",
+        Schedule.MINUTES,
+        1,
+    )
+
+    for _ in range(3):
+        async_task("jobs.notifications.tasks.webhook_deliver_due_task", sync=False)
+    async_task("jobs.tasks.job_run_task", 12345, sync=False)
+
+    assert tasks.webhook_deliver_due_task() == {}
+    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.tasks.job_run_task"]
