@@ -2,6 +2,8 @@
 server (aiosmtpd) for emails, each on a free port of 127.0.0.1."""
 
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from email import message_from_bytes, policy
@@ -12,7 +14,7 @@ class WebhookReceiver:
     """Records every POST (headers, body) and answers with the next of `answers` (status,
     body, seconds to wait first); the last answer repeats."""
 
-    def __init__(self, answers=((200, b"thanks", 0),)):
+    def __init__(self, answers=((200, b"thanks", 0),), tls=None):
         self.requests = []
         self.answers = list(answers)
         receiver = self
@@ -37,7 +39,13 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/llm-tuner"
+        scheme = "http"
+        if tls:  # (certificate file, key file)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}/hooks/llm-tuner"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -86,3 +94,18 @@ def _free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def self_signed_certificate(folder):
+    """(certificate, key) for 127.0.0.1 made by the openssl command, or None without it."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = [
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1",
+    ]  # fmt: skip
+    try:
+        subprocess.run(command, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return cert, key

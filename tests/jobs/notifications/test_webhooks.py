@@ -12,7 +12,7 @@ from standardwebhooks import Webhook as Verifier
 from jobs.models import Job, WebhookDelivery
 from jobs.notifications import services
 from jobs.services import job_cancel
-from tests.jobs.notifications.receivers import WebhookReceiver
+from tests.jobs.notifications.receivers import WebhookReceiver, self_signed_certificate
 from tests.jobs.test_job_training import launch, make_dataset
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +263,27 @@ def test_the_sweep_runs_every_minute_and_copies_that_piled_up_are_dropped_by_the
 
     assert tasks.webhook_deliver_due_task() == {}
     assert [task.func() for task in OrmQ.objects.all()] == ["jobs.tasks.job_run_task"]
+
+
+def test_https_endpoints_get_the_delivery_only_with_a_certificate_the_worker_trusts(
+    owner, owner_api, private_allowed, sync_queue, django_capture_on_commit_callbacks,
+    tmp_path, monkeypatch,
+):  # fmt: skip
+    tls = self_signed_certificate(tmp_path)
+    if tls is None:
+        pytest.skip("the openssl command is needed to make a certificate")
+    with WebhookReceiver(tls=tls) as receiver:
+        hook = register(owner_api, receiver.url, ["dataset.validated"])
+        with django_capture_on_commit_callbacks(execute=True):
+            make_dataset(owner)
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.state == "pending" and "CERTIFICATE_VERIFY_FAILED" in delivery.error
+
+        monkeypatch.setenv(
+            "SSL_CERT_FILE", str(tls[0])
+        )  # now the receiver's certificate is trusted
+        services.webhook_deliver_due(now=timezone.now() + timedelta(minutes=2))
+
+    delivery.refresh_from_db()
+    assert delivery.state == "succeeded" and delivery.response_status == 200
+    assert verified(receiver, hook["secret"])[0]["type"] == "dataset.validated"
