@@ -16,6 +16,7 @@ from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken, AuditEvent
 from accounts.services import account_password_changed, account_sign_up
 from accounts.throttles import portal_throttle
+from jobs.notifications.views import profile_context as notifications_context
 
 AUDIT_SHOWN = 20  # the newest account events on the profile page
 
@@ -99,6 +100,7 @@ def profile(request):
             "new_token": new_token,
             "usage": quotas.storage_usage(request.user),
             "audit_events": AuditEvent.objects.filter(user=request.user)[:AUDIT_SHOWN],
+            **notifications_context(request),
         },
     )
 

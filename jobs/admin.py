@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.notifications import admin as notifications_admin  # noqa: F401  (registers its models)
 
 
 @admin.register(Dataset)

@@ -10,6 +10,7 @@ job_router.register("jobs", api.JobViewSet, basename="api-job")
 
 urlpatterns = [
     path("datasets/", include("jobs.datasets.api_urls")),
+    path("", include("jobs.notifications.api_urls")),
     path("base-models/", api.BaseModelListView.as_view(), name="api-base-models"),
     path("jobs/estimate/", JobEstimateView.as_view(), name="api-job-estimate"),
     path("jobs/<int:pk>/shares/", JobShareListView.as_view(), name="api-job-shares"),

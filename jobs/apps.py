@@ -10,7 +10,12 @@ class JobsConfig(AppConfig):
         # Seed data and the reaper's schedule are created after migrate, idempotently.
         from jobs import signals  # noqa: F401  (connects the file removal on delete)
         from jobs.catalog.catalog import seed_catalog
+        from jobs.notifications import events  # noqa: F401  (connects emails and webhooks)
+        from jobs.notifications.tasks import ensure_schedule as ensure_notification_schedule
         from jobs.tasks import ensure_schedules
 
         post_migrate.connect(seed_catalog, sender=self, dispatch_uid="jobs.seed_catalog")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")
+        post_migrate.connect(
+            ensure_notification_schedule, sender=self, dispatch_uid="jobs.notifications.schedule"
+        )

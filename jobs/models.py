@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 # Re-exported: `from jobs.models import Dataset` keeps working; migration 0001 names
@@ -29,8 +30,19 @@ from django.utils import timezone
 from accounts.teams.models import Membership
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.notifications.models import (  # noqa: F401
+    EmailPreference,
+    Notification,
+    Webhook,
+    WebhookDelivery,
+)
 from jobs.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
 from jobs.sharing.models import JobShare
+
+# Sent once for every change of a job's state, right after its state event is written (inside
+# the caller's transaction): job=the job as it is now, status=its new state. Notifications
+# (jobs.notifications.events) listen; nothing else may act on a state change behind _move.
+job_state_changed = Signal()
 
 # --- Jobs -----------------------------------------------------------------------------------
 
@@ -72,6 +84,7 @@ class JobQuerySet(models.QuerySet):
         """A new job, queued, with the state event that opens its log."""
         job = self.create(status=Job.Status.QUEUED, **fields)
         job.log("Queued", kind="state", data={"status": Job.Status.QUEUED})
+        job_state_changed.send(sender=Job, job=job, status=Job.Status.QUEUED)
         return job
 
     def claim(self, job_id, worker):
@@ -238,6 +251,7 @@ class Job(models.Model):
         if took:
             self.refresh_from_db(fields=["status", *fields])
             self.log(message, level=level, kind="state", data={"status": status, **(data or {})})
+            job_state_changed.send(sender=Job, job=self, status=status)
         return bool(took)
 
     def _owned_by(self, worker):

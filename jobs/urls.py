@@ -30,4 +30,5 @@ urlpatterns = [
     ),
     path("datasets/<int:pk>/move/", sharing_views.dataset_move, name="dataset-move"),
     path("datasets/", include("jobs.datasets.urls")),
+    path("", include("jobs.notifications.urls")),
 ]

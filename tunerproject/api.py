@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
@@ -27,17 +28,24 @@ def exception_handler(exc, context):
 
 
 def absolute_url(context, name, pk):
-    """The URL named `name` for object `pk`, absolute when the serializer has a request.
+    """The URL named `name` for object `pk`, absolute when the serializer has a request (or a
+    site root, see site_context).
 
     A list page builds several URLs per item: the path pattern is reversed once per name and the
     scheme and host once per request (kept in the serializer's context)."""
     path = _path_pattern(name).format(pk)
-    request = context.get("request")
-    if request is None:
-        return path
     if "_site_root" not in context:
+        request = context.get("request")
+        if request is None:
+            return path
         context["_site_root"] = request.build_absolute_uri("/").rstrip("/")
     return context["_site_root"] + path
+
+
+def site_context():
+    """A serializer context for shapes sent away from a request (webhooks, emails): absolute
+    URLs under SITE_URL."""
+    return {"_site_root": settings.SITE_URL.rstrip("/")}
 
 
 PK_MARKER = 918273645  # a number no real path contains

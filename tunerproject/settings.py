@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "jobs.notifications.context.notifications_menu",
             ],
         },
     },
@@ -229,6 +230,23 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LLM Tuner <noreply@localhost>")
+
+# --- Notifications (jobs/notifications/) ---------------------------------------------------
+# The portal's address as users reach it: links in emails and URLs in webhook bodies.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+# Webhook targets that resolve to private, loopback or link-local addresses are refused unless
+# this is on (tests, or an operator whose receivers live on the internal network).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_S = env_int("WEBHOOK_TIMEOUT_S", 10, minimum=1)  # a whole attempt, read included
+WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 65536, minimum=1)
+# Attempts per event, the first at once, then after 90 s, 3 min, 6 min... doubling: the last of
+# 11 comes about 26 hours after the first.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 11, minimum=1)
+WEBHOOK_RETRY_BASE_S = env_int("WEBHOOK_RETRY_BASE_S", 90, minimum=1)
+WEBHOOKS_PER_USER = env_int("WEBHOOKS_PER_USER", 10, minimum=1)
+# The django-q2 cluster that sends emails and webhooks ("" = the default queue, where they wait
+# behind a training job when every worker is busy; see README, "Notifications").
+NOTIFY_CLUSTER = env_str("NOTIFY_CLUSTER", "")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,9 +5,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.teams.models import Membership, Role
+
+# Sent when a dataset's validation has finished, valid or not (dataset=the dataset, saved).
+dataset_validated = Signal()
 
 
 def dataset_upload_path(instance, filename):

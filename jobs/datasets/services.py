@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts import quotas
 from jobs.constants import GPT2_CONTEXT_LENGTH
 from jobs.datasets.encoding import ENCODINGS
+from jobs.datasets.models import dataset_validated
 from jobs.datasets.report import validate_file
 from jobs.datasets.validation import mapping_problem
 from jobs.models import Dataset, Job
@@ -93,8 +94,10 @@ def dataset_validate(*, dataset):
     except Exception:
         # Never leave a dataset "validating" forever; the traceback goes to the log.
         logger.exception("validating dataset %s failed", dataset.pk)
-        return _save_failure(dataset)
-    _apply_report(dataset, report)
+        _save_failure(dataset)
+    else:
+        _apply_report(dataset, report)
+    dataset_validated.send(sender=Dataset, dataset=dataset)
     return dataset
 
 

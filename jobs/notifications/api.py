@@ -1,0 +1,128 @@
+"""The webhooks REST API (/api/v1/webhooks/…).
+
+Every query starts from the requesting user's own webhooks, so anyone else's is a 404. The
+secret is in the answer to the POST that creates an endpoint and never again.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs.notifications import services
+from jobs.notifications.models import EVENT_TYPES, Webhook, WebhookDelivery
+from tunerproject.api import absolute_url
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    deliveries_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "created_at", "deliveries_url"]
+        read_only_fields = fields
+
+    def get_deliveries_url(self, webhook) -> str:
+        return absolute_url(self.context, "api-webhook-deliveries", webhook.pk)
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="whsec_…: verifies each delivery's signature; shown only now"
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, help_text="http:// or https:// endpoint")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, max_length=20
+    )
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(
+        source="state",
+        choices=WebhookDelivery.State.choices,
+        read_only=True,
+        help_text="pending (being sent or waiting for a retry), succeeded or failed",
+    )
+    redeliver_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "response_status",
+            "response_excerpt",
+            "error",
+            "duration_ms",
+            "created_at",
+            "last_attempt_at",
+            "next_attempt_at",
+            "payload",
+            "redeliver_url",
+        ]
+        read_only_fields = fields
+
+    def get_redeliver_url(self, delivery) -> str:
+        return absolute_url(self.context, "api-webhook-redeliver", delivery.pk)
+
+
+class WebhookViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WebhookSerializer
+    lookup_value_converter = "int"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Webhook.objects.for_user(self.request.user)
+
+    @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer})
+    def create(self, request):
+        """Register an endpoint for some events; the answer holds its secret, shown once."""
+        data = WebhookCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            webhook = services.webhook_create(owner=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        body = WebhookCreatedSerializer(webhook, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.webhook_delete(webhook=instance)
+
+    @extend_schema(responses=DeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        """The endpoint's deliveries, newest first: outcome, attempts, answer."""
+        webhook = self.get_object()
+        page = self.paginate_queryset(webhook.deliveries.all())
+        body = DeliverySerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(body)
+
+
+class RedeliverView(APIView):
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    def post(self, request, pk):
+        """Send a delivery again (same event id and body, fresh signature), from the queue."""
+        delivery = get_object_or_404(WebhookDelivery.objects.for_user(request.user), pk=pk)
+        delivery = services.webhook_redeliver(delivery=delivery)
+        body = DeliverySerializer(delivery, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
