@@ -17,9 +17,9 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = ["url", "owner", "created_at"]
-    search_fields = ["url", "owner__username"]
-    fields = ["owner", "url", "events", "created_at"]
+    list_display = ["url", "owner", "team", "created_at"]
+    search_fields = ["url", "owner__username", "team__name"]
+    fields = ["owner", "team", "url", "events", "created_at"]
     readonly_fields = fields
     inlines = [DeliveryInline]
 

@@ -1,11 +1,12 @@
 """The webhooks REST API (/api/v1/webhooks/…).
 
-Every query starts from the requesting user's own webhooks, so anyone else's is a 404. The
-secret is in the answer to the POST that creates an endpoint and never again.
+Every query starts from Webhook.objects.visible_to(user): the user's personal endpoints and
+those of the teams they administer. Anything else, a team member's view of the team's endpoints
+included, is a 404. The secret is in the answer to the POST that creates an endpoint and never
+again.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs import access
 from jobs.notifications import services
 from jobs.notifications.models import EVENT_TYPES, Webhook, WebhookDelivery
 from tunerproject.api import absolute_url
@@ -23,8 +25,9 @@ class WebhookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Webhook
-        fields = ["id", "url", "events", "created_at", "deliveries_url"]
+        fields = ["id", "url", "events", "team", "created_at", "deliveries_url"]
         read_only_fields = fields
+        extra_kwargs = {"team": {"help_text": "The team whose events it receives, or null"}}
 
     def get_deliveries_url(self, webhook) -> str:
         return absolute_url(self.context, "api-webhook-deliveries", webhook.pk)
@@ -44,6 +47,12 @@ class WebhookCreateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, help_text="http:// or https:// endpoint")
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, max_length=20
+    )
+    team = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A team you administer: the endpoint receives the team's job and dataset "
+        "events and the team's admins manage it. Null or left out: your own.",
     )
 
 
@@ -91,15 +100,17 @@ class WebhookViewSet(
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Webhook.objects.for_user(self.request.user)
+        return Webhook.objects.visible_to(self.request.user)
 
     @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer})
     def create(self, request):
         """Register an endpoint for some events; the answer holds its secret, shown once."""
         data = WebhookCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
         try:
-            webhook = services.webhook_create(owner=request.user, **data.validated_data)
+            team = services.webhook_team_for(user=request.user, team_id=fields.pop("team", None))
+            webhook = services.webhook_create(owner=request.user, team=team, **fields)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         body = WebhookCreatedSerializer(webhook, context={"request": request}).data
@@ -122,7 +133,7 @@ class RedeliverView(APIView):
     @extend_schema(request=None, responses={202: DeliverySerializer})
     def post(self, request, pk):
         """Send a delivery again (same event id and body, fresh signature), from the queue."""
-        delivery = get_object_or_404(WebhookDelivery.objects.for_user(request.user), pk=pk)
+        delivery = access.get_visible_or_404(WebhookDelivery.objects.all(), request.user, pk)
         delivery = services.webhook_redeliver(delivery=delivery)
         body = DeliverySerializer(delivery, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

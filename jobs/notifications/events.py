@@ -44,7 +44,7 @@ def on_job_state_changed(sender, job, status, **kwargs):
         with transaction.atomic():
             if status in Job.FINISHED:
                 notify_job_ended(job, status)
-            hooks = _subscribed(job.owner_id, event_type)
+            hooks = _subscribed(job, event_type)
             if hooks:
                 job = Job.objects.select_related("dataset", "base_model").get(pk=job.pk)
                 data = JobSerializer(job, context=site_context()).data
@@ -57,7 +57,7 @@ def on_job_state_changed(sender, job, status, **kwargs):
 def on_dataset_validated(sender, dataset, **kwargs):
     try:
         with transaction.atomic():
-            hooks = _subscribed(dataset.owner_id, "dataset.validated")
+            hooks = _subscribed(dataset, "dataset.validated")
             if hooks:
                 data = DatasetSerializer(dataset, context=site_context()).data
                 queue_deliveries(hooks, "dataset.validated", data)
@@ -101,5 +101,9 @@ def queue_deliveries(hooks, event_type, data):
     return deliveries
 
 
-def _subscribed(owner_id, event_type):
-    return [hook for hook in Webhook.objects.filter(owner_id=owner_id) if event_type in hook.events]
+def _subscribed(obj, event_type):
+    """The endpoints of a job's or dataset's event: its owner's personal ones and, for a team's
+    job or dataset, the team's (never the owner's endpoints of some other team)."""
+    return Webhook.objects.receiving(
+        owner_id=obj.owner_id, team_id=obj.team_id, event_type=event_type
+    )

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.teams.models import Membership, Role
+
 # The events a webhook can subscribe to, in the order the portal lists them.
 EVENT_TYPES = (
     "job.queued",
@@ -75,17 +77,51 @@ def new_webhook_secret():
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _seen_by(user, prefix=""):
+    """Who sees (and so manages) a webhook: its owner while it is personal, and the team's
+    admins while it is a team's, the rule of jobs.access.may_change(user, team). A member or
+    viewer of the team does not see the team's endpoints: their URLs and delivery logs are
+    admin business, so for them those ids do not exist (404), as for anyone outside."""
+    admin_of = Membership.objects.team_ids(user, least=Role.ADMIN, lazy=False)
+    personal = models.Q(**{f"{prefix}owner": user, f"{prefix}team__isnull": True})
+    return personal | models.Q(**{f"{prefix}team__in": admin_of})
+
+
 class WebhookQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(owner=user)
+        """The user's personal endpoints (what WEBHOOKS_PER_USER counts); never a view's scope."""
+        return self.filter(owner=user, team__isnull=True)
+
+    def visible_to(self, user):
+        """The endpoints `user` sees and manages: personal ones and those of teams they
+        administer. The one scope of the webhooks API, pages and deliveries."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(_seen_by(user))
+
+    def receiving(self, *, owner_id, team_id, event_type):
+        """The endpoints an event of a dataset or job goes to: its owner's personal ones and,
+        when it belongs to a team, the team's, each only if subscribed to `event_type`."""
+        space = models.Q(owner_id=owner_id, team__isnull=True)
+        if team_id is not None:
+            space |= models.Q(team_id=team_id)
+        return [hook for hook in self.filter(space) if event_type in hook.events]
 
 
 class Webhook(models.Model):
-    """An endpoint of one user that receives signed events. A team's endpoint will add a
-    nullable `team` beside `owner` (the person who registered it)."""
+    """An endpoint that receives signed events: a user's own (team empty) or a team's (`owner`
+    is then the admin who registered it; the team's admins manage it)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+        help_text="Empty for a personal endpoint; else it receives the team's events.",
     )
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list)  # a subset of EVENT_TYPES
@@ -103,8 +139,11 @@ class Webhook(models.Model):
 
 
 class WebhookDeliveryQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return self.filter(webhook__owner=user)
+    def visible_to(self, user):
+        """Deliveries to the endpoints `user` sees (Webhook.objects.visible_to's rule)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(_seen_by(user, prefix="webhook__"))
 
     def due(self, now=None):
         """Pending deliveries whose next attempt is due and that no worker is sending now."""

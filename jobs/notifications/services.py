@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -22,6 +22,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.teams.models import Team
+from jobs import access
 from jobs.constants import worker_cost
 from jobs.notifications import queue, sending
 from jobs.notifications.models import (
@@ -125,10 +127,12 @@ def notifications_mark_seen(*, user):
 # --- Webhooks -------------------------------------------------------------------------------
 
 
-def webhook_create(*, owner, url, events):
+def webhook_create(*, owner, url, events, team=None):
     """1. Refuse a URL that is not http(s) or resolves to a private address (unless
-       WEBHOOK_ALLOW_PRIVATE), an unknown or empty list of events, or one endpoint too many.
-    2. Save it with a new secret, which the caller shows once."""
+       WEBHOOK_ALLOW_PRIVATE), an unknown or empty list of events, or one endpoint too many
+       (WEBHOOKS_PER_USER for the owner's personal ones, as many again for each team).
+    2. Save it with a new secret, which the caller shows once. `team` (from webhook_team_for)
+       makes it the team's: it receives the team's events and the team's admins manage it."""
     url = (url or "").strip()
     unknown = sorted(set(events or ()) - set(EVENT_TYPES))
     if not events or unknown:
@@ -138,11 +142,37 @@ def webhook_create(*, owner, url, events):
         sending.check_url(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
     except sending.RefusedTarget as exc:
         raise ValidationError({"url": [str(exc)]}) from exc
-    if Webhook.objects.for_user(owner).count() >= settings.WEBHOOKS_PER_USER:
-        limit = settings.WEBHOOKS_PER_USER
+    limit = settings.WEBHOOKS_PER_USER
+    if team is not None and Webhook.objects.filter(team=team).count() >= limit:
+        raise ValidationError({"url": [f"Team “{team.name}” has {limit} webhooks, the most."]})
+    if team is None and Webhook.objects.for_user(owner).count() >= limit:
         raise ValidationError({"url": [f"You have {limit} webhooks, the most allowed."]})
     ordered = [event for event in EVENT_TYPES if event in events]
-    return Webhook.objects.create(owner=owner, url=url, events=ordered)
+    return Webhook.objects.create(owner=owner, team=team, url=url, events=ordered)
+
+
+def webhook_team_for(*, user, team_id):
+    """The Team a new webhook of `user` belongs to, or None for a personal one: a team they are
+    not in reads as unknown (400, as for datasets and jobs); one they are in without being its
+    admin is a 403 saying so (access.may_change(user, team) is the admin check)."""
+    if team_id in (None, ""):
+        return None
+    team = Team.objects.visible_to(user).filter(pk=team_id).first() if _is_id(team_id) else None
+    if team is None:
+        raise ValidationError({"team": [f"No team with id {team_id} among your teams."]})
+    if not access.may_change(user, team):
+        raise PermissionDenied(
+            f"Only an admin of team “{team.name}” registers webhooks for it; you are "
+            f"{access.role_in(user, team.pk)} there."
+        )
+    return team
+
+
+def _is_id(value):
+    try:
+        return 0 < int(value) <= 2**31 - 1
+    except (TypeError, ValueError):
+        return False
 
 
 def webhook_delete(*, webhook):

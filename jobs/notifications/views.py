@@ -1,14 +1,16 @@
 """Portal pages of notifications: the menu's full list, email choices and webhooks (created and
-listed on the profile page; one page per endpoint with its delivery log). Anything of another
-user's is a 404."""
+listed on the profile page; one page per endpoint with its delivery log). A team admin may
+register an endpoint for the team. Every lookup goes through Webhook.objects.visible_to: another
+user's endpoint, or a team's for anyone but its admins, is a 404."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from jobs import access
 from jobs.notifications import services
 from jobs.notifications.forms import EmailPreferenceForm, WebhookForm
 from jobs.notifications.models import EmailPreference, Notification, Webhook, WebhookDelivery
@@ -41,10 +43,12 @@ def email_preference_update(request):
 @login_required
 @require_POST
 def webhook_create(request):
-    form = WebhookForm(request.POST)
+    form = WebhookForm(request.POST, user=request.user)
     if form.is_valid():
+        fields = dict(form.cleaned_data)
         try:
-            webhook = services.webhook_create(owner=request.user, **form.cleaned_data)
+            team = services.webhook_team_for(user=request.user, team_id=fields.pop("team", None))
+            webhook = services.webhook_create(owner=request.user, team=team, **fields)
         except ValidationError as exc:
             for problem in exc.messages:
                 form.add_error(None, problem)
@@ -63,7 +67,7 @@ def _errors(form):
 
 @login_required
 def webhook_detail(request, pk):
-    webhook = get_object_or_404(Webhook.objects.for_user(request.user), pk=pk)
+    webhook = access.get_visible_or_404(Webhook.objects.select_related("team"), request.user, pk)
     deliveries = webhook.deliveries.all()[:DELIVERIES_SHOWN]
     return render(
         request, "jobs/webhook_detail.html", {"webhook": webhook, "deliveries": deliveries}
@@ -73,7 +77,7 @@ def webhook_detail(request, pk):
 @login_required
 @require_POST
 def webhook_delete(request, pk):
-    webhook = get_object_or_404(Webhook.objects.for_user(request.user), pk=pk)
+    webhook = access.get_visible_or_404(Webhook.objects.select_related("team"), request.user, pk)
     services.webhook_delete(webhook=webhook)
     messages.success(request, f"Webhook {webhook.url} deleted; it receives nothing more.")
     return _profile("webhooks")
@@ -82,7 +86,7 @@ def webhook_delete(request, pk):
 @login_required
 @require_POST
 def webhook_redeliver(request, pk):
-    delivery = get_object_or_404(WebhookDelivery.objects.for_user(request.user), pk=pk)
+    delivery = access.get_visible_or_404(WebhookDelivery.objects.all(), request.user, pk)
     services.webhook_redeliver(delivery=delivery)
     messages.success(request, f"{delivery.event_type} queued to be sent again.")
     return redirect("webhook-detail", delivery.webhook_id)
@@ -92,12 +96,14 @@ def profile_context(request):
     """What the profile page shows of notifications (accounts.views.profile)."""
     user = request.user
     saved = request.session.pop("webhook_form", None)
-    form = WebhookForm(saved["data"]) if saved else WebhookForm()
+    form = WebhookForm(saved["data"], user=user) if saved else WebhookForm(user=user)
     return {
         "email_form": EmailPreferenceForm(instance=EmailPreference.for_user(user)),
         "webhook_form": form,
         "webhook_errors": saved["errors"] if saved else [],
         "new_webhook": request.session.pop("new_webhook", None),
-        "webhooks": Webhook.objects.for_user(user),
-        "recent_deliveries": WebhookDelivery.objects.for_user(user).select_related("webhook")[:10],
+        "webhooks": Webhook.objects.visible_to(user).select_related("team"),
+        "recent_deliveries": WebhookDelivery.objects.visible_to(user).select_related(
+            "webhook", "webhook__team"
+        )[:10],
     }
