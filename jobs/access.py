@@ -15,7 +15,9 @@ The rules:
 - it is changed (launched into, cancelled, cloned, deleted, uploaded to) by its owner and by its
   team's members and admins; a viewer or a share only looks, plays and downloads;
 - only the owner moves it between spaces or shares it (`may_manage`);
-- a team is seen by its members and changed (renamed, deleted, members managed) by its admins.
+- a team is seen by its members and changed (renamed, deleted, members managed) by its admins;
+- a webhook is seen and managed by its owner while personal, and by the team's admins (the
+  `may_change(user, team)` rule) while a team's: `Webhook.objects.visible_to(user)`.
 Anyone else gets 404, never 403: another user's things do not exist for them.
 """
 

@@ -7,6 +7,14 @@ anonymous visitor. An outsider always gets 404 (and no answer of theirs names th
 things), a viewer or a share gets 403 on changes, anonymous visitors are sent to sign in (401 in
 the APIs). The test fails when a URL pattern has no row: a new endpoint must say who may use it.
 
+A team's webhook (registered by the team's admin, with one delivery) is admin business: only
+the team's admins see, list, read the deliveries of, redeliver and delete it. For its owner, a
+member or a viewer it answers 404, not 403: they cannot list the team's endpoints, so the ids of
+the endpoints (whose URLs and delivery logs name the team's receivers) must not be confirmed to
+them either, exactly as for an outsider. Registering one for the team is different: the team is
+one they know, so a member or viewer gets a 403 saying only admins may, while a user outside the
+team names an unknown team (a 400, as for datasets and jobs).
+
 Each request runs in a transaction that is rolled back, so every role meets the same world.
 """
 
@@ -18,7 +26,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from accounts.models import ApiToken
-from jobs.models import Job
+from jobs.models import Job, Webhook, WebhookDelivery
 from jobs.openai_api.shaping import model_name
 from jobs.sharing.models import JobShare
 from tests.jobs.factories import LINES, add_history, give_tiny_model, make_dataset, make_job
@@ -63,6 +71,17 @@ RULES = {
         "viewer": 403,
         "shared": 404,
         "outsider": 404,
+    },
+    # a team's webhook and its deliveries: its admins only (see the docstring for the 404s)
+    "hook_admin": {**dict.fromkeys(ROLES[:-1], 404), "admin": OK},
+    # registering a webhook for the team: members are told only admins may; outside, no team
+    "hook_create": {
+        **ALL,
+        "owner": 403,
+        "member": 403,
+        "viewer": 403,
+        "shared": 400,
+        "outsider": 400,
     },
     "own_token": {**dict.fromkeys(ROLES[:-1], 404), "owner": OK},
     # launching or uploading into the team: a viewer is refused, anyone outside names an
@@ -233,6 +252,40 @@ TABLE = {
     "datasets/<int:pk>/delete/": [("post", "dataset_change", None, "")],
     "datasets/<int:pk>/move/": [("post", "dataset_manage", {"team": ""}, "")],
 }
+# Notifications: the menu, email choices, personal and team webhooks.
+TABLE |= {
+    "notifications/": [("get", "mine", None, "")],
+    "notifications/email/": [("post", "mine", {"job_failed": "on"}, "")],
+    "api/v1/webhooks/": [
+        ("get", "mine", None, ""),
+        ("post", "mine", {"url": "http://127.0.0.1:9/own", "events": ["job.failed"]}, ""),
+        (
+            "post",
+            "hook_create",
+            {"url": "http://127.0.0.1:9/team", "events": ["job.failed"], "team": "{T}"},
+            "",
+        ),
+    ],
+    "api/v1/webhooks/<int:pk>/": [
+        ("get", "hook_admin", None, ""),
+        ("delete", "hook_admin", None, ""),
+    ],
+    "api/v1/webhooks/<int:pk>/deliveries/": [("get", "hook_admin", None, "")],
+    "api/v1/webhooks/deliveries/<int:pk>/redeliver/": [("post", "hook_admin", None, "")],
+    # the portal form offers only the teams one administers: anyone else's choice of the team
+    # is the form's "Select a valid choice" on the profile page (test_team_webhooks)
+    "webhooks/": [
+        (
+            "post",
+            "mine",
+            {"url": "http://127.0.0.1:9/team", "events": "job.failed", "team": "{T}"},
+            "",
+        )
+    ],
+    "webhooks/<int:pk>/": [("get", "hook_admin", None, "")],
+    "webhooks/<int:pk>/delete/": [("post", "hook_admin", None, "")],
+    "webhooks/deliveries/<int:pk>/redeliver/": [("post", "hook_admin", None, "")],
+}
 # Patterns with no object of a user's behind them, each with why it is not in the table.
 SKIPPED = {
     "api/v1/^(?P<unmatched>.*)$": "the API's JSON 404 for any unknown path",
@@ -256,9 +309,11 @@ def test_the_table_has_a_row_for_every_url_pattern():
 
 
 @pytest.fixture
-def world(owner, other_user, django_user_model):
+def world(owner, other_user, django_user_model, settings):
     """ada owns the team's dataset and jobs (as a member); tad is the admin, meg a member, vic a
-    viewer; sam has the jobs shared with him; bob is outside; zed is the member admins act on."""
+    viewer; sam has the jobs shared with him; bob is outside; zed is the member admins act on;
+    tad registered the team's webhook, which has one delivery of the team's job."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     users = {"owner": owner, "outsider": other_user}
     for role, name in [("admin", "tad"), ("member", "meg"), ("viewer", "vic"), ("shared", "sam")]:
         users[role] = make_user(django_user_model, name)
@@ -281,6 +336,17 @@ def world(owner, other_user, django_user_model):
     for shared in (job, model_job):
         JobShare.objects.create(job=shared, user=users["shared"])
     token, _ = ApiToken.issue(user=owner, name="ada's laptop")
+    hook = Webhook.objects.create(
+        owner=users["admin"], team=team, url="http://127.0.0.1:9/lab", events=["job.failed"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook,
+        event_id="msg_1",
+        event_type="job.failed",
+        payload={"id": "msg_1", "type": "job.failed", "data": {"name": job.name}},
+        state=WebhookDelivery.State.FAILED,
+        attempts=1,
+    )
     ids = {
         "T": team.pk,
         "D": dataset.pk,
@@ -290,6 +356,8 @@ def world(owner, other_user, django_user_model):
         "zed": zed.pk,
         "sam": users["shared"].pk,
         "token": token.pk,
+        "W": hook.pk,
+        "WD": delivery.pk,
     }
     return users, ids
 
@@ -329,6 +397,8 @@ def _url(route, ids, query):
         path = path.replace("{J}", "{D}")
     if route.startswith("accounts/tokens/"):
         path = path.replace("{J}", "{token}")
+    if route.startswith(("webhooks/", "api/v1/webhooks/")):
+        path = path.replace("{J}", "{WD}" if "deliveries/<" in route else "{W}")
     if "shares/<" in route:
         path = path.replace("{zed}", "{sam}")
     return "/" + (path + query).format(**ids)

@@ -1,5 +1,6 @@
 """Where job and dataset events become notifications: an entry in the owner's notifications
-menu and an email (job endings), and one delivery per subscribed webhook.
+menu and an email (job endings), and one delivery per subscribed webhook: the owner's personal
+ones and, for a team's job or dataset, the team's.
 
 Connected by jobs.apps to the signals sent at the single places state is recorded
 (jobs.models.job_state_changed from Job._move and create_queued, dataset_validated from
