@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from standardwebhooks import Webhook as Verifier
 
+from accounts.teams.services import team_delete, team_member_set_role
 from jobs.datasets.services import dataset_create
 from jobs.models import Webhook, WebhookDelivery
 from jobs.services import job_cancel
@@ -160,3 +161,20 @@ def test_the_profile_lets_a_team_admin_choose_the_space_and_lists_it(lab, client
     refused = client.post("/webhooks/", {**body, "url": "http://127.0.0.1:9/b"}, follow=True)
     assert "Select a valid choice" in refused.content.decode()
     assert Webhook.objects.count() == 1
+
+
+def test_a_demoted_admin_stops_seeing_team_webhooks_and_a_deleted_team_takes_them(
+    lab, owner, owner_api
+):
+    team, tad, _ = lab
+    team.memberships.filter(user=owner).update(role="admin")
+    hook = register(owner_api, "http://127.0.0.1:9/lab", ["job.failed"], team=team.pk).json()
+    tad_api = token_client(tad)
+    assert tad_api.get(f"/api/v1/webhooks/{hook['id']}/").status_code == 200  # every admin
+
+    team_member_set_role(membership=team.memberships.get(user=owner), role="member")
+    assert owner_api.get("/api/v1/webhooks/").json()["results"] == []
+    assert tad_api.get(f"/api/v1/webhooks/{hook['id']}/").json()["team"] == team.pk
+
+    team_delete(team=team)
+    assert not Webhook.objects.exists()  # a team's endpoint never becomes someone's own
