@@ -17,11 +17,12 @@ class Callbacks:
         Called often: anything slow here slows training."""
 
     def on_log(self, metrics):
-        """Every log interval: step, epoch, train_loss, learning_rate, grad_norm and
-        tokens_per_second."""
+        """Every log interval: step, epoch, train_loss, train_accuracy, learning_rate,
+        grad_norm and tokens_per_second."""
 
-    def on_evaluate(self, step, eval_loss, epoch):
-        """After each evaluation on the validation rows, at `step` (`epoch` epochs done)."""
+    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
+        """After each evaluation on the validation rows, at `step` (`epoch` epochs done).
+        metrics: eval_accuracy and eval_perplexity."""
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
         """A complete checkpoint now exists at path (renamed into place)."""

@@ -146,12 +146,13 @@ def build_rows(examples, tokenizer, *, kind, block_size):
     return one_per_row(tokenized, block_size=block_size, eos_id=tokenizer.eos_token_id)
 
 
-def batches(rows, *, batch_size, shuffle, seed=0):
-    """Index tensors, one per batch; the order depends only on the seed (resume replays it)."""
+def batches(rows, *, batch_size, shuffle, seed=0, limit=None):
+    """Index tensors, one per batch; the order depends only on the seed (resume replays it).
+    Unshuffled, `limit` keeps the first rows only."""
     if shuffle:
         order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
     else:
-        order = torch.arange(len(rows))
+        order = torch.arange(min(len(rows), limit or len(rows)))
     return list(torch.split(order, batch_size))
 
 

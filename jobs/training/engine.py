@@ -71,6 +71,9 @@ class TrainConfig:
     # --- cadence --------------------------------------------------------------------------
     log_steps: int = 0  # 0: about 50 metric points over the run
     eval_steps: int = 50  # 0: evaluate only at the end
+    # Evaluations during training read at most this many validation rows (a fixed subset, so
+    # points compare); the final evaluation always reads them all. 0: always all.
+    eval_max_rows: int = 256
     save_steps: int = 100  # 0: no intermediate checkpoints
     save_total_limit: int = 2  # older checkpoints are deleted
     # --- where and how fast ---------------------------------------------------------------
@@ -92,6 +95,10 @@ class TrainResult:
     stopped: str | None  # the reason when should_stop ended the run early
     train_loss: float | None
     eval_loss: float | None
+    # Share of predicted tokens the model's top choice got right, and exp(eval loss).
+    train_accuracy: float | None
+    eval_accuracy: float | None
+    eval_perplexity: float | None
     tokens_seen: int
     seconds: float  # training time over every run of this job, resumed runs included
     tokens_per_second: float
@@ -112,6 +119,7 @@ class _State:
     tokens_seen: int = 0
     elapsed_seconds: float = 0.0
     eval_loss: float | None = None
+    eval_metrics: dict = field(default_factory=dict)  # eval_accuracy, eval_perplexity
 
 
 def train(cfg, train_examples, eval_examples=None, callbacks=None):
@@ -123,7 +131,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     4. Optimizer (fused AdamW) and learning-rate schedule; resume from the newest checkpoint.
     5. Compile if asked, with fixed batch shapes so that warm-up compiles every graph.
     6. Loop: forward, backward, clip, step; log, evaluate, checkpoint, ask whether to stop.
-    7. Final evaluation.
+    7. Final evaluation: a full pass over every validation row.
     """
     cb = callbacks or Callbacks()
     device = pick_device(cfg.device)
@@ -176,13 +184,8 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     stopped, train_loss, run_tokens, run_seconds = loop.run(
         state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch
     )
-    if (
-        not stopped
-        and eval_rows is not None
-        and (state.eval_loss is None or loop.last_eval_step != state.step)
-    ):
-        state.eval_loss = evaluate(model, eval_rows, cfg, device, amp_dtype)
-        cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
+    if not stopped and eval_rows is not None:
+        loop.evaluate(state, eval_rows, steps_per_epoch, max_rows=None)
     tokens_per_second = run_tokens / run_seconds if run_seconds else 0.0
     return TrainResult(
         model=model,
@@ -192,6 +195,9 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         stopped=stopped,
         train_loss=train_loss,
         eval_loss=state.eval_loss,
+        train_accuracy=loop.train_accuracy,
+        eval_accuracy=state.eval_metrics.get("eval_accuracy"),
+        eval_perplexity=state.eval_metrics.get("eval_perplexity"),
         tokens_seen=state.tokens_seen,
         seconds=state.elapsed_seconds,
         tokens_per_second=tokens_per_second,
@@ -223,7 +229,7 @@ class _Loop:
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
         self.device, self.amp_dtype, self.fixed = device, amp, fixed
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.last_eval_step = None
+        self.train_accuracy = None
 
     def run(self, state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch):
         cfg, cb = self.cfg, self.cb
@@ -231,6 +237,7 @@ class _Loop:
         accum = cfg.gradient_accumulation_steps
         epoch_batches, stopped, train_loss = {}, None, None
         loss_sum, loss_count = torch.zeros((), device=self.device), 0
+        hits = torch.zeros(2, device=self.device)  # correctly predicted tokens, predicted tokens
         window_start, window_tokens = time.perf_counter(), 0
         run_start, run_tokens = time.perf_counter(), 0
         self.model.train()
@@ -243,7 +250,7 @@ class _Loop:
                     )
                 }
             micro = epoch_batches[epoch][in_epoch * accum : (in_epoch + 1) * accum]
-            loss, tokens, grad_norm = self._step(train_rows, micro)
+            loss, tokens, grad_norm = self._step(train_rows, micro, hits)
             state.step += 1
             state.tokens_seen += tokens
             window_tokens += tokens
@@ -251,24 +258,30 @@ class _Loop:
             loss_sum += loss
             loss_count += 1
             if state.step % log_every == 0 or state.step == total_steps:
-                train_loss = (loss_sum / loss_count).item()  # the only sync with the device
+                # The only sync with the device: loss and accuracy in one transfer.
+                train_loss, correct, predicted = torch.cat(
+                    [(loss_sum / loss_count)[None], hits]
+                ).tolist()
+                self.train_accuracy = correct / predicted if predicted else None
                 now = time.perf_counter()
                 cb.on_log(
                     {
                         "step": state.step,
                         "epoch": state.step / steps_per_epoch,
                         "train_loss": train_loss,
+                        "train_accuracy": self.train_accuracy,
                         "learning_rate": self.scheduler.get_last_lr()[0],
                         "grad_norm": float(grad_norm),
                         "tokens_per_second": window_tokens / max(now - window_start, 1e-9),
                     }
                 )
                 loss_sum, loss_count = torch.zeros((), device=self.device), 0
+                hits.zero_()
                 window_start, window_tokens = now, 0
+            last = state.step == total_steps  # the final evaluation reads every row
             if eval_rows is not None and cfg.eval_steps and state.step % cfg.eval_steps == 0:
-                state.eval_loss = evaluate(self.model, eval_rows, cfg, self.device, self.amp_dtype)
-                self.last_eval_step = state.step
-                cb.on_evaluate(state.step, state.eval_loss, state.step / steps_per_epoch)
+                if not last:
+                    self.evaluate(state, eval_rows, steps_per_epoch, max_rows=cfg.eval_max_rows)
             run_seconds = time.perf_counter() - run_start
             saved = cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps
             if saved:
@@ -290,16 +303,28 @@ class _Loop:
         state.elapsed_seconds += run_seconds
         return stopped, train_loss, run_tokens, run_seconds
 
-    def _step(self, rows, micro_batches):
-        """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm."""
+    def evaluate(self, state, eval_rows, steps_per_epoch, *, max_rows):
+        metrics = evaluate(
+            self.model, eval_rows, self.cfg, self.device, self.amp_dtype, max_rows=max_rows
+        )
+        state.eval_loss = metrics.pop("eval_loss")
+        state.eval_metrics = metrics
+        self.cb.on_evaluate(
+            state.step, state.eval_loss, state.step / steps_per_epoch, metrics=metrics
+        )
+
+    def _step(self, rows, micro_batches, hits):
+        """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm.
+        Adds the micro-batches' correct and predicted token counts to `hits`."""
         total_loss, tokens = torch.zeros((), device=self.device), 0
         for index in micro_batches:
             input_ids, labels, mask, n = data.collate(rows, index, self.device, self.fixed)
             with autocast(self.device, self.amp_dtype):
-                loss = self.forward(
+                out = self.forward(
                     input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
-                ).loss
-            loss = loss / len(micro_batches)
+                )
+            hits += token_hits(out.logits, labels)
+            loss = out.loss / len(micro_batches)
             self.scaler.scale(loss).backward()
             total_loss += loss.detach()
             tokens += n
@@ -363,18 +388,35 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
 
 
 @torch.no_grad()
-def evaluate(model, rows, cfg, device, amp_dtype):
-    """Mean loss per predicted token over the validation rows (uncompiled: no recompiles)."""
+def token_hits(logits, labels):
+    """[correct, predicted]: how many labelled tokens the model's top choice got right, and how
+    many labelled tokens there were (token i is predicted from the logits at i - 1)."""
+    target = labels[:, 1:]
+    counted = target != data.IGNORE_INDEX
+    correct = (logits[:, :-1].argmax(-1) == target) & counted
+    return torch.stack([correct.sum(), counted.sum()]).float()
+
+
+@torch.no_grad()
+def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None):
+    """eval_loss (mean per predicted token), eval_accuracy and eval_perplexity over the first
+    `max_rows` validation rows, or all of them (uncompiled: no recompiles)."""
     model.eval()
-    total, count = 0.0, 0
-    for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False):
+    total, hits = 0.0, torch.zeros(2, device=device)
+    for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False, limit=max_rows):
         input_ids, labels, mask, _ = data.collate(rows, index, device)
         with autocast(device, amp_dtype):
-            loss = model(
-                input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
-            ).loss
-        n = int((labels[:, 1:] != data.IGNORE_INDEX).sum())
-        total += float(loss) * n
-        count += n
+            out = model(input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False)
+        batch_hits = token_hits(out.logits, labels)
+        total += float(out.loss) * float(batch_hits[1])
+        hits += batch_hits
     model.train()
-    return total / count if count else None
+    correct, count = (float(v) for v in hits)
+    if not count:
+        return {"eval_loss": None, "eval_accuracy": None, "eval_perplexity": None}
+    loss = total / count
+    return {
+        "eval_loss": loss,
+        "eval_accuracy": correct / count,
+        "eval_perplexity": math.exp(loss) if loss < 700 else None,  # beyond: a float overflows
+    }

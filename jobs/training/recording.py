@@ -37,6 +37,10 @@ def finish_run(job, worker, status, message, result, **fields):
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,
         "mfu": None if result.mfu is None else round(result.mfu, 4),
+        # The final figures; eval ones from the full validation pass at the end.
+        "train_accuracy": _rounded(result.train_accuracy),
+        "eval_accuracy": _rounded(result.eval_accuracy),
+        "eval_perplexity": _rounded(result.eval_perplexity),
     }
     return job.finish(
         worker,
@@ -49,6 +53,10 @@ def finish_run(job, worker, status, message, result, **fields):
         tokens_seen=result.tokens_seen,
         **fields,
     )
+
+
+def _rounded(value, digits=4):
+    return None if value is None else round(value, digits)
 
 
 def _device_kind(device):
@@ -119,13 +127,21 @@ class JobCallbacks(Callbacks):
             tokens_per_second=metrics["tokens_per_second"],
         )
 
-    def on_evaluate(self, step, eval_loss, epoch):
-        MetricPoint.objects.create(job=self.job, step=step, epoch=epoch, eval_loss=eval_loss)
+    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
+        metrics = metrics or {}
+        MetricPoint.objects.create(
+            job=self.job, step=step, epoch=epoch, eval_loss=eval_loss, **metrics
+        )
         self.job.record_progress(self.worker, eval_loss=eval_loss)
+        message = f"Evaluation at step {step}: eval loss {format_loss(eval_loss)}"
+        if metrics.get("eval_accuracy") is not None:
+            message += f", token accuracy {metrics['eval_accuracy']:.1%}"
+        if metrics.get("eval_perplexity") is not None:
+            message += f", perplexity {metrics['eval_perplexity']:.2f}"
         self.job.log(
-            f"Evaluation at step {step}: eval loss {format_loss(eval_loss)}",
+            message,
             kind="eval",
-            data={"step": step, "eval_loss": eval_loss},
+            data={"step": step, "eval_loss": eval_loss, **metrics},
         )
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
