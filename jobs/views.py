@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import APIException
 
-from jobs.api import model_zip_response
+from jobs.api import ModelQuery, model_file_response
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -194,9 +194,14 @@ def job_delete_view(request, pk):
 @login_required
 @require_GET
 def job_model_download(request, pk):
+    """The model zip, or (?format=gguf&quant=…, ?format=modelfile) its GGUF files."""
     job = _get_job_for_user(request, pk)
+    query = ModelQuery(data=request.GET)
+    if not query.is_valid():
+        messages.error(request, " ".join(str(e) for errs in query.errors.values() for e in errs))
+        return redirect("job-detail", pk=job.pk)
     try:
-        return model_zip_response(job)
+        return model_file_response(job, **query.validated_data)
     except APIException as exc:
         messages.error(request, str(exc.detail))
         return redirect("job-detail", pk=job.pk)

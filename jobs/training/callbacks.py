@@ -11,6 +11,11 @@ class Callbacks:
         """Once, before the first step. info: total_steps, start_step, device, num_threads,
         train_rows, eval_rows, tokens_per_epoch, resumed_from (a step or None), warnings."""
 
+    def on_tokenise(self, progress):
+        """While the data is tokenised, after each chunk: split ("training", "validation"),
+        done and total examples (total None when unknown); once more at the end of each split
+        with end=True and cached (whether the tokens came from the cache)."""
+
     def on_step(self, progress):
         """After every optimizer step: step, total_steps, epoch, tokens_seen, elapsed_seconds.
 

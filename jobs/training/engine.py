@@ -57,6 +57,9 @@ class TrainConfig:
     kind: str = "text"  # "text" is packed; "prompt_completion" and "chat" keep one example a row
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
     validation_fraction: float = VALIDATION_FRACTION  # held out without validation examples
+    # Where tokenised data is kept (data.TokenStore), per dataset and tokenizer, for examples
+    # that carry a cache key; "" tokenises into a temporary folder each run.
+    data_cache_dir: str = ""
     # --- optimisation (the names of a job's hyperparameters) ------------------------------
     epochs: int = 1
     learning_rate: float = 5e-4
@@ -126,7 +129,8 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     """Train and return a TrainResult.
 
     1. Pick the device and precision (TF32 and bf16 autocast on CUDA).
-    2. Tokenise: pack plain text, one row per example otherwise; hold out validation rows.
+    2. Tokenise (streamed into compact arrays, or read from the cache): pack plain text, one
+       row per example otherwise; hold out validation rows.
     3. Build the model (pretrained or random, with the shapes of a checkpoint to resume), LoRA.
     4. Optimizer (fused AdamW) and learning-rate schedule; resume from the newest checkpoint.
     5. Compile if asked, with fixed batch shapes so that warm-up compiles every graph.
@@ -139,7 +143,9 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls
     tokenizer = load_tokenizer(cfg.tokenizer_path or cfg.model_path)
-    train_rows, eval_rows, warnings = prepare_rows(cfg, tokenizer, train_examples, eval_examples)
+    train_rows, eval_rows, warnings = prepare_rows(
+        cfg, tokenizer, train_examples, eval_examples, cb
+    )
 
     checkpoints = Path(cfg.output_dir) / "checkpoints"
     ckpt.seed_everything(cfg.seed)
@@ -351,22 +357,39 @@ class _Loop:
 # --- Data ---------------------------------------------------------------------------------
 
 
-def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
-    """Training and validation rows, plus warnings worth telling the user."""
-    warnings = []
-    eval_rows = None
-    packed_holdout = eval_examples is None and cfg.kind == "text"
-    if eval_examples is None and not packed_holdout:
-        train_examples, eval_examples = data.split_holdout(
-            train_examples, fraction=cfg.validation_fraction, seed=cfg.seed
-        )
-    train_rows, dropped = data.build_rows(
-        train_examples, tokenizer, kind=cfg.kind, block_size=cfg.max_seq_length
-    )
-    if packed_holdout:
-        train_rows, eval_rows = data.split_rows(
-            train_rows, fraction=cfg.validation_fraction, seed=cfg.seed
-        )
+def prepare_rows(cfg, tokenizer, train_examples, eval_examples, cb=None):
+    """Training and validation rows, plus warnings worth telling the user.
+
+    1. Tokenise each split into a TokenStore (or read it from cfg.data_cache_dir).
+    2. Plain text: pack into blocks; held out by block when there are no validation examples.
+    3. Other kinds: one row per example; held out by whole examples."""
+    cb = cb or Callbacks()
+    warnings, dropped = [], 0
+    store = _store(cfg, tokenizer, train_examples, cb, "training")
+    if cfg.kind == "text":
+        train_rows = data.packed_rows(store, block_size=cfg.max_seq_length)
+        eval_rows = None
+        if eval_examples is None:
+            train_rows, eval_rows = data.split_rows(
+                train_rows, fraction=cfg.validation_fraction, seed=cfg.seed
+            )
+    else:
+        kept, held = None, None
+        if eval_examples is None:
+            kept, held = data.holdout_indices(
+                len(store), fraction=cfg.validation_fraction, seed=cfg.seed
+            )
+        train_rows, dropped = data.example_rows(store, block_size=cfg.max_seq_length, index=kept)
+        eval_rows = None
+        if held is not None and len(held):
+            eval_rows, _ = data.example_rows(store, block_size=cfg.max_seq_length, index=held)
+    if eval_examples is not None:
+        eval_store = _store(cfg, tokenizer, eval_examples, cb, "validation")
+        if cfg.kind == "text":
+            eval_rows = data.packed_rows(eval_store, block_size=cfg.max_seq_length)
+        else:
+            eval_rows, _ = data.example_rows(eval_store, block_size=cfg.max_seq_length)
+    eval_rows = eval_rows if eval_rows is not None and len(eval_rows) else None
     if dropped:
         warnings.append(
             f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens "
@@ -374,17 +397,25 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples):
         )
     if not len(train_rows):
         raise ValueError("The dataset has no training rows left after tokenisation")
-    if eval_examples:
-        eval_rows, _ = data.build_rows(
-            eval_examples, tokenizer, kind=cfg.kind, block_size=cfg.max_seq_length
-        )
-        eval_rows = eval_rows if len(eval_rows) else None
     if eval_rows is None:
         warnings.append(
             "Too little data to hold out a validation split (fewer than 4 examples, or 4 packed "
             "blocks of text): no eval loss will be reported"
         )
     return train_rows, eval_rows, warnings
+
+
+def _store(cfg, tokenizer, examples, cb, split):
+    def progress(done, total):
+        cb.on_tokenise({"split": split, "done": done, "total": total})
+
+    store, cached = data.load_or_tokenise(
+        examples, tokenizer, kind=cfg.kind, cache_dir=cfg.data_cache_dir, on_progress=progress
+    )
+    cb.on_tokenise(
+        {"split": split, "done": len(store), "total": len(store), "cached": cached, "end": True}
+    )
+    return store
 
 
 @torch.no_grad()

@@ -78,6 +78,7 @@ class JobCallbacks(Callbacks):
         self.lost = False
         self._last_progress = self._last_poll = 0.0
         self._start_step = 0
+        self._tokenised_tenth = 0  # the last tenth of the examples reported as tokenised
 
     def on_start(self, info):
         self._start_step = info["start_step"]
@@ -101,6 +102,20 @@ class JobCallbacks(Callbacks):
             kind="log",
             data=info,
         )
+
+    def on_tokenise(self, progress):
+        """A log line at each tenth of the examples ("Tokenised 40% of 1,200,000 training
+        examples"), and one when a split is ready."""
+        split, done, total = progress["split"], progress["done"], progress["total"]
+        if progress.get("end"):
+            source = "read from this worker's cache" if progress["cached"] else "tokenised"
+            self.job.log(f"{split.capitalize()} data {source}: {done:,} examples", kind="log")
+            self._tokenised_tenth = 0
+            return
+        tenth = done * 10 // total if total else 0
+        if self._tokenised_tenth < tenth < 10:
+            self._tokenised_tenth = tenth
+            self.job.log(f"Tokenised {tenth * 10}% of {total:,} {split} examples", kind="log")
 
     def on_step(self, progress):
         now = time.monotonic()
