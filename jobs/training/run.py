@@ -41,8 +41,7 @@ def run_job(*, job, worker):
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
         # Tokenising a large dataset takes a while before the first step: say what is happening.
         job.log(
-            f"Preparing: tokenising {job.dataset.num_examples:,} examples (or reading them from "
-            "this worker's cache) and loading the model",
+            f"Preparing: tokenising {job.dataset.num_examples:,} examples and loading the model",
             kind="log",
         )
         result = engine.train(cfg, train_examples, eval_examples, callbacks)
