@@ -20,7 +20,7 @@ import torch
 
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, VALIDATION_FRACTION
 from jobs.training import checkpoints as ckpt
-from jobs.training import data
+from jobs.training import data, fused_loss
 from jobs.training.callbacks import Callbacks
 from jobs.training.device import (
     autocast,
@@ -86,7 +86,12 @@ class TrainConfig:
     # auto: torch.compile on CUDA only (on a CPU it costs more than it saves); on/off, or a
     # backend name ("aot_eager"). A compiled run pads batches to a few fixed shapes.
     compile: str = "auto"
-    num_threads: int = 0  # CPU threads; 0 measures 1 against all available and keeps the faster
+    num_threads: int = (
+        0  # CPU threads; 0 times 1 and all available on the real step, keeps the faster
+    )
+    # The LM head and its loss in one chunked pass (fused_loss.py): "auto" on a CPU in fp32,
+    # uncompiled, for GPT-2 models, where the vocabulary's logits dominate a step; on, off.
+    fused_loss: str = "auto"
 
 
 @dataclass
@@ -151,7 +156,11 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     ckpt.seed_everything(cfg.seed)
     vocab_size = ckpt.saved_vocab_size(checkpoints, len(tokenizer)) if cfg.resume else None
     model = build_model(cfg, tokenizer, vocab_size).to(device)
-    num_threads = choose_num_threads(cfg, model, train_rows) if device.type == "cpu" else 0
+    backend = compile_backend(cfg, device)
+    fused = use_fused_loss(cfg, model, device, amp_dtype, backend)
+    num_threads = 0
+    if device.type == "cpu":
+        num_threads = _measure_threads(cfg, model, train_rows, fused)
     optimizer = make_optimizer(model, cfg, device)
     steps_per_epoch = math.ceil(
         math.ceil(len(train_rows) / cfg.batch_size) / cfg.gradient_accumulation_steps
@@ -166,7 +175,6 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         if cfg.resume
         else None
     )
-    backend = compile_backend(cfg, device)
     forward, fixed = _compiled(model, cfg, backend) if backend else (model, None)
     cb.on_start(
         {
@@ -180,6 +188,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
             "tokens_per_epoch": train_rows.num_tokens,
             "precision": str(amp_dtype).replace("torch.", "") if amp_dtype else "float32",
             "compile": backend or "off",
+            "fused_loss": fused,
             "warnings": warnings,
         }
     )
@@ -187,6 +196,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         cb.on_warning(message)
 
     loop = _Loop(cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp_dtype, fixed)
+    loop.fused = fused
     stopped, train_loss, run_tokens, run_seconds = loop.run(
         state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch
     )
@@ -219,6 +229,39 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     )
 
 
+def use_fused_loss(cfg, model, device, amp_dtype, backend):
+    """Whether the step computes the head and loss in one chunked pass (fused_loss.py)."""
+    value = str(cfg.fused_loss).lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value == "auto" and (device.type != "cpu" or amp_dtype is not None or backend):
+        return False
+    return fused_loss.supports(model)
+
+
+def _measure_threads(cfg, model, rows, fused):
+    """choose_num_threads on the first batch of the first epoch, with the run's own step."""
+    index = data.batches(rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)[0]
+    batch = data.collate(rows, index, torch.device("cpu"))
+
+    def step(batch):
+        input_ids, labels, mask, _ = batch
+        loss, _ = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+        loss.backward()
+
+    threads = choose_num_threads(cfg, step, batch)
+    model.zero_grad(set_to_none=True)
+    return threads
+
+
+def _loss_and_hits(model, forward, fused, input_ids, mask, labels):
+    """The batch's mean loss and its [correct, predicted] token counts."""
+    if fused:
+        return fused_loss.loss_and_hits(model, input_ids, mask, labels)
+    out = forward(input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False)
+    return out.loss, token_hits(out.logits, labels)
+
+
 def _compiled(model, cfg, backend):
     """The compiled model and the fixed batch shapes it is fed, so that every graph is compiled
     during warm-up (a recompile costs seconds on a CPU, minutes for a large model on a GPU).
@@ -236,6 +279,7 @@ class _Loop:
         self.device, self.amp_dtype, self.fixed = device, amp, fixed
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.train_accuracy = None
+        self.fused = False
 
     def run(self, state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch):
         cfg, cb = self.cfg, self.cb
@@ -326,11 +370,11 @@ class _Loop:
         for index in micro_batches:
             input_ids, labels, mask, n = data.collate(rows, index, self.device, self.fixed)
             with autocast(self.device, self.amp_dtype):
-                out = self.forward(
-                    input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
+                loss, batch_hits = _loss_and_hits(
+                    self.model, self.forward, self.fused, input_ids, mask, labels
                 )
-            hits += token_hits(out.logits, labels)
-            loss = out.loss / len(micro_batches)
+            hits += batch_hits
+            loss = loss / len(micro_batches)
             self.scaler.scale(loss).backward()
             total_loss += loss.detach()
             tokens += n
