@@ -355,7 +355,13 @@ class _Loop:
 
     def evaluate(self, state, eval_rows, steps_per_epoch, *, max_rows):
         metrics = evaluate(
-            self.model, eval_rows, self.cfg, self.device, self.amp_dtype, max_rows=max_rows
+            self.model,
+            eval_rows,
+            self.cfg,
+            self.device,
+            self.amp_dtype,
+            max_rows=max_rows,
+            fused=self.fused,
         )
         state.eval_loss = metrics.pop("eval_loss")
         state.eval_metrics = metrics
@@ -473,7 +479,7 @@ def token_hits(logits, labels):
 
 
 @torch.no_grad()
-def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None):
+def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None, fused=False):
     """eval_loss (mean per predicted token), eval_accuracy and eval_perplexity over the first
     `max_rows` validation rows, or all of them (uncompiled: no recompiles)."""
     model.eval()
@@ -481,9 +487,8 @@ def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None):
     for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False, limit=max_rows):
         input_ids, labels, mask, _ = data.collate(rows, index, device)
         with autocast(device, amp_dtype):
-            out = model(input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False)
-        batch_hits = token_hits(out.logits, labels)
-        total += float(out.loss) * float(batch_hits[1])
+            loss, batch_hits = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+        total += float(loss) * float(batch_hits[1])
         hits += batch_hits
     model.train()
     correct, count = (float(v) for v in hits)

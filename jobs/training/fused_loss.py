@@ -9,14 +9,16 @@ never reach the head). The gradients of the hidden states and of the head's weig
 in the forward pass and scaled in the backward one. The loss is the same mean over labelled
 tokens as transformers' ForCausalLM loss, in fp32.
 
-Used on CPU, in fp32, uncompiled, for GPT-2-architecture models (engine.TrainConfig.fused_loss).
+Used on CPU, in fp32, uncompiled, for GPT-2-architecture models (engine.TrainConfig.fused_loss),
+in training steps and evaluations alike.
 No Django here.
 """
 
 import torch
 
+from jobs.constants import FUSED_LOSS_CHUNK_TOKENS as CHUNK_TOKENS  # 256 × 50,257 fp32: 51 MB
+
 IGNORE_INDEX = -100
-CHUNK_TOKENS = 256  # tokens whose logits exist at once: 256 × 50,257 fp32 is about 51 MB
 
 
 def supports(model):
