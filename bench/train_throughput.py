@@ -112,6 +112,9 @@ def main():
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--trainer-threads", type=int, default=0, help="0: PyTorch's default")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--fused-loss", default="auto", help="the engine's fused_loss: auto, off (the plain head)"
+    )
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
     default_threads = torch.get_num_threads()
@@ -124,6 +127,7 @@ def main():
         save_steps=0,
         output_dir=tempfile.mkdtemp(),
         device="cpu",
+        fused_loss=args.fused_loss,
     )
     # The engine packs these examples itself; the Trainer gets the very rows it packs.
     text = examples(args.steps * args.batch * args.seq - args.seq)

@@ -371,10 +371,25 @@ def estimate_job(
         "breakdown": {
             name: round(value * (time_factor or 1.0), 2) for name, value in parts.items()
         },
+        "engine": engine_path(profile, hp),
         "time_factor": round(time_factor, 3) if time_factor else None,
         "memory_factor": round(mem_factor, 3) if mem_factor else None,
         "plan": plan,
     }
+
+
+def engine_path(profile, hyperparameters):
+    """How the engine will run the step on this kind of worker (jobs/training/engine.py): on a
+    CPU in fp32 the chunked head-and-loss pass and a thread count timed on the first batch; on
+    CUDA bf16 autocast, TF32 and torch.compile with fixed batch shapes."""
+    precision = hyperparameters.get("precision") or "auto"
+    if profile["family"] == "cpu":
+        return {
+            "fused_loss": precision in ("auto", "fp32", "float32"),
+            "compile": False,
+            "threads": "timed on the first batch: 1 or all",
+        }
+    return {"fused_loss": False, "compile": True, "threads": None}
 
 
 def _currency():
