@@ -269,6 +269,8 @@ class JobViewSet(
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.STR,
+            400: OpenApiResponse(description="An unknown format or quant"),
             409: OpenApiResponse(description="No model yet, or no GGUF export for this model"),
         },
     )
