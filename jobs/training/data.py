@@ -181,7 +181,13 @@ def write_store(examples, tokenizer, folder, *, kind, on_progress=None):
     meta = {"dtype": np.dtype(dtype).name, "examples": done, "tokens": tokens, "eos_id": eos}
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
-    os.rename(tmp, folder)
+    try:
+        os.rename(tmp, folder)
+    except OSError:
+        # Another worker on this machine stored the same data a moment before: use theirs.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "meta.json").exists():
+            raise
 
 
 def _tokenise_chunk(chunk, tokenizer, *, eos):
