@@ -4,6 +4,10 @@ tokens from the worker's cache, and the job's log says which happened."""
 import pytest
 
 from jobs.models import Job, JobEvent
+from jobs.training import data
+from jobs.training.recording import JobCallbacks
+from jobs.training.tokenizer import gpt2_tokenizer
+from tests.jobs.factories import make_job
 from tests.jobs.test_job_training import launch, make_dataset
 
 
@@ -28,3 +32,27 @@ def test_a_clone_reads_the_tokenised_dataset_from_the_workers_cache(
     assert first.eval_loss == pytest.approx(clone.eval_loss, rel=1e-6)
     stores = list((tmp_path / "scratch" / "tokens").iterdir())
     assert len(stores) == 1 and stores[0].name.startswith(f"dataset-{dataset.pk}-")
+
+
+@pytest.mark.django_db
+def test_tokenising_a_large_dataset_logs_each_tenth_once(owner, monkeypatch):
+    monkeypatch.setattr(data, "CHUNK_EXAMPLES", 75)  # 14 chunks of 1,000 examples
+    job = make_job(owner, status=Job.Status.RUNNING)
+    examples = [[(f"line {i} of the data", True)] for i in range(1000)]
+    source = data.Examples(read=lambda: iter(examples), count=len(examples))
+    callbacks = JobCallbacks(job, worker="w")
+    progress = []
+
+    def report(done, total):
+        progress.append(done)
+        callbacks.on_tokenise({"split": "training", "done": done, "total": total})
+
+    data.load_or_tokenise(source, gpt2_tokenizer(), kind="text", cache_dir=None, on_progress=report)
+
+    lines = list(
+        JobEvent.objects.filter(job=job, message__startswith="Tokenised").values_list(
+            "message", flat=True
+        )
+    )
+    assert lines == [f"Tokenised {p}% of 1,000 training examples" for p in range(10, 100, 10)]
+    assert progress[-1] == 1000
