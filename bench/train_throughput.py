@@ -35,6 +35,7 @@ from transformers import (  # noqa: E402
 from transformers import logging as hf_logging  # noqa: E402
 
 from jobs.training import data, engine  # noqa: E402
+from jobs.training.callbacks import Callbacks  # noqa: E402
 from jobs.training.tokenizer import gpt2_tokenizer  # noqa: E402
 
 MODELS = {
@@ -52,6 +53,13 @@ def examples(n_tokens, seed=0):
     return [
         [(" ".join(rng.choice(WORDS) for _ in range(40)), True)] for _ in range(n_tokens // 40 + 1)
     ]
+
+
+class Started(Callbacks):
+    fused_loss = None
+
+    def on_start(self, info):
+        self.fused_loss = info["fused_loss"]
 
 
 class LoopTimer(TrainerCallback):
@@ -103,7 +111,10 @@ def main():
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--trainer-threads", type=int, default=0, help="0: PyTorch's default")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--fused-loss", default="auto", help="the engine's fused_loss: auto, off (the plain head)"
+    )
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
     default_threads = torch.get_num_threads()
@@ -116,25 +127,28 @@ def main():
         save_steps=0,
         output_dir=tempfile.mkdtemp(),
         device="cpu",
+        fused_loss=args.fused_loss,
     )
     # The engine packs these examples itself; the Trainer gets the very rows it packs.
     text = examples(args.steps * args.batch * args.seq - args.seq)
     rows, _ = data.build_rows(text, gpt2_tokenizer(), kind="text", block_size=args.seq)
     print(
         f"model={args.model} seq={args.seq} batch={args.batch} steps={args.steps} "
-        f"cpus={engine.available_cpus()}"
+        f"cpus={engine.available_cpus()} load average {os.getloadavg()[0]:.2f}"
     )
     threads = args.trainer_threads or default_threads
     # Other processes share the machine: alternate the two and keep each one's best run.
     trainer_runs, engine_runs = [], []
     for repeat in range(args.repeats):
         trainer_runs.append(run_trainer(cfg, rows, threads))
-        result = engine.train(cfg, text, eval_examples=[])
+        info = Started()
+        result = engine.train(cfg, text, eval_examples=[], callbacks=info)
         engine_runs.append(result.tokens_per_second)
         print(
             f"run {repeat + 1}: HF Trainer ({threads} threads) {trainer_runs[-1]:,.0f} tokens/s; "
-            f"engine ({result.num_threads} threads, {result.step} steps) "
-            f"{engine_runs[-1]:,.0f} tokens/s",
+            f"engine ({result.num_threads} threads, fused loss {info.fused_loss}, "
+            f"{result.step} steps) {engine_runs[-1]:,.0f} tokens/s; "
+            f"load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
     best_trainer, best_engine = max(trainer_runs), max(engine_runs)

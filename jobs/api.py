@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,11 +39,13 @@ from jobs.serializers import (
     cursor_page_serializer,
 )
 from jobs.services import (
+    GGUF_QUANTS,
+    MODEL_FORMATS,
     checkpoint_model_zip,
     job_cancel,
     job_delete,
     job_launch,
-    job_model_zip,
+    job_model_file,
 )
 from jobs.sharing.services import space_move
 
@@ -76,6 +79,26 @@ class AfterStepQuery(serializers.Serializer):
         default=0, help_text="Only points written after the point with this id (the cursor)"
     )
     after_step = serializers.IntegerField(default=-1, help_text="Only points with a larger step")
+
+
+class ModelQuery(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=MODEL_FORMATS,
+        default="zip",
+        help_text="zip: the Hugging Face folder; gguf: one GGUF file (llama.cpp, Ollama); "
+        "modelfile: the Ollama Modelfile for the q8_0 file",
+    )
+    quant = serializers.ChoiceField(
+        choices=GGUF_QUANTS, default="q8_0", help_text="The GGUF file's weights (format=gguf)"
+    )
+
+
+class DownloadNegotiation(DefaultContentNegotiation):
+    """On a download, ?format= names the file's format, not a renderer: DRF's own reading of
+    it would answer 404 for ?format=gguf. Errors still render as JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class AfterIdQuery(serializers.Serializer):
@@ -260,16 +283,22 @@ class JobViewSet(
         return Response(CheckpointSerializer(live.checkpoints_after(job), many=True).data)
 
     @extend_schema(
+        parameters=[ModelQuery],
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(description="No model yet"),
-        }
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.STR,
+            400: OpenApiResponse(description="An unknown format or quant"),
+            409: OpenApiResponse(description="No model yet, or no GGUF export for this model"),
+        },
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], content_negotiation_class=DownloadNegotiation)
     def model(self, request, pk=None):
-        """The fine-tuned model as a zip of its Hugging Face folder."""
+        """The fine-tuned model: a zip of its Hugging Face folder (default), or with
+        `format=gguf&quant=f16|q8_0` a GGUF file for llama.cpp and Ollama, or with
+        `format=modelfile` the Ollama Modelfile that goes beside the q8_0 file."""
         job = self.get_object()
-        return model_zip_response(job)
+        return model_file_response(job, **_query(ModelQuery, request))
 
     @extend_schema(
         responses={
@@ -322,15 +351,14 @@ def checkpoint_zip_response(job, step):
     )
 
 
-def model_zip_response(job):
-    """The job's model zip as a download; Conflict while there is no model."""
+def model_file_response(job, *, format="zip", quant="q8_0"):  # noqa: A002  (the API's name)
+    """The job's model in `format` as a download; Conflict while there is no such file."""
     try:
-        path = job_model_zip(job=job)
+        path, filename, content_type = job_model_file(job=job, file_format=format, quant=quant)
     except DjangoValidationError as exc:
         raise Conflict(" ".join(_messages(exc))) from exc
-    filename = f"llm-tuner-job-{job.pk}-model.zip"
     return FileResponse(
-        path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
+        path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )
 
 

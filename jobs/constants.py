@@ -9,6 +9,8 @@ import re
 
 # The GPT-2 tokenizer's vocabulary (50,000 merges + 256 bytes + <|endoftext|>) and context.
 GPT2_VOCAB_SIZE = 50257
+# On a CPU the engine makes the logits of this many tokens at a time (jobs/training/fused_loss.py)
+FUSED_LOSS_CHUNK_TOKENS = 256
 GPT2_CONTEXT_LENGTH = 1024
 
 # Built-in models give their embedding a row count that is a multiple of this (50257 -> 50304):

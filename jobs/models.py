@@ -211,6 +211,23 @@ class Job(models.Model):
         someone downloads it or trains from it."""
         return self.folder / "checkpoint-models" / f"step-{step:08d}"
 
+    @property
+    def gguf_folder(self):
+        """The GGUF files and Ollama Modelfile of a succeeded GPT-2 job, beside its model."""
+        return Path(settings.MEDIA_ROOT) / self.output_dir / "gguf" if self.output_dir else None
+
+    @property
+    def gguf_stem(self):
+        return f"llm-tuner-job-{self.pk}"
+
+    def gguf_file(self, quant):
+        """The GGUF file in `quant` (f16, q8_0), named as it downloads: the Modelfile's FROM."""
+        return self.gguf_folder / f"{self.gguf_stem}-{quant}.gguf"
+
+    @property
+    def has_gguf(self):
+        return self.has_model() and (self.gguf_folder / "Modelfile").exists()
+
     def has_model(self):
         """Whether the job succeeded and its model's files are there to load or download."""
         return (

@@ -14,6 +14,10 @@ class MetricPoint(models.Model):
     epoch = models.FloatField(default=0)
     train_loss = models.FloatField(null=True, blank=True)
     eval_loss = models.FloatField(null=True, blank=True)
+    # Share of predicted tokens whose top choice was right, and exp(eval loss).
+    train_accuracy = models.FloatField(null=True, blank=True)
+    eval_accuracy = models.FloatField(null=True, blank=True)
+    eval_perplexity = models.FloatField(null=True, blank=True)
     learning_rate = models.FloatField(null=True, blank=True)
     grad_norm = models.FloatField(null=True, blank=True)
     tokens_per_second = models.FloatField(null=True, blank=True)

@@ -255,8 +255,39 @@ def job_delete(*, job):
 # --- Export ---------------------------------------------------------------------------------
 
 
+MODEL_FORMATS = ("zip", "gguf", "modelfile")
+GGUF_QUANTS = ("f16", "q8_0")
+
+
+def job_model_file(*, job, file_format="zip", quant="q8_0"):
+    """The file to download for a job's model: (path, filename, content type).
+
+    zip: the Hugging Face folder (and the LoRA adapter); gguf: the GGUF file in `quant` for
+    llama.cpp and Ollama; modelfile: Ollama's Modelfile, which expects the q8_0 file beside it
+    under the name it downloads with."""
+    if file_format not in MODEL_FORMATS:
+        raise ValidationError(
+            {"format": [f"Unknown format {file_format!r}: use zip, gguf or modelfile."]}
+        )
+    if quant not in GGUF_QUANTS:
+        raise ValidationError({"quant": [f"Unknown quant {quant!r}: use f16 or q8_0."]})
+    if file_format == "zip":
+        return job_model_zip(job=job), f"llm-tuner-job-{job.pk}-model.zip", "application/zip"
+    if not job.has_model():
+        raise ValidationError({"status": [job.no_model_reason()]})
+    path = job.gguf_folder / "Modelfile" if file_format == "modelfile" else job.gguf_file(quant)
+    if not path.exists():
+        raise ValidationError(
+            {"format": [f"Job {job.pk} has no GGUF export (only GPT-2 models have one)."]}
+        )
+    if file_format == "modelfile":
+        return path, "Modelfile", "text/plain; charset=utf-8"
+    return path, path.name, "application/octet-stream"
+
+
 def job_model_zip(*, job):
-    """A zip of the final model folder, built once (to a temporary name, then renamed)."""
+    """A zip of the final model folder, built once (to a temporary name, then renamed). The GGUF
+    files are downloads of their own, left out."""
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
     return _zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, job.folder / "model.zip")
@@ -305,7 +336,8 @@ def _zip_folder(source, target):
     tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(source.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(source))
+            relative = path.relative_to(source)
+            if path.is_file() and relative.parts[0] != "gguf":
+                archive.write(path, relative)
     os.replace(tmp, target)
     return target

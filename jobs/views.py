@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException
 
 from accounts.teams.models import Team
 from jobs import access
-from jobs.api import checkpoint_zip_response, model_zip_response
+from jobs.api import ModelQuery, checkpoint_zip_response, model_file_response
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -239,9 +239,14 @@ def job_delete_view(request, pk):
 @login_required
 @require_GET
 def job_model_download(request, pk):
+    """The model zip, or (?format=gguf&quant=…, ?format=modelfile) its GGUF files."""
     job = _get_job_for_user(request, pk)
+    query = ModelQuery(data=request.GET)
+    if not query.is_valid():
+        messages.error(request, " ".join(str(e) for errs in query.errors.values() for e in errs))
+        return redirect("job-detail", pk=job.pk)
     try:
-        return model_zip_response(job)
+        return model_file_response(job, **query.validated_data)
     except APIException as exc:
         messages.error(request, str(exc.detail))
         return redirect("job-detail", pk=job.pk)

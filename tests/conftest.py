@@ -25,6 +25,12 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _worker_scratch(settings, tmp_path):
+    """Each test's worker keeps its tokenised-data cache to itself."""
+    settings.WORKER_SCRATCH_DIR = str(tmp_path / "scratch")
+
+
+@pytest.fixture(autouse=True)
 def _throttles_off(settings):
     """Throttles are tested in tests/accounts/test_throttles.py, which sets the rates it needs;
     elsewhere one test client's many requests are not an attack to refuse."""

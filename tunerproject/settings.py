@@ -5,6 +5,7 @@ under media/, emails printed to the console. Production sets DEBUG=0, SECRET_KEY
 and DATABASE_URL (see README.md, "Configuration").
 """
 
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -183,6 +184,11 @@ JOB_HEARTBEAT_TIMEOUT_S = env_int("JOB_HEARTBEAT_TIMEOUT_S", 120, minimum=10)
 JOB_MAX_RESTARTS = env_int("JOB_MAX_RESTARTS", 3, minimum=0)
 JOB_CHECKPOINTS_KEPT = env_int("JOB_CHECKPOINTS_KEPT", 2, minimum=1)
 WORKER_KIND = env_str("WORKER_KIND", "cpu")
+# A worker's local scratch: tokenised datasets are cached under tokens/ (per dataset and
+# tokenizer), so a clone, a resumed or a repeated job does not tokenise again.
+WORKER_SCRATCH_DIR = env_str("WORKER_SCRATCH_DIR") or str(
+    Path(tempfile.gettempdir()) / "llm-tuner-scratch"
+)
 # Price per hour of each kind of worker, used for cost estimates: "cpu=0.10,h100=2.50".
 WORKER_PRICES_PER_HOUR = env_prices("WORKER_PRICES_PER_HOUR", DEFAULT_WORKER_PRICES_PER_HOUR)
 WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")

@@ -95,15 +95,19 @@ def _series(job, color):
     points = list(
         MetricPoint.objects.filter(job=job)
         .order_by("step", "id")
-        .values_list("step", "train_loss", "eval_loss")
+        .values_list("step", "train_loss", "eval_loss", "train_accuracy", "eval_accuracy")
     )
-    train = [[step, value] for step, value, _ in points if value is not None]
-    evals = [[step, value] for step, _, value in points if value is not None]
+
+    def column(i):
+        return _thin([[point[0], point[i]] for point in points if point[i] is not None])
+
     return {
         "label": f"#{job.pk} {job.name}",
         "color": color,
-        "train": _thin(train),
-        "eval": _thin(evals),
+        "train": column(1),
+        "eval": column(2),
+        "train_accuracy": column(3),
+        "eval_accuracy": column(4),
     }
 
 
@@ -139,6 +143,18 @@ def _metric_rows(jobs):
         {"name": "Status", "values": [job.get_status_display() for job in jobs]},
         {"name": "Final train loss", "values": [loss(job.train_loss) for job in jobs]},
         {"name": "Final eval loss", "values": [loss(job.eval_loss) for job in jobs]},
+        {
+            "name": "Token accuracy (train)",
+            "values": [_share(actual(job, "train_accuracy")) for job in jobs],
+        },
+        {
+            "name": "Token accuracy (validation)",
+            "values": [_share(actual(job, "eval_accuracy")) for job in jobs],
+        },
+        {
+            "name": "Validation perplexity",
+            "values": [_number(actual(job, "eval_perplexity")) for job in jobs],
+        },
         {"name": "Steps", "values": [f"{job.step} / {job.total_steps}" for job in jobs]},
         {"name": "Duration", "values": [duration(job.duration_seconds) for job in jobs]},
         {
@@ -151,6 +167,14 @@ def _metric_rows(jobs):
         },
         {"name": "Cost", "values": [money(actual(job, "cost")) for job in jobs]},
     ]
+
+
+def _share(value):
+    return "—" if value is None else f"{float(value):.1%}"
+
+
+def _number(value):
+    return "—" if value is None else f"{float(value):,.2f}"
 
 
 def _rate(value):

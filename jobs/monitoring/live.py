@@ -135,6 +135,9 @@ def _metric(point):
         "epoch": point.epoch,
         "train_loss": point.train_loss,
         "eval_loss": point.eval_loss,
+        "train_accuracy": point.train_accuracy,
+        "eval_accuracy": point.eval_accuracy,
+        "eval_perplexity": point.eval_perplexity,
         "learning_rate": point.learning_rate,
         "tokens_per_second": point.tokens_per_second,
     }

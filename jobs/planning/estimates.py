@@ -30,6 +30,7 @@ from jobs.constants import (
     BYTES_PER_WEIGHT,
     DEFAULT_LORA_R,
     DEFAULT_MAX_SEQ_LENGTH,
+    FUSED_LOSS_CHUNK_TOKENS,
     GPT2_VOCAB_SIZE,
     LORA_TARGET_MODULES,
     VALIDATION_FRACTION,
@@ -47,7 +48,14 @@ LOGIT_COPIES = 3.0  # logits, log-softmax and their gradients, each batch × T �
 ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
 HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
 CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in the worker
-CPU_BYTES_PER_DATA_TOKEN = 100  # the tokenised dataset as Python lists while rows are built
+# The tokenised dataset: ids (2 bytes), loss flags (1) and offsets, memory-mapped from the
+# worker's scratch (jobs/training/data.py), counted as if all were resident; tokenising itself
+# holds one chunk at a time (bench/tokenise.py: about 100 MiB above the start, whatever the size).
+CPU_BYTES_PER_DATA_TOKEN = 4
+CPU_TOKENISE_BYTES = 0.1e9
+# On a CPU in fp32 the head and loss run a chunk of tokens at a time (fused_loss.py): the logits
+# of FUSED_LOSS_CHUNK_TOKENS, their softmax in place and its gradient, not LOGIT_COPIES × batch.
+FUSED_LOGIT_COPIES = 2
 CHECKPOINT_BYTES_PER_TRAINABLE = 12  # a checkpoint holds each trained weight and its two moments
 
 # (inputs, outputs) of each LoRA target in units of the model's width d: c_attn is d→3d, c_proj
@@ -105,11 +113,14 @@ def peak_memory_bytes(
     states = BYTES_PER_WEIGHT * base_model.parameters + BYTES_PER_TRAINABLE_WEIGHT * trainable
     tokens = batch_size * max_seq_length
     half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
-    logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
+    if family == "cpu" and half == 1.0:
+        logits = FUSED_LOGIT_COPIES * FUSED_LOSS_CHUNK_TOKENS * _vocab(base_model) * 4
+    else:
+        logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
     layers = ACTIVATIONS_PER_LAYER * tokens * base_model.hidden_size * 4 * base_model.layers * half
     total = states + logits + layers
     if family == "cpu":
-        total += CPU_PROCESS_BYTES + CPU_BYTES_PER_DATA_TOKEN * data_tokens
+        total += CPU_PROCESS_BYTES + CPU_TOKENISE_BYTES + CPU_BYTES_PER_DATA_TOKEN * data_tokens
     return int(total)
 
 
@@ -371,10 +382,25 @@ def estimate_job(
         "breakdown": {
             name: round(value * (time_factor or 1.0), 2) for name, value in parts.items()
         },
+        "engine": engine_path(profile, hp),
         "time_factor": round(time_factor, 3) if time_factor else None,
         "memory_factor": round(mem_factor, 3) if mem_factor else None,
         "plan": plan,
     }
+
+
+def engine_path(profile, hyperparameters):
+    """How the engine will run the step on this kind of worker (jobs/training/engine.py): on a
+    CPU in fp32 the chunked head-and-loss pass and a thread count timed on the first batch; on
+    CUDA bf16 autocast, TF32 and torch.compile with fixed batch shapes."""
+    precision = hyperparameters.get("precision") or "auto"
+    if profile["family"] == "cpu":
+        return {
+            "fused_loss": precision in ("auto", "fp32", "float32"),
+            "compile": False,
+            "threads": "timed on the first batch: 1 or all",
+        }
+    return {"fused_loss": False, "compile": True, "threads": None}
 
 
 def _currency():

@@ -82,7 +82,8 @@ class Split:
     def make(cls, lengths, *, kind, seq):
         if kind == Dataset.Kind.TEXT or not kind:
             stream = lengths.total_tokens + lengths.count  # an EOS after each text
-            # Blocks of seq tokens; a last block of one token has nothing to predict (data.pack).
+            # Blocks of seq tokens; a last block of one token has nothing to predict
+            # (data.packed_rows).
             rows = int(stream // seq) + (stream % seq > 1)
             return cls(rows=rows, tokens=stream, width=lambda batch: min(seq, stream))
         return cls(

@@ -11,17 +11,23 @@ class Callbacks:
         """Once, before the first step. info: total_steps, start_step, device, num_threads,
         train_rows, eval_rows, tokens_per_epoch, resumed_from (a step or None), warnings."""
 
+    def on_tokenise(self, progress):
+        """While the data is tokenised, after each chunk: split ("training", "validation"),
+        done and total examples (total None when unknown); once more at the end of each split
+        with end=True and cached (whether the tokens came from the cache)."""
+
     def on_step(self, progress):
         """After every optimizer step: step, total_steps, epoch, tokens_seen, elapsed_seconds.
 
         Called often: anything slow here slows training."""
 
     def on_log(self, metrics):
-        """Every log interval: step, epoch, train_loss, learning_rate, grad_norm and
-        tokens_per_second."""
+        """Every log interval: step, epoch, train_loss, train_accuracy, learning_rate,
+        grad_norm and tokens_per_second."""
 
-    def on_evaluate(self, step, eval_loss, epoch):
-        """After each evaluation on the validation rows, at `step` (`epoch` epochs done)."""
+    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
+        """After each evaluation on the validation rows, at `step` (`epoch` epochs done).
+        metrics: eval_accuracy and eval_perplexity."""
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
         """A complete checkpoint now exists at path (renamed into place)."""

@@ -9,7 +9,6 @@ from contextlib import nullcontext
 import torch
 
 from jobs.constants import peak_bf16_flops
-from jobs.training import data
 
 
 def pick_device(name):
@@ -70,28 +69,43 @@ def available_cpus():
         return os.cpu_count() or 1
 
 
-def choose_num_threads(cfg, model, rows):
-    """Time one forward+backward on two rows with 1 thread and with all; keep the faster.
+THREAD_ROUNDS = 3  # timed steps per candidate thread count, alternated
+THREAD_MARGIN = 0.9  # more threads must take at most this share of one thread's time
+SLOW_STEP_S = 10.0  # a step this slow decides after one round: measuring more costs too much
 
-    Small models on small machines often run faster on one thread: the work per operation is
-    too small to pay for splitting it. Random state is left untouched."""
+
+def choose_num_threads(cfg, step, batch):
+    """The CPU thread count for this run: cfg.num_threads, or measured on the run's own step.
+
+    `step(batch)` is one forward and backward pass of the real training step on a real batch
+    (the first of the first epoch: the run's batch size and width). 1 thread and all of them
+    are timed in turns, a warm-up each then THREAD_ROUNDS rounds, and compared by their median;
+    more threads win only when clearly faster (THREAD_MARGIN), so that noise from other
+    processes does not flip the choice from run to run. Small models on small machines often
+    run faster on one thread: the work per operation is too small to pay for splitting it.
+    Random state is left untouched; the caller clears the gradients."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
         return cfg.num_threads
     candidates = sorted({1, available_cpus()})
-    index = torch.arange(min(2, len(rows)))
-    timings = {}
+    if len(candidates) == 1:
+        torch.set_num_threads(1)
+        return 1
+    timings = {n: [] for n in candidates}
     with torch.random.fork_rng(devices=[]):
-        for n in candidates:
+        for n in candidates:  # warm-up: allocators, kernels, the threads' pool
             torch.set_num_threads(n)
-            input_ids, labels, mask, _ = data.collate(rows, index, torch.device("cpu"))
-            for _ in range(2):  # the first pass warms up allocators and kernels
+            step(batch)
+        for _ in range(THREAD_ROUNDS):
+            for n in candidates:
+                torch.set_num_threads(n)
                 start = time.perf_counter()
-                model(
-                    input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False
-                ).loss.backward()
-                timings[n] = time.perf_counter() - start
-    model.zero_grad(set_to_none=True)
-    best = min(timings, key=timings.get)
+                step(batch)
+                timings[n].append(time.perf_counter() - start)
+            if max(t[-1] for t in timings.values()) > SLOW_STEP_S:
+                break
+    median = {n: sorted(t)[len(t) // 2] for n, t in timings.items()}
+    many = candidates[-1]
+    best = many if median[many] <= THREAD_MARGIN * median[1] else 1
     torch.set_num_threads(best)
     return best

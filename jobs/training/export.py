@@ -39,6 +39,13 @@ def export_model(model, tokenizer, folder, *, method, model_card, chat_template=
     return model
 
 
+def write_model_card(folder, model_card):
+    """Replace the card of an exported model (and of its LoRA adapter)."""
+    for part in ("model", "adapter"):
+        if (folder / part).is_dir():
+            (folder / part / "README.md").write_text(model_card, encoding="utf-8")
+
+
 def _save_tokenizer(tokenizer, folder, *, context, chat_template=None):
     """Save the tokenizer saying the model's context as its model_max_length, so a pipeline
     that truncates to it never feeds the model more positions than it has. A copy carries the

@@ -41,6 +41,10 @@ def finish_run(job, worker, status, message, result, **fields):
         "best_eval_loss": result.best_eval_loss,
         "exported_step": result.exported_step,
         "early_stopped": result.early_stopped,
+        # The final figures; eval ones from the full validation pass at the end.
+        "train_accuracy": _rounded(result.train_accuracy),
+        "eval_accuracy": _rounded(result.eval_accuracy),
+        "eval_perplexity": _rounded(result.eval_perplexity),
     }
     return job.finish(
         worker,
@@ -53,6 +57,10 @@ def finish_run(job, worker, status, message, result, **fields):
         tokens_seen=result.tokens_seen,
         **fields,
     )
+
+
+def _rounded(value, digits=4):
+    return None if value is None else round(value, digits)
 
 
 def _device_kind(device):
@@ -74,6 +82,7 @@ class JobCallbacks(Callbacks):
         self.lost = False
         self._last_progress = self._last_poll = 0.0
         self._start_step = 0
+        self._tokenised_tenth = 0  # the last tenth of the examples reported as tokenised
 
     def on_start(self, info):
         self._start_step = info["start_step"]
@@ -97,6 +106,20 @@ class JobCallbacks(Callbacks):
             kind="log",
             data=info,
         )
+
+    def on_tokenise(self, progress):
+        """A log line at each tenth of the examples ("Tokenised 40% of 1,200,000 training
+        examples"), and one when a split is ready."""
+        split, done, total = progress["split"], progress["done"], progress["total"]
+        if progress.get("end"):
+            source = "read from this worker's cache" if progress["cached"] else "tokenised"
+            self.job.log(f"{split.capitalize()} data {source}: {done:,} examples", kind="log")
+            self._tokenised_tenth = 0
+            return
+        tenth = done * 10 // total if total else 0
+        if self._tokenised_tenth < tenth < 10:
+            self._tokenised_tenth = tenth
+            self.job.log(f"Tokenised {tenth * 10}% of {total:,} {split} examples", kind="log")
 
     def on_step(self, progress):
         now = time.monotonic()
@@ -123,13 +146,21 @@ class JobCallbacks(Callbacks):
             tokens_per_second=metrics["tokens_per_second"],
         )
 
-    def on_evaluate(self, step, eval_loss, epoch):
-        MetricPoint.objects.create(job=self.job, step=step, epoch=epoch, eval_loss=eval_loss)
+    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
+        metrics = metrics or {}
+        MetricPoint.objects.create(
+            job=self.job, step=step, epoch=epoch, eval_loss=eval_loss, **metrics
+        )
         self.job.record_progress(self.worker, eval_loss=eval_loss)
+        message = f"Evaluation at step {step}: eval loss {format_loss(eval_loss)}"
+        if metrics.get("eval_accuracy") is not None:
+            message += f", token accuracy {metrics['eval_accuracy']:.1%}"
+        if metrics.get("eval_perplexity") is not None:
+            message += f", perplexity {metrics['eval_perplexity']:.2f}"
         self.job.log(
-            f"Evaluation at step {step}: eval loss {format_loss(eval_loss)}",
+            message,
             kind="eval",
-            data={"step": step, "eval_loss": eval_loss},
+            data={"step": step, "eval_loss": eval_loss, **metrics},
         )
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):

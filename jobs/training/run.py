@@ -8,6 +8,8 @@ jobs.training.card.
 """
 
 import logging
+from itertools import islice
+from pathlib import Path
 
 from django.conf import settings
 
@@ -17,7 +19,7 @@ from jobs.datasets.formatting import chat_template
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
-from jobs.training import engine, export
+from jobs.training import data, engine, export, gguf_export
 from jobs.training.card import format_loss, model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
 
@@ -40,7 +42,7 @@ def run_job(*, job, worker):
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
         # Tokenising a large dataset takes a while before the first step: say what is happening.
         job.log(
-            f"Preparing: tokenising {len(train_examples):,} examples and loading the model",
+            f"Preparing: tokenising {job.dataset.num_examples:,} examples and loading the model",
             kind="log",
         )
         result = engine.train(cfg, train_examples, eval_examples, callbacks)
@@ -55,7 +57,7 @@ def run_job(*, job, worker):
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"
         _log_best_model(job, result)
-        folder, samples = _export(job, cfg, result, eval_examples or train_examples)
+        folder, samples = _export(job, cfg, result, (eval_examples or train_examples).read())
     _record_final_model(job, folder, result, samples)
     finish_run(
         job,
@@ -110,8 +112,9 @@ def exported_eval_loss(result):
 
 
 def _export(job, cfg, result, examples):
-    """Save the model (with its card) under the job's final/ folder and generate a few samples
-    from prompts taken from `examples`. Returns the folder and the samples."""
+    """Save the model under the job's final/ folder, its GGUF files beside it (GPT-2 models),
+    then its card saying which formats exist; generate a few samples from prompts taken from
+    `examples`. Returns the folder and the samples."""
     job.log("Training finished; saving the model", kind="log")
     folder = job.folder / "final"
     model = export.export_model(
@@ -122,14 +125,40 @@ def _export(job, cfg, result, examples):
         model_card=model_card(job, result),
         chat_template=chat_template() if job.dataset.kind == "chat" else None,
     )
+    quants = _export_gguf(job, model, result.tokenizer, folder / "gguf")
+    export.write_model_card(folder, model_card(job, result, gguf_quants=quants))
     samples = export.generate_samples(
         model,
         result.tokenizer,
-        sample_prompts(examples),
+        sample_prompts(islice(examples, 1000)),  # the first prompts found in 1,000 examples
         max_new_tokens=SAMPLE_NEW_TOKENS,
         seed=cfg.seed,
     )
     return folder, [{key: _storable(text) for key, text in s.items()} for s in samples]
+
+
+def _export_gguf(job, model, tokenizer, folder):
+    """GGUF files for llama.cpp and Ollama, with a Modelfile; the quants written, or none
+    (another architecture, or a failure: the Hugging Face model stands without them)."""
+    if model.config.model_type != "gpt2":
+        job.log("No GGUF export: it exists for GPT-2 models only", kind="log")
+        return []
+    job.log("Writing GGUF files (f16, q8_0) and an Ollama Modelfile", kind="log")
+    kind = "alpaca" if job.dataset.detected_format == "alpaca" else job.dataset.kind
+    try:
+        paths = gguf_export.export_gguf(
+            model,
+            tokenizer,
+            folder,
+            name=job.name,
+            stem=job.gguf_stem,
+            template_kind=kind,
+        )
+    except Exception as exc:  # the model itself is saved: say why GGUF is missing, go on
+        logger.exception("job %s: GGUF export failed", job.pk)
+        job.log(f"GGUF export failed: {exc}", level="warning", kind="warning")
+        return []
+    return list(paths)
 
 
 def _storable(text):
@@ -138,7 +167,19 @@ def _storable(text):
 
 
 def _examples(dataset):
-    return [format_segments(dataset.kind, example) for example in iter_examples(dataset)]
+    """The dataset's examples as a stream the engine reads (and tokenises) a chunk at a time;
+    the key names the stored file for the worker's cache of tokenised data (an uploaded
+    dataset never changes)."""
+
+    def read():
+        return (format_segments(dataset.kind, example) for example in iter_examples(dataset))
+
+    stamp = int(dataset.created_at.timestamp())
+    return data.Examples(
+        read=read,
+        count=dataset.num_examples or None,
+        key=f"dataset-{dataset.pk}-{dataset.size_bytes}-{stamp}",
+    )
 
 
 def build_config(job):
@@ -161,6 +202,7 @@ def build_config(job):
             job.base_model.context_length or GPT2_CONTEXT_LENGTH,
         ),
         output_dir=str(job.folder),
+        data_cache_dir=str(Path(settings.WORKER_SCRATCH_DIR) / "tokens"),
         save_total_limit=settings.JOB_CHECKPOINTS_KEPT,
         **{name: hp[name] for name in names if hp.get(name) is not None},
     )

@@ -12,9 +12,10 @@
   const startedFinished = page.dataset.finished === "1";
   // Metric points are fetched by id, not step: an eval point arrives after its step's train point.
   const cursor = { metric: 0, event: Number(page.dataset.afterEvent || 0), checkpoint: Number(page.dataset.afterCheckpoint || 0) };
-  const points = { train: [], eval: [], lr: [] };
+  const points = { train: [], eval: [], lr: [], trainAcc: [], evalAcc: [] };
   const lossChart = T.lineChart(document.getElementById("loss-chart"), { yLabel: "loss" });
   const lrChart = T.lineChart(document.getElementById("lr-chart"), { yLabel: "learning rate" });
+  const accuracyChart = T.lineChart(document.getElementById("accuracy-chart"), { yLabel: "token accuracy" });
   const logScale = document.getElementById("log-scale");
   let timer = null;
   let chartDrawn = false;
@@ -61,6 +62,8 @@
       if (row.train_loss !== null) push(points.train, row.step, row.train_loss);
       if (row.eval_loss !== null) push(points.eval, row.step, row.eval_loss);
       if (row.learning_rate !== null) push(points.lr, row.step, row.learning_rate);
+      if (row.train_accuracy != null) push(points.trainAcc, row.step, row.train_accuracy);
+      if (row.eval_accuracy != null) push(points.evalAcc, row.step, row.eval_accuracy);
       cursor.metric = Math.max(cursor.metric, row.id);
     });
   }
@@ -73,6 +76,10 @@
       { label: "eval loss", color: "#c2410c", dashed: true, dots: true, markBest: true, points: points.eval },
     ]);
     lrChart.update([{ label: "learning rate", color: "#047857", points: points.lr }]);
+    accuracyChart.update([
+      { label: "train token accuracy", color: "#2f5bd3", points: points.trainAcc },
+      { label: "eval token accuracy", color: "#c2410c", dashed: true, dots: true, points: points.evalAcc },
+    ]);
   }
 
   function addEvents(rows) {

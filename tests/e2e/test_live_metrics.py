@@ -65,3 +65,8 @@ def test_every_eval_point_appears_on_the_live_chart(
     assert written >= 10, (job.total_steps, job.hyperparameters)
     assert int(page.evaluate("sessionStorage.getItem('liveEvalDots')")) == written
     expect(page.locator("#loss-chart circle title", has_text="eval loss")).to_have_count(written)
+    # Token accuracy is charted beside the loss: a dot for every evaluation, a line for training.
+    expect(
+        page.locator("#accuracy-chart circle title", has_text="eval token accuracy")
+    ).to_have_count(written)
+    expect(page.locator("#accuracy-chart path.series").first).to_be_attached()

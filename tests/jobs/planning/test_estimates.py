@@ -203,3 +203,13 @@ def test_a_cuda_estimate_uses_the_configured_gpu_and_never_initialises_cuda(owne
     assert result["device_memory_bytes"] == 80e9 and result["fits"] is True
     assert result["cost"] == pytest.approx(result["seconds"] / 3600 * 3.60, rel=0.01)
     assert not torch.cuda.is_initialized()
+
+
+def test_a_cpu_estimate_knows_the_chunked_head_and_counts_a_few_bytes_a_data_token(owner):
+    _, small = estimate(text_data(owner, examples=2000))
+    _, large = estimate(text_data(owner, examples=2_500_000))  # 100M tokens, as 500 MB of text
+    assert small["engine"]["fused_loss"] is True and small["engine"]["compile"] is False
+    # Compact token arrays: 100M tokens add well under a gigabyte (Python lists: 10 GB).
+    assert large["peak_memory_bytes"] - small["peak_memory_bytes"] < 0.5e9
+    _, bf16 = estimate(text_data(owner), precision="bf16")
+    assert bf16["engine"]["fused_loss"] is False

@@ -1,0 +1,59 @@
+"""The chunked head-and-loss pass gives transformers' loss and gradients (full and LoRA, with
+prompt tokens left out of the loss and padded rows), and token counts for accuracy."""
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from jobs.training import data, engine, fused_loss
+from jobs.training.modelling import build_model
+from jobs.training.tokenizer import gpt2_tokenizer
+from tests.jobs.training.test_engine import TINY, config
+
+
+def batch():
+    torch.manual_seed(1)
+    ids = torch.randint(0, 50257, (3, 40))
+    labels = ids.clone()
+    labels[0, :12] = data.IGNORE_INDEX  # a prompt: no loss
+    labels[2, 30:] = data.IGNORE_INDEX  # padding
+    mask = torch.ones_like(ids)
+    mask[2, 30:] = 0
+    return ids, labels, mask
+
+
+def gradients(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_the_fused_pass_matches_transformers_loss_and_gradients(tmp_path, method):
+    torch.manual_seed(0)
+    cfg = config(tmp_path, method=method, lora_r=4, lora_alpha=8)
+    model = build_model(cfg, gpt2_tokenizer(), None)
+    model.eval()  # no dropout: both passes see the same network
+    ids, labels, mask = batch()
+
+    expected = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False)
+    expected.loss.backward()
+    expected_grads = gradients(model)
+    expected_hits = engine.token_hits(expected.logits, labels)
+    model.zero_grad(set_to_none=True)
+
+    loss, hits = fused_loss.loss_and_hits(model, ids, mask, labels)
+    loss.backward()
+
+    assert fused_loss.supports(model)
+    assert loss.item() == pytest.approx(expected.loss.item(), rel=1e-6)
+    assert hits.tolist() == expected_hits.tolist()
+    grads = gradients(model)
+    assert grads.keys() == expected_grads.keys()
+    for name, grad in grads.items():
+        scale = expected_grads[name].abs().max().item() or 1.0
+        assert (grad - expected_grads[name]).abs().max().item() <= 1e-5 * scale, name
+
+
+def test_another_architecture_keeps_the_plain_loss():
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=100, **TINY))
+    model.config.model_type = "not-gpt2"
+    assert not fused_loss.supports(model)
