@@ -22,7 +22,7 @@ class Evaluations(Callbacks):
     def __init__(self):
         self.losses = {}
 
-    def on_evaluate(self, step, eval_loss, epoch):
+    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
         self.losses[step] = eval_loss
 
 
@@ -65,7 +65,9 @@ def test_the_exported_model_is_the_best_one_when_asked(tmp_path):
         EVAL, result.tokenizer, kind="prompt_completion", block_size=32
     )
     cfg = config(tmp_path, kind="prompt_completion")
-    exported = engine.evaluate(result.model, eval_rows, cfg, engine.pick_device("cpu"), None)
+    exported = engine.evaluate(result.model, eval_rows, cfg, engine.pick_device("cpu"), None)[
+        "eval_loss"
+    ]
     assert exported == pytest.approx(losses[best], rel=1e-4)
 
 
