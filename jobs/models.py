@@ -6,7 +6,7 @@ the module Django loads as the app's models.
 
 A job changes state only through the lifecycle methods below (Job.objects.claim, heartbeat,
 record_progress, finish, fail, request_cancel, request_pause, hold, resume,
-requeue_for_dead_worker, requeue_lost_task). Each
+requeue_for_dead_worker, requeue_lost_task, preempt, stall). Each
 is one UPDATE conditional on the state its caller read, and on the worker's token where a worker
 acts, so of two processes racing for one job only one wins. Each returns whether it took (the
 requeues return the new status, or None) and, when it took, writes one JobEvent of kind "state".
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -28,6 +28,7 @@ from django.utils import timezone
 # jobs.models.dataset_upload_path.
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.fleet.models import Worker, WorkerQuerySet  # noqa: F401
 from jobs.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -58,6 +59,44 @@ class JobQuerySet(models.QuerySet):
         worker has it, it was cancelled) or no longer exists."""
         job = self.filter(pk=job_id).first()
         return job if job is not None and job.claim(worker) else None
+
+    def claim_next(self, pool, worker):
+        """The fairest queued job of `pool`, now running for `worker`, or None: one statement.
+
+        Fair share: the job of the user with the fewest running jobs in the pool, oldest first
+        within a user; a user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
+        PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent workers each take
+        a different job without waiting on one another and never the same one; SQLite runs
+        writers one at a time (transaction_mode IMMEDIATE), so it needs no lock clause."""
+        table = Job._meta.db_table
+        lock = " FOR UPDATE OF j SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        now = timezone.now()
+        sql = f"""
+            UPDATE {table} SET status = %s, worker = %s, heartbeat_at = %s,
+                started_at = COALESCE(started_at, %s), error = ''
+            WHERE id = (
+                SELECT j.id FROM {table} j
+                WHERE j.status = %s AND j.pool = %s AND NOT j.cancel_requested
+                  AND (SELECT COUNT(*) FROM {table} r
+                       WHERE r.owner_id = j.owner_id AND r.status = %s) < %s
+                ORDER BY (SELECT COUNT(*) FROM {table} r
+                          WHERE r.owner_id = j.owner_id AND r.status = %s AND r.pool = %s),
+                         j.created_at, j.id
+                LIMIT 1{lock}
+            ) AND status = %s
+            RETURNING id"""
+        running, queued = Job.Status.RUNNING, Job.Status.QUEUED
+        params = [running, worker, now, now, queued, pool, running]
+        params += [settings.USER_MAX_RUNNING_JOBS, running, pool, queued]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        job = self.get(pk=row[0])
+        data = {"status": running, "worker": worker}
+        job.log(f"Running on worker {worker}", kind="state", data=data)
+        return job
 
 
 class Job(models.Model):
@@ -105,6 +144,9 @@ class Job(models.Model):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
+    # The pool of workers whose queue the job waits in (jobs.fleet.routing chose it at launch).
+    pool = models.CharField(max_length=64, default="cpu")
+    preempt_count = models.IntegerField(default=0)  # SIGTERMs survived; not restarts
     cancel_requested = models.BooleanField(default=False)
     pause_requested = models.BooleanField(default=False)
     step = models.IntegerField(default=0)
@@ -144,6 +186,8 @@ class Job(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "status"]),
+            # What a free worker of a pool looks at: its queued jobs.
+            models.Index(fields=["status", "pool", "created_at"], name="jobs_job_pool_queue"),
             # A user's list, newest first, one page at a time (and its count).
             models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
         ]
@@ -376,6 +420,43 @@ class Job(models.Model):
         return self._requeue_or_fail(
             {**read, "cancel_requested": False},
             why=lost,
+            requeued="queued again to resume from its newest checkpoint",
+            worker="",
+        )
+
+    def preempt(self, worker, message, **fields):
+        """running -> queued when `worker` is being stopped (SIGTERM: spot capacity reclaimed, a
+        deploy) after writing a checkpoint; another worker continues from it. Not a restart:
+        JOB_MAX_RESTARTS counts deaths, not orderly stops. A cancel asked for meanwhile wins."""
+        if Job.objects.filter(pk=self.pk, cancel_requested=True).exists():
+            return self._move(
+                self._owned_by(worker),
+                self.Status.CANCELLED,
+                f"{message}; cancelled as requested. Checkpoints are kept.",
+                finished_at=timezone.now(),
+                **fields,
+            )
+        return self._move(
+            {**self._owned_by(worker), "cancel_requested": False},
+            self.Status.QUEUED,
+            f"{message}; preempted; requeued",
+            level="warning",
+            worker="",
+            pause_requested=False,
+            eta_seconds=None,
+            tokens_per_second=None,
+            queued_at=timezone.now(),
+            preempt_count=F("preempt_count") + 1,
+            **fields,
+        )
+
+    def stall(self, worker, seconds):
+        """A run of `worker` that made no step for `seconds` (JOB_STALL_TIMEOUT_S) while its
+        heartbeat thread lived: requeued as a restart, or failed past JOB_MAX_RESTARTS."""
+        why = f"No training step for {seconds} s (JOB_STALL_TIMEOUT_S) on worker {worker}"
+        return self._requeue_or_fail(
+            {**self._owned_by(worker), "cancel_requested": False},
+            why=why,
             requeued="queued again to resume from its newest checkpoint",
             worker="",
         )

@@ -18,7 +18,6 @@ import os
 import socket
 import traceback
 import uuid
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,8 +27,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import quotas
+from jobs.fleet import routing
+from jobs.fleet import services as fleet
 from jobs.models import Job
 from jobs.planning import autoconfig
+from jobs.training import archive
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,15 @@ def job_launch(
     validation_dataset=None,
     suffix="",
     metadata=None,
+    pool=None,
 ):
     """1. Check the user's job quotas (accounts.quotas).
     2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
        owner's and usable, the method known, the base model usable; resolve every
        hyperparameter and estimate time, memory and cost.
-    3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    3. Route it: the chosen pool if it can take it, else the cheapest live pool that fits
+       (jobs.fleet.routing); refused with the reason when none can.
+    4. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
     quotas.check_job_quota(owner)
     requested = dict(hyperparameters or {})
     base_model, parent_job, planned = autoconfig.plan_request(
@@ -64,8 +69,17 @@ def job_launch(
         hyperparameters=requested,
         validation_dataset=validation_dataset,
     )
+    offers = routing.pool_estimates(
+        base_model=base_model,
+        method=method,
+        hyperparameters=planned["hyperparameters"],
+        estimate=planned["estimate"],
+    )
+    chosen = routing.route(requested_pool=pool, offers=offers)
+    estimate = {**planned["estimate"], "pools": offers}
     with transaction.atomic():
         job = Job.objects.create_queued(
+            pool=chosen,
             owner=owner,
             name=(name or "").strip()[:200] or f"{base_model.display_name} on {dataset.name}"[:200],
             dataset=dataset,
@@ -77,41 +91,121 @@ def job_launch(
             hyperparameters=planned["hyperparameters"],
             hyperparameter_reasons=planned["reasons"],
             total_steps=planned["total_steps"],
-            estimate=planned["estimate"],
+            estimate=estimate,
             suffix=suffix,
             metadata=metadata or {},
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        transaction.on_commit(lambda: _enqueue(job.pk, job.pool))
     return job
 
 
-def _enqueue(job_id):
+def queue_name(pool):
+    """The django-q2 queue (cluster) a pool's workers serve: the default one for DEFAULT_POOL."""
+    return None if pool == settings.DEFAULT_POOL else pool
+
+
+def _enqueue(job_id, pool):
+    """A ticket in the pool's queue: the task it starts runs the pool's fairest queued job,
+    which need not be `job_id` (see job_run_next)."""
     from django_q.tasks import async_task
 
     # sync is read per call (django-q reads its own copy once at import).
-    async_task("jobs.tasks.job_run_task", job_id, sync=settings.Q_CLUSTER.get("sync", False))
+    async_task(
+        "jobs.tasks.job_run_task",
+        job_id,
+        cluster=queue_name(pool),
+        sync=settings.Q_CLUSTER.get("sync", False),
+    )
 
 
 # --- Run (in a worker) ----------------------------------------------------------------------
 
 
+def job_run_next(*, ticket_id, pool=None):
+    """A task from a pool's queue: run the fairest queued job of the pool (JobQuerySet.claim_next),
+    whichever job's launch put the ticket there. The pool is the ticket job's (else WORKER_POOL).
+    Nothing to claim (every queued job's owner is at USER_MAX_RUNNING_JOBS): "skipped"; the
+    ticket each job end tops up (_top_up) starts the passed-over job later."""
+    if pool is None:
+        ticket_job = Job.objects.filter(pk=ticket_id).values_list("pool", flat=True).first()
+        pool = ticket_job or settings.WORKER_POOL
+    worker = _worker_token()
+    job = Job.objects.claim_next(pool, worker)
+    if job is None:
+        logger.info("pool %s: nothing to claim for ticket %s", pool, ticket_id)
+        return "skipped"
+    try:
+        return _run_claimed(job, worker)
+    finally:
+        _top_up(pool)
+
+
 def job_run(*, job_id):
-    """1. Claim the job (Job.objects.claim); do nothing if it is not queued any more.
-    2. Train, export and record the outcome (jobs.training.run).
-    3. Any exception leaves the job failed with a readable reason and the traceback."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Run one given job (tests, a ticket for exactly this job): claim it, train it."""
+    worker = _worker_token()
     job = Job.objects.claim(job_id, worker)
     if job is None:
         logger.info("job %s: not queued or already claimed; nothing to do", job_id)
         return "skipped"
+    return _run_claimed(job, worker)
+
+
+def _worker_token():
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _run_claimed(job, worker):
+    """1. Tell the registry which job this worker runs.
+    2. Train, export and record the outcome (jobs.training.run).
+    3. Any exception leaves the job failed with a readable reason and the traceback.
+    4. A preempted or stalled job gets a new ticket in its pool's queue."""
+    fleet.worker_running(job_id=job.pk)
     try:
         from jobs.training.run import run_job  # here, not above: it imports torch
 
-        return run_job(job=job, worker=worker)
+        outcome = run_job(
+            job=job,
+            worker=worker,
+            stopping=fleet.is_stopping,
+            requeued=lambda: _enqueue(job.pk, job.pool),
+        )
     except Exception as exc:
-        logger.exception("job %s failed", job_id)
+        logger.exception("job %s failed", job.pk)
         job.fail(worker, failure_reason(exc), details=traceback.format_exc())
-        return "failed"
+        outcome = "failed"
+    finally:
+        fleet.worker_running(job_id=None)
+    if outcome == "preempted":
+        _enqueue(job.pk, job.pool)
+    return outcome
+
+
+def _top_up(pool):
+    """One more ticket in the pool's queue while queued jobs outnumber its waiting tickets: a
+    ticket that found only jobs of users at their running limit was used up without one."""
+    waiting = _waiting_tickets(pool)
+    if waiting is None:
+        return
+    queued = Job.objects.filter(status=Job.Status.QUEUED, pool=pool, cancel_requested=False)
+    ids = queued.order_by("created_at").values_list("pk", flat=True)
+    without = [pk for pk in ids if pk not in waiting]
+    for pk in without[: max(0, queued.count() - len(waiting))]:
+        _enqueue(pk, pool)
+
+
+def _waiting_tickets(pool):
+    """The job ids of the tickets waiting in the pool's queue (the ORM broker's rows), or None
+    where the broker's queue cannot be read back."""
+    from django_q.models import OrmQ
+
+    if not settings.Q_CLUSTER.get("orm") or settings.Q_CLUSTER.get("sync"):
+        return None
+    key = queue_name(pool) or settings.Q_CLUSTER["name"]
+    return [
+        task.args()[0]
+        for task in OrmQ.objects.filter(key=key)
+        if task.func() == "jobs.tasks.job_run_task" and task.args()
+    ]
 
 
 def failure_reason(exc):
@@ -178,7 +272,7 @@ def job_resume(*, job):
     once the transaction commits. Anything but a paused job is refused with the reason."""
     with transaction.atomic():
         if job.resume():
-            transaction.on_commit(lambda: _enqueue(job.pk))
+            transaction.on_commit(lambda: _enqueue(job.pk, job.pool))
     job.refresh_from_db()
     return job
 
@@ -203,30 +297,28 @@ def job_requeue_lost(*, older_than_s=60):
 
     Only jobs queued more than `older_than_s` ago count: a job enqueued (or requeued by
     job_reap_stale) just now may not have its task in the queue yet."""
-    from django_q.models import OrmQ
-
     if not settings.Q_CLUSTER.get("orm"):
         return []  # only the ORM broker's queue can be read back
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    candidates = list(
-        Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False, queued_at__lt=cutoff)
-    )
-    if not candidates:
-        return []
-    waiting = {
-        task.args()[0]
-        for task in OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
-        if task.func() == "jobs.tasks.job_run_task" and task.args()
-    }
-    lost = [job for job in candidates if job.pk not in waiting]
-    return [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
+    handled = []
+    queued = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
+    for pool in queued.values_list("pool", flat=True).distinct():
+        # Tickets are the pool's, not a job's (a ticket runs the pool's fairest job): a job is
+        # lost only while the pool's queued jobs outnumber its waiting tickets.
+        waiting = _waiting_tickets(pool) or []
+        in_pool = queued.filter(pool=pool)
+        deficit = in_pool.count() - len(waiting)
+        candidates = in_pool.filter(queued_at__lt=cutoff).order_by("queued_at")
+        lost = [job for job in candidates if job.pk not in waiting][: max(0, deficit)]
+        handled += [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
+    return handled
 
 
 def _enqueue_if_queued(job, outcome):
     """After a requeue-or-fail: a job queued again gets its new task once the transaction
     commits. Returns whether the transition took (outcome is the new status, or None)."""
     if outcome == Job.Status.QUEUED:
-        transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+        transaction.on_commit(lambda pk=job.pk, pool=job.pool: _enqueue(pk, pool))
     return outcome is not None
 
 
@@ -247,17 +339,11 @@ def job_delete(*, job):
 
 
 def job_model_zip(*, job):
-    """A zip of the final model folder, built once (to a temporary name, then renamed)."""
+    """The model's zip: the worker built it when the job ended; built here only for a job that
+    ended before workers built them."""
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
-    source = Path(settings.MEDIA_ROOT) / job.output_dir
     target = job.folder / "model.zip"
     if target.exists():
         return target
-    tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for path in sorted(source.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(source))
-    os.replace(tmp, target)
-    return target
+    return archive.zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, target)
