@@ -162,6 +162,7 @@ class JobViewSet(
             base_model_key=values["base_model"],
             method=values["method"],
             hyperparameters=values.get("hyperparameters") or {},
+            pool=values.get("pool") or None,
         )
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)

@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from jobs import api
+from jobs.fleet.api import WorkerListView
 from jobs.planning.api import JobEstimateView
 
 job_router = SimpleRouter(use_regex_path=False)
@@ -10,6 +11,7 @@ job_router.register("jobs", api.JobViewSet, basename="api-job")
 urlpatterns = [
     path("datasets/", include("jobs.datasets.api_urls")),
     path("base-models/", api.BaseModelListView.as_view(), name="api-base-models"),
+    path("workers/", WorkerListView.as_view(), name="api-workers"),
     path("jobs/estimate/", JobEstimateView.as_view(), name="api-job-estimate"),
     *job_router.urls,
 ]
