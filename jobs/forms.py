@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from jobs.catalog.catalog import catalog_for
+from jobs.fleet.routing import live_pools
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
 from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
@@ -133,9 +134,17 @@ class JobLaunchForm(forms.Form):
         widget=forms.RadioSelect,
         label="Method",
     )
+    pool = forms.ChoiceField(
+        required=False,
+        label="Worker pool",
+        help_text="Each live pool's estimate is shown beside the form.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["pool"].choices = [("", "Cheapest pool that fits")] + [
+            (pool, pool) for pool in sorted(live_pools())
+        ]
         self.fields["dataset"].show_for(user)
         self.fields["validation_dataset"].show_for(user)
         self.catalog = catalog_for(user)
@@ -161,6 +170,7 @@ class JobLaunchForm(forms.Form):
             "validation_dataset": data.get("validation_dataset"),
             "base_model_key": data["base_model"],
             "method": data["method"],
+            "pool": data.get("pool") or None,
             "hyperparameters": {
                 n: data[n] for n in HYPERPARAMETERS if data.get(n) not in (None, "")
             },

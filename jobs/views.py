@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import APIException
 
 from jobs.api import model_zip_response
+from jobs.fleet.queue import queue_standing
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -93,6 +94,7 @@ def job_detail(request, pk):
         "last_event_id": events[-1].id if events else 0,
         "checkpoints": checkpoints,
         "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
+        "queue": queue_standing(job),
     }
     return render(request, "jobs/job_detail.html", context)
 
