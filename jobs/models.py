@@ -63,31 +63,39 @@ class JobQuerySet(models.QuerySet):
     def claim_next(self, pool, worker):
         """The fairest queued job of `pool`, now running for `worker`, or None: one statement.
 
-        Fair share: the job of the user with the fewest running jobs in the pool, oldest first
-        within a user; a user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
-        PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent workers each take
-        a different job without waiting on one another and never the same one; SQLite runs
+        Fair share: the job of the user with the fewest running jobs in the pool; among users
+        running as many, the one whose last job in the pool started longest ago (so short jobs
+        still go round the users, not back to whoever queued first); oldest first within a
+        user. A user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
+        PostgreSQL the chosen row is locked with SKIP LOCKED, so concurrent workers each take a
+        different job without waiting on one another and never the same one; SQLite runs
         writers one at a time (transaction_mode IMMEDIATE), so it needs no lock clause."""
         table = Job._meta.db_table
         lock = " FOR UPDATE OF j SKIP LOCKED" if connection.vendor == "postgresql" else ""
         now = timezone.now()
+        running, queued = Job.Status.RUNNING, Job.Status.QUEUED
         sql = f"""
             UPDATE {table} SET status = %s, worker = %s, heartbeat_at = %s,
                 started_at = COALESCE(started_at, %s), error = ''
             WHERE id = (
                 SELECT j.id FROM {table} j
+                LEFT JOIN (SELECT owner_id, COUNT(*) AS total,
+                                  SUM(CASE WHEN pool = %s THEN 1 ELSE 0 END) AS in_pool
+                           FROM {table} WHERE status = %s GROUP BY owner_id) r
+                       ON r.owner_id = j.owner_id
+                LEFT JOIN (SELECT owner_id, MAX(started_at) AS last_start FROM {table}
+                           WHERE pool = %s AND started_at >= %s GROUP BY owner_id) l
+                       ON l.owner_id = j.owner_id
                 WHERE j.status = %s AND j.pool = %s AND NOT j.cancel_requested
-                  AND (SELECT COUNT(*) FROM {table} r
-                       WHERE r.owner_id = j.owner_id AND r.status = %s) < %s
-                ORDER BY (SELECT COUNT(*) FROM {table} r
-                          WHERE r.owner_id = j.owner_id AND r.status = %s AND r.pool = %s),
+                  AND COALESCE(r.total, 0) < %s
+                ORDER BY COALESCE(r.in_pool, 0),
+                         CASE WHEN l.last_start IS NULL THEN 0 ELSE 1 END, l.last_start,
                          j.created_at, j.id
                 LIMIT 1{lock}
             ) AND status = %s
             RETURNING id"""
-        running, queued = Job.Status.RUNNING, Job.Status.QUEUED
-        params = [running, worker, now, now, queued, pool, running]
-        params += [settings.USER_MAX_RUNNING_JOBS, running, pool, queued]
+        params = [running, worker, now, now, pool, running, pool, now - timedelta(days=1)]
+        params += [queued, pool, settings.USER_MAX_RUNNING_JOBS, queued]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -188,6 +196,8 @@ class Job(models.Model):
             models.Index(fields=["owner", "status"]),
             # What a free worker of a pool looks at: its queued jobs.
             models.Index(fields=["status", "pool", "created_at"], name="jobs_job_pool_queue"),
+            # Who was served last in a pool (the claim's tie-break between users).
+            models.Index(fields=["pool", "started_at"], name="jobs_job_pool_started"),
             # A user's list, newest first, one page at a time (and its count).
             models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
         ]

@@ -8,7 +8,7 @@ free worker for their estimated wall time.
 
 from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from jobs.fleet.models import Worker
@@ -16,7 +16,8 @@ from jobs.models import Job
 
 
 def queue_order(pool):
-    """The pool's queued job ids in the order free workers will take them."""
+    """The pool's queued job ids in the order free workers will take them, if nothing else
+    arrives: as JobQuerySet.claim_next picks, one job at a time."""
     queued = Job.objects.filter(status=Job.Status.QUEUED, pool=pool, cancel_requested=False)
     rows = list(queued.order_by("created_at", "id").values_list("id", "owner_id", "created_at"))
     running = dict(
@@ -24,12 +25,19 @@ def queue_order(pool):
         .values_list("owner_id")
         .annotate(n=Count("id"))
     )
-    rank = {}
-    keyed = []
+    since = timezone.now() - timedelta(days=1)
+    last_start = dict(
+        Job.objects.filter(pool=pool, started_at__gte=since)
+        .values_list("owner_id")
+        .annotate(last=Max("started_at"))
+    )
+    rank, keyed = {}, []
     for job_id, owner_id, created_at in rows:
         # A user's first queued job comes after the jobs they already run in the pool.
         rank[owner_id] = rank[owner_id] + 1 if owner_id in rank else running.get(owner_id, 0)
-        keyed.append(((rank[owner_id], created_at, job_id), job_id))
+        last = last_start.get(owner_id)
+        # Within a round, users served longest ago first (never served: first of all).
+        keyed.append(((rank[owner_id], last is not None, last or created_at, created_at), job_id))
     return [job_id for _, job_id in sorted(keyed)]
 
 

@@ -99,3 +99,15 @@ def test_four_workers_claiming_at_once_never_take_one_job_twice(users, settings)
     # Each job was claimed by exactly one worker: one "Running on worker" event each.
     for job in Job.objects.all():
         assert job.events.filter(message__startswith="Running on worker").count() == 1
+
+
+@pytest.mark.django_db
+def test_jobs_that_end_quickly_still_go_round_the_users(users):
+    queue_jobs(users, per_user=2)
+    taken = []
+    for n in range(6):
+        job = Job.objects.claim_next("cpu", f"w{n}")
+        job.finish(f"w{n}", Job.Status.SUCCEEDED, "done", actual={})
+        taken.append(job.name)
+    # Nobody runs anything between claims: the user served longest ago goes next.
+    assert taken == ["user0 #1", "user1 #1", "user2 #1", "user0 #2", "user1 #2", "user2 #2"]
