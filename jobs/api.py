@@ -7,7 +7,7 @@ jobs.playground.generation.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.throttles import ThrottledActionsMixin
 from jobs.catalog.catalog import catalog_for
+from jobs.fleet import files
 from jobs.models import Job
 from jobs.monitoring import live
 from jobs.playground import client, generation
@@ -274,6 +275,9 @@ def model_zip_response(job):
     except DjangoValidationError as exc:
         raise Conflict(" ".join(_messages(exc))) from exc
     filename = f"llm-tuner-job-{job.pk}-model.zip"
+    if files.remote():
+        # Straight from the store, for this user only: a URL that expires in minutes.
+        return HttpResponseRedirect(files.download_url(path, filename))
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
     )

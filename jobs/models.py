@@ -15,7 +15,6 @@ lies outside the row (the queue, the engine, files).
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +27,7 @@ from django.utils import timezone
 # jobs.models.dataset_upload_path.
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.fleet import files
 from jobs.fleet.models import Worker, WorkerQuerySet  # noqa: F401
 from jobs.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
 
@@ -212,20 +212,24 @@ class Job(models.Model):
     @property
     def folder(self):
         """The job's files: checkpoints/, final/ (model/, and adapter/ for LoRA), model.zip."""
-        return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
+        return files.local_root() / "jobs" / str(self.pk)
 
     @property
     def model_folder(self):
         """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
-        return Path(settings.MEDIA_ROOT) / self.output_dir / "model" if self.output_dir else None
+        return files.local_root() / self.output_dir / "model" if self.output_dir else None
 
     def has_model(self):
         """Whether the job succeeded and its model's files are there to load or download."""
         return (
             self.status == self.Status.SUCCEEDED
-            and self.model_folder is not None
-            and (self.model_folder / "config.json").exists()
+            and bool(self.output_dir)
+            and files.exists(f"{self.output_dir}/model/config.json")
         )
+
+    def local_model_folder(self):
+        """model_folder on this machine, downloaded from the object store first if need be."""
+        return files.fetch_folder(f"{self.output_dir}/model")
 
     def no_model_reason(self):
         """Why there is no model to download or generate with (the API and the portal alike)."""

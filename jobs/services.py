@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import quotas
-from jobs.fleet import routing
+from jobs.fleet import files, routing
 from jobs.fleet import services as fleet
 from jobs.models import Job
 from jobs.planning import autoconfig
@@ -339,10 +339,16 @@ def job_delete(*, job):
 
 
 def job_model_zip(*, job):
-    """The model's zip: the worker built it when the job ended; built here only for a job that
+    """The model's zip: the worker built it when the job ended. With an object store, its key
+    (the caller hands out a short-lived URL); else its path, built here only for a job that
     ended before workers built them."""
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
+    if files.remote():
+        key = f"jobs/{job.pk}/model.zip"
+        if not files.exists(key):
+            raise ValidationError({"status": [f"Job {job.pk}'s model zip is not in the store."]})
+        return key
     target = job.folder / "model.zip"
     if target.exists():
         return target

@@ -238,7 +238,7 @@ def availability(base_model, *, show_paths=False):
 def model_source(base_model, parent_job=None):
     """What the engine loads: (model_path, model_config). model_path "" means random weights."""
     if parent_job is not None:
-        return str(parent_job.model_folder), {}
+        return str(parent_job.local_model_folder()), {}
     if base_model.source == BaseModel.Source.BUILTIN:
         return "", dict(base_model.config)
     if base_model.source == BaseModel.Source.LOCAL:

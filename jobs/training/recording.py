@@ -11,12 +11,12 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from jobs.constants import worker_cost
+from jobs.fleet import files
 from jobs.models import Checkpoint, MetricPoint
 from jobs.training.callbacks import Callbacks
 from jobs.training.card import format_loss
@@ -134,7 +134,8 @@ class JobCallbacks(Callbacks):
         )
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
-        relative = str(Path(path).relative_to(settings.MEDIA_ROOT))
+        # Uploaded completely (with a store) before the row says it exists.
+        relative = files.publish_folder(path)
         Checkpoint.objects.update_or_create(
             job=self.job,
             step=step,
@@ -148,6 +149,7 @@ class JobCallbacks(Callbacks):
         )
 
     def on_checkpoint_removed(self, step, path):
+        files.remove_folder(files.key_of(path))
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
         self.job.log(
             f"Removed the checkpoint at step {step}: only the newest "

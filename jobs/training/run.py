@@ -17,6 +17,7 @@ from django.conf import settings
 from jobs.catalog.catalog import model_source
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
 from jobs.datasets.reader import format_segments, iter_examples
+from jobs.fleet import files
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.training import archive, engine, export
@@ -39,6 +40,7 @@ def run_job(*, job, worker, stopping=None, requeued=None):
        another worker (leave it).
     4. Otherwise export the model and its zip, generate samples and mark the job succeeded."""
     cfg = build_config(job)
+    _fetch_newest_checkpoint(job)
     callbacks = JobCallbacks(job, worker, stopping=stopping)
     with Heartbeat(job, worker, callbacks=callbacks, on_stall=requeued), preemption(callbacks):
         train_examples = _examples(job.dataset)
@@ -67,6 +69,8 @@ def run_job(*, job, worker, stopping=None, requeued=None):
         # Built once here, not in the download request (minutes for gpt2-xl).
         job.log("Building the model's zip for download", kind="log")
         archive.zip_folder(folder, job.folder / "model.zip")
+        files.publish_folder(folder)
+        files.publish_file(job.folder / "model.zip")
     _record_final_model(job, folder, result, samples)
     finish_run(
         job,
@@ -74,7 +78,7 @@ def run_job(*, job, worker, stopping=None, requeued=None):
         Job.Status.SUCCEEDED,
         "Succeeded",
         result,
-        output_dir=str(folder.relative_to(settings.MEDIA_ROOT)),
+        output_dir=files.key_of(folder),
         samples=samples,
     )
     return "succeeded"
@@ -97,6 +101,17 @@ def preemption(callbacks):
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _fetch_newest_checkpoint(job):
+    """With an object store, a job resumed on another machine continues from the newest
+    checkpoint recorded (each was uploaded completely before its row was written)."""
+    if not files.remote():
+        return
+    newest = Checkpoint.objects.filter(job=job, is_final=False).order_by("-step").first()
+    if newest is not None:
+        job.log(f"Downloading the checkpoint at step {newest.step} from the store", kind="log")
+        files.fetch_folder(newest.path)
 
 
 def _cancelled(job, step):
@@ -186,7 +201,7 @@ def _record_final_model(job, folder, result, samples):
         step=result.step,
         is_final=True,
         defaults={
-            "path": str(folder.relative_to(settings.MEDIA_ROOT)),
+            "path": files.key_of(folder),
             "size_bytes": export.folder_size(folder),
             "eval_loss": result.eval_loss,
         },
