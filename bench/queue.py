@@ -131,9 +131,12 @@ def one_round(args):
     for proc in procs:
         proc.join()
     wall = time.perf_counter() - began
+    from jobs.models import Job
+
+    left = Job.objects.filter(pool=POOL, status=Job.Status.QUEUED).count()
     latencies = sorted(x for lat, _ in gathered for x in lat)
     order = [owner for _, owner in sorted(c for _, claims in gathered for c in claims)]
-    return summarise(order, latencies, burst_user, args, wall)
+    return {**summarise(order, latencies, burst_user, args, wall), "left_queued": left}
 
 
 def summarise(order, latencies, burst_user, args, wall):

@@ -68,8 +68,10 @@ class JobQuerySet(models.QuerySet):
         still go round the users, not back to whoever queued first); oldest first within a
         user. A user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
         PostgreSQL the chosen row is locked with SKIP LOCKED, so concurrent workers each take a
-        different job without waiting on one another and never the same one; SQLite runs
-        writers one at a time (transaction_mode IMMEDIATE), so it needs no lock clause."""
+        different job without waiting on one another and never the same one; only each user's
+        oldest queued job is a candidate, so a worker that skips a row another is claiming
+        moves on to another user, not to that user's next job. SQLite runs writers one at a
+        time (transaction_mode IMMEDIATE), so it needs no lock clause."""
         table = Job._meta.db_table
         lock = " FOR UPDATE OF j SKIP LOCKED" if connection.vendor == "postgresql" else ""
         now = timezone.now()
@@ -88,6 +90,11 @@ class JobQuerySet(models.QuerySet):
                        ON l.owner_id = j.owner_id
                 WHERE j.status = %s AND j.pool = %s AND NOT j.cancel_requested
                   AND COALESCE(r.total, 0) < %s
+                  AND j.id = (
+                      SELECT o.id FROM {table} o
+                      WHERE o.owner_id = j.owner_id AND o.status = j.status AND o.pool = j.pool
+                        AND NOT o.cancel_requested
+                      ORDER BY o.created_at, o.id LIMIT 1)
                 ORDER BY COALESCE(r.in_pool, 0),
                          CASE WHEN l.last_start IS NULL THEN 0 ELSE 1 END, l.last_start,
                          j.created_at, j.id
@@ -196,6 +203,10 @@ class Job(models.Model):
             models.Index(fields=["owner", "status"]),
             # What a free worker of a pool looks at: its queued jobs.
             models.Index(fields=["status", "pool", "created_at"], name="jobs_job_pool_queue"),
+            # Each user's oldest queued job in a pool (the claim's candidates).
+            models.Index(
+                fields=["owner", "status", "pool", "created_at"], name="jobs_job_owner_queue"
+            ),
             # Who was served last in a pool (the claim's tie-break between users).
             models.Index(fields=["pool", "started_at"], name="jobs_job_pool_started"),
             # A user's list, newest first, one page at a time (and its count).
