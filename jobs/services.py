@@ -137,7 +137,7 @@ def job_run_next(*, ticket_id, pool=None):
     try:
         return _run_claimed(job, worker)
     finally:
-        _top_up(pool)
+        job_top_up(pool=pool)
 
 
 def job_run(*, job_id):
@@ -180,31 +180,40 @@ def _run_claimed(job, worker):
     return outcome
 
 
-def _top_up(pool):
-    """One more ticket in the pool's queue while queued jobs outnumber its waiting tickets: a
-    ticket that found only jobs of users at their running limit was used up without one."""
-    waiting = _waiting_tickets(pool)
+def job_top_up(*, pool, older_than_s=0):
+    """More tickets in the pool's queue while its queued jobs outnumber the tickets waiting
+    there (not yet taken by a worker). A ticket can be spent without a job (it found only jobs
+    of users at their running limit), or sit in a busy worker's prefetch, or die with a killed
+    worker: an idle worker must still find one for each queued job. A spare ticket costs a
+    worker one look at the queue ("skipped"). Runs after every job and from the reaper (which
+    leaves alone jobs queued in the last `older_than_s`: their ticket may not be there yet)."""
+    waiting = _waiting_tickets(pool, in_flight=False)
     if waiting is None:
         return
-    queued = Job.objects.filter(status=Job.Status.QUEUED, pool=pool, cancel_requested=False)
-    ids = queued.order_by("created_at").values_list("pk", flat=True)
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    queued = Job.objects.filter(
+        status=Job.Status.QUEUED, pool=pool, cancel_requested=False, queued_at__lte=cutoff
+    )
+    ids = list(queued.order_by("created_at").values_list("pk", flat=True))
     without = [pk for pk in ids if pk not in waiting]
-    for pk in without[: max(0, queued.count() - len(waiting))]:
+    for pk in without[: max(0, len(ids) - len(waiting))]:
         _enqueue(pk, pool)
 
 
-def _waiting_tickets(pool):
-    """The job ids of the tickets waiting in the pool's queue (the ORM broker's rows), or None
-    where the broker's queue cannot be read back."""
+def _waiting_tickets(pool, *, in_flight=True):
+    """The job ids of the tickets in the pool's queue (the ORM broker's rows), or None where
+    the broker's queue cannot be read back. in_flight=False leaves out the tickets a worker
+    has taken (the broker locks them into the future) and not finished."""
     from django_q.models import OrmQ
 
     if not settings.Q_CLUSTER.get("orm") or settings.Q_CLUSTER.get("sync"):
         return None
     key = queue_name(pool) or settings.Q_CLUSTER["name"]
+    rows = OrmQ.objects.filter(key=key)
+    if not in_flight:
+        rows = rows.filter(lock__lte=timezone.now())
     return [
-        task.args()[0]
-        for task in OrmQ.objects.filter(key=key)
-        if task.func() == "jobs.tasks.job_run_task" and task.args()
+        task.args()[0] for task in rows if task.func() == "jobs.tasks.job_run_task" and task.args()
     ]
 
 
@@ -312,6 +321,11 @@ def job_requeue_lost(*, older_than_s=60):
         lost = [job for job in candidates if job.pk not in waiting][: max(0, deficit)]
         handled += [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
     return handled
+
+
+def pools_with_queued_jobs():
+    queued = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
+    return sorted(set(queued.values_list("pool", flat=True)))
 
 
 def _enqueue_if_queued(job, outcome):

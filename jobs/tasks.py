@@ -28,6 +28,8 @@ def job_run_task(job_id):
 
 def job_reap_stale_task():
     handled = services.job_reap_stale() + services.job_requeue_lost()
+    for pool in services.pools_with_queued_jobs():
+        services.job_top_up(pool=pool, older_than_s=60)
     drop_waiting_reapers()
     return handled
 
