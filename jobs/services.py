@@ -126,6 +126,9 @@ def job_run_next(*, ticket_id, pool=None):
     whichever job's launch put the ticket there. The pool is the ticket job's (else WORKER_POOL).
     Nothing to claim (every queued job's owner is at USER_MAX_RUNNING_JOBS): "skipped"; the
     ticket each job end tops up (_top_up) starts the passed-over job later."""
+    if fleet.is_stopping():
+        # SIGTERM reached this worker: it takes no new job (the ticket is replaced elsewhere).
+        return "skipped"
     if pool is None:
         ticket_job = Job.objects.filter(pk=ticket_id).values_list("pool", flat=True).first()
         pool = ticket_job or settings.WORKER_POOL
@@ -137,7 +140,11 @@ def job_run_next(*, ticket_id, pool=None):
     try:
         return _run_claimed(job, worker)
     finally:
-        job_top_up(pool=pool)
+        # Not from a worker told to stop: its own pusher could take the new tickets and then
+        # block forever handing them to workers that are gone (django-q2's stop waits on it).
+        # The other workers' top-ups and the reaper give the preempted job its ticket.
+        if not fleet.is_stopping():
+            job_top_up(pool=pool)
 
 
 def job_run(*, job_id):
@@ -158,7 +165,7 @@ def _run_claimed(job, worker):
     """1. Tell the registry which job this worker runs.
     2. Train, export and record the outcome (jobs.training.run).
     3. Any exception leaves the job failed with a readable reason and the traceback.
-    4. A preempted or stalled job gets a new ticket in its pool's queue."""
+    4. A stalled job gets a new ticket at once; a preempted one from job_top_up."""
     fleet.worker_running(job_id=job.pk)
     try:
         from jobs.training.run import run_job  # here, not above: it imports torch
@@ -175,8 +182,6 @@ def _run_claimed(job, worker):
         outcome = "failed"
     finally:
         fleet.worker_running(job_id=None)
-    if outcome == "preempted":
-        _enqueue(job.pk, job.pool)
     return outcome
 
 

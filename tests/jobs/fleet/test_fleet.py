@@ -14,7 +14,13 @@ from jobs.services import job_launch
 from tests.jobs.test_job_training import FAST, make_dataset
 from tests.jobs.test_job_worker import wait_for
 
-HYPERPARAMETERS = {**FAST, "batch_size": 2, "save_steps": 10, "eval_steps": 20}
+HYPERPARAMETERS = {
+    **FAST,
+    "batch_size": 2,
+    "gradient_accumulation_steps": 1,
+    "save_steps": 5,
+    "eval_steps": 20,
+}
 
 
 def machine(qcluster, store, tmp_path, name):
@@ -55,7 +61,8 @@ def test_two_machines_share_nine_jobs_fairly_and_survive_a_kill_and_a_stop(
     # kill -9 the first machine once a job of its own has a checkpoint in the store.
     def checkpointed_on_first():
         job = running_on(first)
-        return job if job and Checkpoint.objects.filter(job=job).exists() else None
+        recorded = Checkpoint.objects.filter(job=job, is_final=False).exists() if job else False
+        return job if recorded and Job.objects.get(pk=job.pk).status == "running" else None
 
     assert wait_for(lambda: checkpointed_on_first() is not None, timeout=300)
     killed = checkpointed_on_first()
@@ -79,7 +86,7 @@ def test_two_machines_share_nine_jobs_fairly_and_survive_a_kill_and_a_stop(
         timeout=30,
     )
     assert time.monotonic() - signalled < 30
-    third.wait(timeout=60)
+    third.wait(timeout=60)  # and the stopped worker leaves, taking no new job
 
     assert wait_for(lambda: all(Job.objects.get(pk=j.pk).is_finished for j in jobs.values()), 600)
     for job in jobs.values():
@@ -106,4 +113,5 @@ def test_two_machines_share_nine_jobs_fairly_and_survive_a_kill_and_a_stop(
     assert stopped.preempt_count == 1
     resumed = stopped.events.filter(message__startswith="Resumed from the checkpoint").last()
     assert resumed is not None
-    assert not any((tmp_path / name / "media").rglob("*.safetensors") for name in "abc")
+    for name in "abc":  # nothing was written to a machine's own media folder
+        assert not list((tmp_path / name / "media").rglob("*.safetensors"))

@@ -21,6 +21,7 @@ from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 from django_q.signals import post_spawn
 
+from jobs import services
 from jobs.fleet import services as fleet
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -50,13 +51,17 @@ class Command(DjangoQCommand):
     help = "Starts the django-q2 cluster; SIGTERM or SIGINT to it or its whole group stops it."
 
     def handle(self, *args, **options):
-        """1. Register this worker (pool, kind, device, memory) and keep it seen from a thread.
+        """1. Register this worker (pool, kind, device, memory) and keep it seen from a thread;
+           top up its pool's tickets.
         2. Start the cluster with stop signals blocked in every process it forks.
         3. On exit, mark the worker stopped."""
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
         post_spawn.connect(_worker_takes_sigterm, dispatch_uid="tuner-worker-sigterm")
         worker = fleet.worker_register()
+        # Queued jobs of this pool whose tickets were lost (with a killed worker, or never
+        # handed out by one that stopped) get new ones now that a worker is here.
+        services.job_top_up(pool=worker.pool)
         # The processes forked below must not inherit this process's database connection.
         connection.close()
         beat = fleet.RegistryBeat(worker.pk).start()
