@@ -219,6 +219,8 @@ Q_TASK_TIMEOUT_S = env_int("Q_TASK_TIMEOUT_S", 7 * 24 * 3600, minimum=60)
 Q_CLUSTER = {
     "name": "llmtuner",
     "orm": "default",
+    # The ORM broker, handing a cluster no more tasks than it has workers (jobs/fleet/broker.py).
+    "broker_class": "jobs.fleet.broker.OneTaskPerWorker",
     "workers": env_int("Q_WORKERS", 1, minimum=1),
     "recycle": 1,  # a fresh process per job: memory from one model never leaks into the next
     "timeout": Q_TASK_TIMEOUT_S,
