@@ -299,6 +299,7 @@ def job_reap_stale(*, timeout_s=None):
     handled = []
     for job in Job.objects.stale(seconds=timeout_s):
         if _enqueue_if_queued(job, job.requeue_for_dead_worker()):
+            fleet.worker_lost_job(job_id=job.pk)
             handled.append(job.pk)
     return handled
 

@@ -10,24 +10,44 @@ its result is saved): the pusher never blocks, and a waiting ticket stays in the
 whichever worker is free first.
 """
 
+import os
 import time
 
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 
+from jobs.fleet.models import Worker
+from jobs.fleet.services import WORKER_ID_VARIABLE
+
 
 class OneTaskPerWorker(ORM):
+    # A ticket just handed out has this long to claim its job (and say so in the registry).
+    CLAIM_WINDOW_S = 60
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._held = []
+        self._held, self._last_taken = [], 0.0
 
     def dequeue(self):
         if self._held:
             rows = self.get_connection().filter(pk__in=self._held)
             self._held = list(rows.values_list("pk", flat=True))
-        if len(self._held) >= Conf.WORKERS:
+        if len(self._held) >= Conf.WORKERS and self._busy():
             time.sleep(Conf.POLL)
             return None
         tasks = super().dequeue()
-        self._held += [pk for pk, _ in tasks or []]
+        if tasks:
+            self._held += [pk for pk, _ in tasks]
+            self._last_taken = time.monotonic()
         return tasks
+
+    def _busy(self):
+        """Whether the tickets held are still being worked on: the registry shows a job
+        running here, or one was taken a moment ago. A job process that died (killed, stalled)
+        never acknowledges its ticket, so an unacknowledged ticket alone proves nothing."""
+        if time.monotonic() - self._last_taken < self.CLAIM_WINDOW_S:
+            return True
+        worker_id = os.environ.get(WORKER_ID_VARIABLE)
+        if not worker_id:
+            return False
+        return Worker.objects.filter(pk=worker_id, current_job__isnull=False).exists()

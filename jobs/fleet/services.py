@@ -109,6 +109,11 @@ def worker_running(*, job_id):
         Worker.objects.filter(pk=worker_id).update(current_job_id=job_id, last_seen=timezone.now())
 
 
+def worker_lost_job(*, job_id):
+    """A job requeued because its process died: no worker runs it any more."""
+    Worker.objects.filter(current_job_id=job_id).update(current_job=None)
+
+
 def is_stopping():
     """From a job's process: whether its worker was told to stop (SIGTERM to the qcluster)."""
     worker_id = os.environ.get(WORKER_ID_VARIABLE)

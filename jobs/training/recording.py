@@ -17,6 +17,7 @@ from django.db import close_old_connections, connection
 
 from jobs.constants import worker_cost
 from jobs.fleet import files
+from jobs.fleet import services as fleet
 from jobs.models import Checkpoint, MetricPoint
 from jobs.training.callbacks import Callbacks
 from jobs.training.card import format_loss
@@ -225,5 +226,6 @@ class Heartbeat:
         outcome = self.job.stall(self.worker, limit)
         if outcome == "queued" and self.on_stall is not None:
             self.on_stall()
+        fleet.worker_running(job_id=None)  # so its qcluster takes tickets again
         connection.close()
         os._exit(70)
