@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
+from jobs.fleet import files
 from jobs.models import Checkpoint, Dataset, Job
 
 MB = 1024 * 1024
@@ -42,9 +43,7 @@ def _zip_bytes(owner):
     # only for jobs that can have one.
     total = 0
     for job in Job.objects.for_user(owner).filter(status=Job.Status.SUCCEEDED).only("pk"):
-        path = job.folder / "model.zip"
-        if path.is_file():
-            total += path.stat().st_size
+        total += files.size(f"jobs/{job.pk}/model.zip")
     return total
 
 

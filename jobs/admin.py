@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
+from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint, Worker
 from jobs.notifications import admin as notifications_admin  # noqa: F401  (registers its models)
 
 
@@ -72,6 +72,7 @@ class JobAdmin(admin.ModelAdmin):
         "name",
         "owner",
         "status",
+        "pool",
         "base_model",
         "method",
         "step",
@@ -79,7 +80,7 @@ class JobAdmin(admin.ModelAdmin):
         "restart_count",
         "created_at",
     ]
-    list_filter = ["status", "method", "base_model", "team", "created_at"]
+    list_filter = ["status", "pool", "method", "base_model", "team", "created_at"]
     search_fields = ["name", "owner__username", "dataset__name", "worker"]
     list_select_related = ["owner", "base_model"]
     # Progress, state and results are written by the worker; hand edits would corrupt them.
@@ -94,6 +95,8 @@ class JobAdmin(admin.ModelAdmin):
         "hyperparameters",
         "hyperparameter_reasons",
         "status",
+        "pool",
+        "preempt_count",
         "cancel_requested",
         "step",
         "total_steps",
@@ -149,3 +152,34 @@ class CheckpointAdmin(admin.ModelAdmin):
     list_filter = ["is_final"]
     search_fields = ["job__name", "path"]
     readonly_fields = ["job", "step", "path", "size_bytes", "eval_loss", "is_final", "created_at"]
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """The fleet as workers report it: read-only (workers write their own rows)."""
+
+    list_display = [
+        "name",
+        "pool",
+        "kind",
+        "device_name",
+        "memory_gib",
+        "is_live",
+        "stopping",
+        "current_job",
+        "last_seen",
+    ]
+    list_filter = ["pool", "kind", "stopping"]
+    search_fields = ["name", "host", "device_name"]
+    readonly_fields = [field.name for field in Worker._meta.fields]
+
+    @admin.display(description="memory (GiB)")
+    def memory_gib(self, worker):
+        return f"{worker.memory_bytes / 2**30:.1f}"
+
+    @admin.display(boolean=True, description="live")
+    def is_live(self, worker):
+        return worker.is_live
+
+    def has_add_permission(self, request):
+        return False

@@ -8,7 +8,7 @@ jobs.playground.generation.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.throttles import ThrottledActionsMixin
 from jobs import access
 from jobs.catalog.catalog import catalog_for
+from jobs.fleet import files
 from jobs.models import Job
 from jobs.monitoring import live
 from jobs.playground import client, generation
@@ -203,6 +204,7 @@ class JobViewSet(
             method=values["method"],
             hyperparameters=values.get("hyperparameters") or {},
             team_id=values.get("team"),
+            pool=values.get("pool") or None,
         )
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
@@ -357,6 +359,9 @@ def model_file_response(job, *, format="zip", quant="q8_0"):  # noqa: A002  (the
         path, filename, content_type = job_model_file(job=job, file_format=format, quant=quant)
     except DjangoValidationError as exc:
         raise Conflict(" ".join(_messages(exc))) from exc
+    if files.remote():
+        # Straight from the store, for this user only: a URL that expires in minutes.
+        return HttpResponseRedirect(files.download_url(path, filename))
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )

@@ -10,6 +10,7 @@ from rest_framework.fields import empty
 
 from jobs import access
 from jobs.catalog.catalog import catalog_for, checkpoint_entry, checkpoint_key
+from jobs.fleet.routing import live_pools
 from jobs.models import Dataset, Job
 from jobs.monitoring.live import parse_int
 from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
@@ -141,9 +142,17 @@ class JobLaunchForm(forms.Form):
         widget=forms.RadioSelect,
         label="Method",
     )
+    pool = forms.ChoiceField(
+        required=False,
+        label="Worker pool",
+        help_text="Each live pool's estimate is shown beside the form.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["pool"].choices = [("", "Cheapest pool that fits")] + [
+            (pool, pool) for pool in sorted(live_pools())
+        ]
         self.fields["dataset"].show_for(user)
         self.fields["validation_dataset"].show_for(user)
         show_teams(self, user)
@@ -176,6 +185,7 @@ class JobLaunchForm(forms.Form):
             "base_model_key": data["base_model"],
             "method": data["method"],
             "team_id": data.get("team") or None,
+            "pool": data.get("pool") or None,
             "hyperparameters": {
                 n: data[n] for n in HYPERPARAMETERS if data.get(n) not in (None, "")
             },

@@ -6,7 +6,7 @@ the module Django loads as the app's models.
 
 A job changes state only through the lifecycle methods below (Job.objects.claim, heartbeat,
 record_progress, finish, fail, request_cancel, request_pause, hold, resume,
-requeue_for_dead_worker, requeue_lost_task). Each
+requeue_for_dead_worker, requeue_lost_task, preempt, stall). Each
 is one UPDATE conditional on the state its caller read, and on the worker's token where a worker
 acts, so of two processes racing for one job only one wins. Each returns whether it took (the
 requeues return the new status, or None) and, when it took, writes one JobEvent of kind "state".
@@ -15,11 +15,10 @@ lies outside the row (the queue, the engine, files).
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.dispatch import Signal
@@ -30,6 +29,8 @@ from django.utils import timezone
 from accounts.teams.models import Membership
 from jobs.catalog.models import BaseModel, BaseModelQuerySet  # noqa: F401
 from jobs.datasets.models import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.fleet import files
+from jobs.fleet.models import Worker, WorkerQuerySet  # noqa: F401
 from jobs.notifications.models import (  # noqa: F401
     EmailPreference,
     Notification,
@@ -93,6 +94,59 @@ class JobQuerySet(models.QuerySet):
         job = self.filter(pk=job_id).first()
         return job if job is not None and job.claim(worker) else None
 
+    def claim_next(self, pool, worker):
+        """The fairest queued job of `pool`, now running for `worker`, or None: one statement.
+
+        Fair share: the job of the user with the fewest running jobs in the pool; among users
+        running as many, the one whose last job in the pool started longest ago (so short jobs
+        still go round the users, not back to whoever queued first); oldest first within a
+        user. A user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
+        PostgreSQL the chosen row is locked with SKIP LOCKED, so concurrent workers each take a
+        different job without waiting on one another and never the same one; only each user's
+        oldest queued job is a candidate, so a worker that skips a row another is claiming
+        moves on to another user, not to that user's next job. SQLite runs writers one at a
+        time (transaction_mode IMMEDIATE), so it needs no lock clause."""
+        table = Job._meta.db_table
+        lock = " FOR UPDATE OF j SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        now = timezone.now()
+        running, queued = Job.Status.RUNNING, Job.Status.QUEUED
+        sql = f"""
+            UPDATE {table} SET status = %s, worker = %s, heartbeat_at = %s,
+                started_at = COALESCE(started_at, %s), error = ''
+            WHERE id = (
+                SELECT j.id FROM {table} j
+                LEFT JOIN (SELECT owner_id, COUNT(*) AS total,
+                                  SUM(CASE WHEN pool = %s THEN 1 ELSE 0 END) AS in_pool
+                           FROM {table} WHERE status = %s GROUP BY owner_id) r
+                       ON r.owner_id = j.owner_id
+                LEFT JOIN (SELECT owner_id, MAX(started_at) AS last_start FROM {table}
+                           WHERE pool = %s AND started_at >= %s GROUP BY owner_id) l
+                       ON l.owner_id = j.owner_id
+                WHERE j.status = %s AND j.pool = %s AND NOT j.cancel_requested
+                  AND COALESCE(r.total, 0) < %s
+                  AND j.id = (
+                      SELECT o.id FROM {table} o
+                      WHERE o.owner_id = j.owner_id AND o.status = j.status AND o.pool = j.pool
+                        AND NOT o.cancel_requested
+                      ORDER BY o.created_at, o.id LIMIT 1)
+                ORDER BY COALESCE(r.in_pool, 0),
+                         CASE WHEN l.last_start IS NULL THEN 0 ELSE 1 END, l.last_start,
+                         j.created_at, j.id
+                LIMIT 1{lock}
+            ) AND status = %s
+            RETURNING id"""
+        params = [running, worker, now, now, pool, running, pool, now - timedelta(days=1)]
+        params += [queued, pool, settings.USER_MAX_RUNNING_JOBS, queued]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        job = self.get(pk=row[0])
+        data = {"status": running, "worker": worker}
+        job.log(f"Running on worker {worker}", kind="state", data=data)
+        return job
+
 
 class Job(models.Model):
     class Status(models.TextChoices):
@@ -146,6 +200,9 @@ class Job(models.Model):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
+    # The pool of workers whose queue the job waits in (jobs.fleet.routing chose it at launch).
+    pool = models.CharField(max_length=64, default="cpu")
+    preempt_count = models.IntegerField(default=0)  # SIGTERMs survived; not restarts
     cancel_requested = models.BooleanField(default=False)
     pause_requested = models.BooleanField(default=False)
     step = models.IntegerField(default=0)
@@ -185,6 +242,14 @@ class Job(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "status"]),
+            # What a free worker of a pool looks at: its queued jobs.
+            models.Index(fields=["status", "pool", "created_at"], name="jobs_job_pool_queue"),
+            # Each user's oldest queued job in a pool (the claim's candidates).
+            models.Index(
+                fields=["owner", "status", "pool", "created_at"], name="jobs_job_owner_queue"
+            ),
+            # Who was served last in a pool (the claim's tie-break between users).
+            models.Index(fields=["pool", "started_at"], name="jobs_job_pool_started"),
             # A user's list, newest first, one page at a time (and its count).
             models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
         ]
@@ -199,12 +264,12 @@ class Job(models.Model):
     @property
     def folder(self):
         """The job's files: checkpoints/, final/ (model/, and adapter/ for LoRA), model.zip."""
-        return Path(settings.MEDIA_ROOT) / "jobs" / str(self.pk)
+        return files.local_root() / "jobs" / str(self.pk)
 
     @property
     def model_folder(self):
         """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
-        return Path(settings.MEDIA_ROOT) / self.output_dir / "model" if self.output_dir else None
+        return files.local_root() / self.output_dir / "model" if self.output_dir else None
 
     def checkpoint_model_dir(self, step):
         """Where the checkpoint at `step` is saved as a model (model/, adapter/ for LoRA) once
@@ -214,7 +279,7 @@ class Job(models.Model):
     @property
     def gguf_folder(self):
         """The GGUF files and Ollama Modelfile of a succeeded GPT-2 job, beside its model."""
-        return Path(settings.MEDIA_ROOT) / self.output_dir / "gguf" if self.output_dir else None
+        return files.local_root() / self.output_dir / "gguf" if self.output_dir else None
 
     @property
     def gguf_stem(self):
@@ -226,15 +291,19 @@ class Job(models.Model):
 
     @property
     def has_gguf(self):
-        return self.has_model() and (self.gguf_folder / "Modelfile").exists()
+        return self.has_model() and files.exists(f"{self.output_dir}/gguf/Modelfile")
 
     def has_model(self):
         """Whether the job succeeded and its model's files are there to load or download."""
         return (
             self.status == self.Status.SUCCEEDED
-            and self.model_folder is not None
-            and (self.model_folder / "config.json").exists()
+            and bool(self.output_dir)
+            and files.exists(f"{self.output_dir}/model/config.json")
         )
+
+    def local_model_folder(self):
+        """model_folder on this machine, downloaded from the object store first if need be."""
+        return files.fetch_folder(f"{self.output_dir}/model")
 
     def no_model_reason(self):
         """Why there is no model to download or generate with (the API and the portal alike)."""
@@ -440,6 +509,43 @@ class Job(models.Model):
         return self._requeue_or_fail(
             {**read, "cancel_requested": False},
             why=lost,
+            requeued="queued again to resume from its newest checkpoint",
+            worker="",
+        )
+
+    def preempt(self, worker, message, **fields):
+        """running -> queued when `worker` is being stopped (SIGTERM: spot capacity reclaimed, a
+        deploy) after writing a checkpoint; another worker continues from it. Not a restart:
+        JOB_MAX_RESTARTS counts deaths, not orderly stops. A cancel asked for meanwhile wins."""
+        if Job.objects.filter(pk=self.pk, cancel_requested=True).exists():
+            return self._move(
+                self._owned_by(worker),
+                self.Status.CANCELLED,
+                f"{message}; cancelled as requested. Checkpoints are kept.",
+                finished_at=timezone.now(),
+                **fields,
+            )
+        return self._move(
+            {**self._owned_by(worker), "cancel_requested": False},
+            self.Status.QUEUED,
+            f"{message}; preempted; requeued",
+            level="warning",
+            worker="",
+            pause_requested=False,
+            eta_seconds=None,
+            tokens_per_second=None,
+            queued_at=timezone.now(),
+            preempt_count=F("preempt_count") + 1,
+            **fields,
+        )
+
+    def stall(self, worker, seconds):
+        """A run of `worker` that made no step for `seconds` (JOB_STALL_TIMEOUT_S) while its
+        heartbeat thread lived: requeued as a restart, or failed past JOB_MAX_RESTARTS."""
+        why = f"No training step for {seconds} s (JOB_STALL_TIMEOUT_S) on worker {worker}"
+        return self._requeue_or_fail(
+            {**self._owned_by(worker), "cancel_requested": False},
+            why=why,
             requeued="queued again to resume from its newest checkpoint",
             worker="",
         )

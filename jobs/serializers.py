@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jobs.fleet.queue import queue_standing
 from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from tunerproject.api import absolute_url
@@ -70,9 +71,21 @@ class JobUrlsSerializer(serializers.Serializer):
     portal = JobUrlField("job-detail")
 
 
+class QueueStandingSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1: the next job a free worker of its pool takes")
+    ahead = serializers.IntegerField()
+    estimated_start = serializers.DateTimeField(allow_null=True)
+    waiting_for = serializers.CharField(
+        required=False, help_text='While its pool has no live worker: "waiting for a gpu worker"'
+    )
+
+
 class JobSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    queue = serializers.SerializerMethodField(
+        help_text="A queued job's place in its pool's queue and estimated start; else null"
+    )
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
     progress = ProgressSerializer(source="*", read_only=True)
@@ -90,6 +103,8 @@ class JobSerializer(serializers.ModelSerializer):
             "notes",
             "status",
             "status_display",
+            "pool",
+            "queue",
             "dataset",
             "dataset_name",
             "validation_dataset",
@@ -120,6 +135,11 @@ class JobSerializer(serializers.ModelSerializer):
     def get_url(self, job) -> str:
         return absolute_url(self.context, "api-job-detail", job.pk)
 
+    @extend_schema_field(QueueStandingSerializer(allow_null=True))
+    def get_queue(self, job):
+        standing = queue_standing(job)
+        return None if standing is None else QueueStandingSerializer(standing).data
+
 
 class JobSummarySerializer(serializers.ModelSerializer):
     """A job as a list shows it: what it is, where it stands and where to read more. Every field
@@ -143,6 +163,7 @@ class JobSummarySerializer(serializers.ModelSerializer):
             "team",
             "status",
             "status_display",
+            "pool",
             "dataset",
             "dataset_name",
             "base_model",
@@ -201,6 +222,13 @@ class JobRequestSerializer(serializers.Serializer):
 class JobCreateSerializer(JobRequestSerializer):
     name = serializers.CharField(max_length=Job._meta.get_field("name").max_length)
     team = team_field()
+    pool = serializers.CharField(
+        max_length=Job._meta.get_field("pool").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A pool of workers (cpu, gpu...); left out: the cheapest live pool that fits",
+    )
 
 
 class JobUpdateSerializer(serializers.ModelSerializer):

@@ -18,7 +18,6 @@ import os
 import socket
 import traceback
 import uuid
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,9 +28,12 @@ from django.utils import timezone
 
 from accounts import quotas
 from jobs.catalog.catalog import checkpoint_step_of
+from jobs.fleet import files, routing
+from jobs.fleet import services as fleet
 from jobs.models import Job
 from jobs.planning import autoconfig
 from jobs.sharing.services import team_for
+from jobs.training import archive
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +53,16 @@ def job_launch(
     suffix="",
     metadata=None,
     team_id=None,
+    pool=None,
 ):
     """1. Check the user's job quotas (accounts.quotas) and the team it goes into, if any
        (a member's or admin's team; jobs.sharing.services.team_for).
     2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
        owner's and usable, the method known, the base model usable; resolve every
        hyperparameter and estimate time, memory and cost.
-    3. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    3. Route it: the chosen pool if it can take it, else the cheapest live pool that fits
+       (jobs.fleet.routing); refused with the reason when none can.
+    4. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
     quotas.check_job_quota(owner)
     team = team_for(user=owner, team_id=team_id)
     requested = dict(hyperparameters or {})
@@ -69,8 +74,17 @@ def job_launch(
         hyperparameters=requested,
         validation_dataset=validation_dataset,
     )
+    offers = routing.pool_estimates(
+        base_model=base_model,
+        method=method,
+        hyperparameters=planned["hyperparameters"],
+        estimate=planned["estimate"],
+    )
+    chosen = routing.route(requested_pool=pool, offers=offers)
+    estimate = {**planned["estimate"], "pools": offers}
     with transaction.atomic():
         job = Job.objects.create_queued(
+            pool=chosen,
             owner=owner,
             team=team,
             name=(name or "").strip()[:200] or f"{base_model.display_name} on {dataset.name}"[:200],
@@ -84,43 +98,137 @@ def job_launch(
             hyperparameters=planned["hyperparameters"],
             hyperparameter_reasons=planned["reasons"],
             total_steps=planned["total_steps"],
-            estimate=planned["estimate"],
+            estimate=estimate,
             suffix=suffix,
             metadata=metadata or {},
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        transaction.on_commit(lambda: _enqueue(job.pk, job.pool))
     return job
 
 
-def _enqueue(job_id):
+def queue_name(pool):
+    """The django-q2 queue (cluster) a pool's workers serve: the default one for DEFAULT_POOL."""
+    return None if pool == settings.DEFAULT_POOL else pool
+
+
+def _enqueue(job_id, pool):
+    """A ticket in the pool's queue: the task it starts runs the pool's fairest queued job,
+    which need not be `job_id` (see job_run_next)."""
     from django_q.tasks import async_task
 
     # sync is read per call (django-q reads its own copy once at import).
-    async_task("jobs.tasks.job_run_task", job_id, sync=settings.Q_CLUSTER.get("sync", False))
+    async_task(
+        "jobs.tasks.job_run_task",
+        job_id,
+        cluster=queue_name(pool),
+        sync=settings.Q_CLUSTER.get("sync", False),
+    )
 
 
 # --- Run (in a worker) ----------------------------------------------------------------------
 
 
+def job_run_next(*, ticket_id, pool=None):
+    """A task from a pool's queue: run the fairest queued job of the pool (JobQuerySet.claim_next),
+    whichever job's launch put the ticket there. The pool is the ticket job's (else WORKER_POOL).
+    Nothing to claim (every queued job's owner is at USER_MAX_RUNNING_JOBS): "skipped"; the
+    ticket each job end tops up (_top_up) starts the passed-over job later."""
+    if fleet.is_stopping():
+        # SIGTERM reached this worker: it takes no new job (the ticket is replaced elsewhere).
+        return "skipped"
+    if pool is None:
+        ticket_job = Job.objects.filter(pk=ticket_id).values_list("pool", flat=True).first()
+        pool = ticket_job or settings.WORKER_POOL
+    worker = _worker_token()
+    job = Job.objects.claim_next(pool, worker)
+    if job is None:
+        logger.info("pool %s: nothing to claim for ticket %s", pool, ticket_id)
+        return "skipped"
+    try:
+        return _run_claimed(job, worker)
+    finally:
+        # Not from a worker told to stop: its own pusher could take the new tickets and then
+        # block forever handing them to workers that are gone (django-q2's stop waits on it).
+        # The other workers' top-ups and the reaper give the preempted job its ticket.
+        if not fleet.is_stopping():
+            job_top_up(pool=pool)
+
+
 def job_run(*, job_id):
-    """1. Claim the job (Job.objects.claim); do nothing if it is not queued any more.
-    2. Train, export and record the outcome (jobs.training.run).
-    3. Any exception leaves the job failed with a readable reason and the traceback."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Run one given job (tests, a ticket for exactly this job): claim it, train it."""
+    worker = _worker_token()
     job = Job.objects.claim(job_id, worker)
     if job is None:
         logger.info("job %s: not queued or already claimed; nothing to do", job_id)
         return "skipped"
+    return _run_claimed(job, worker)
+
+
+def _worker_token():
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _run_claimed(job, worker):
+    """1. Tell the registry which job this worker runs.
+    2. Train, export and record the outcome (jobs.training.run).
+    3. Any exception leaves the job failed with a readable reason and the traceback.
+    4. A stalled job gets a new ticket at once; a preempted one from job_top_up."""
+    fleet.worker_running(job_id=job.pk)
     try:
         from jobs.training.run import run_job  # here, not above: it imports torch
 
         if job.parent_checkpoint_step is not None:  # the parent's checkpoint, saved as a model
             checkpoint_model(job=job.parent_job, step=job.parent_checkpoint_step)
-        return run_job(job=job, worker=worker)
+        outcome = run_job(
+            job=job,
+            worker=worker,
+            stopping=fleet.is_stopping,
+            requeued=lambda: _enqueue(job.pk, job.pool),
+        )
     except Exception as exc:
-        logger.exception("job %s failed", job_id)
+        logger.exception("job %s failed", job.pk)
         job.fail(worker, failure_reason(exc), details=traceback.format_exc())
-        return "failed"
+        outcome = "failed"
+    finally:
+        fleet.worker_running(job_id=None)
+    return outcome
+
+
+def job_top_up(*, pool, older_than_s=0):
+    """More tickets in the pool's queue while its queued jobs outnumber the tickets waiting
+    there (not yet taken by a worker). A ticket can be spent without a job (it found only jobs
+    of users at their running limit), or sit in a busy worker's prefetch, or die with a killed
+    worker: an idle worker must still find one for each queued job. A spare ticket costs a
+    worker one look at the queue ("skipped"). Runs after every job and from the reaper (which
+    leaves alone jobs queued in the last `older_than_s`: their ticket may not be there yet)."""
+    waiting = _waiting_tickets(pool, in_flight=False)
+    if waiting is None:
+        return
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    queued = Job.objects.filter(
+        status=Job.Status.QUEUED, pool=pool, cancel_requested=False, queued_at__lte=cutoff
+    )
+    ids = list(queued.order_by("created_at").values_list("pk", flat=True))
+    without = [pk for pk in ids if pk not in waiting]
+    for pk in without[: max(0, len(ids) - len(waiting))]:
+        _enqueue(pk, pool)
+
+
+def _waiting_tickets(pool, *, in_flight=True):
+    """The job ids of the tickets in the pool's queue (the ORM broker's rows), or None where
+    the broker's queue cannot be read back. in_flight=False leaves out the tickets a worker
+    has taken (the broker locks them into the future) and not finished."""
+    from django_q.models import OrmQ
+
+    if not settings.Q_CLUSTER.get("orm") or settings.Q_CLUSTER.get("sync"):
+        return None
+    key = queue_name(pool) or settings.Q_CLUSTER["name"]
+    rows = OrmQ.objects.filter(key=key)
+    if not in_flight:
+        rows = rows.filter(lock__lte=timezone.now())
+    return [
+        task.args()[0] for task in rows if task.func() == "jobs.tasks.job_run_task" and task.args()
+    ]
 
 
 def failure_reason(exc):
@@ -187,7 +295,7 @@ def job_resume(*, job):
     once the transaction commits. Anything but a paused job is refused with the reason."""
     with transaction.atomic():
         if job.resume():
-            transaction.on_commit(lambda: _enqueue(job.pk))
+            transaction.on_commit(lambda: _enqueue(job.pk, job.pool))
     job.refresh_from_db()
     return job
 
@@ -200,6 +308,7 @@ def job_reap_stale(*, timeout_s=None):
     handled = []
     for job in Job.objects.stale(seconds=timeout_s):
         if _enqueue_if_queued(job, job.requeue_for_dead_worker()):
+            fleet.worker_lost_job(job_id=job.pk)
             handled.append(job.pk)
     return handled
 
@@ -212,30 +321,33 @@ def job_requeue_lost(*, older_than_s=60):
 
     Only jobs queued more than `older_than_s` ago count: a job enqueued (or requeued by
     job_reap_stale) just now may not have its task in the queue yet."""
-    from django_q.models import OrmQ
-
     if not settings.Q_CLUSTER.get("orm"):
         return []  # only the ORM broker's queue can be read back
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    candidates = list(
-        Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False, queued_at__lt=cutoff)
-    )
-    if not candidates:
-        return []
-    waiting = {
-        task.args()[0]
-        for task in OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
-        if task.func() == "jobs.tasks.job_run_task" and task.args()
-    }
-    lost = [job for job in candidates if job.pk not in waiting]
-    return [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
+    handled = []
+    queued = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
+    for pool in queued.values_list("pool", flat=True).distinct():
+        # Tickets are the pool's, not a job's (a ticket runs the pool's fairest job): a job is
+        # lost only while the pool's queued jobs outnumber its waiting tickets.
+        waiting = _waiting_tickets(pool) or []
+        in_pool = queued.filter(pool=pool)
+        deficit = in_pool.count() - len(waiting)
+        candidates = in_pool.filter(queued_at__lt=cutoff).order_by("queued_at")
+        lost = [job for job in candidates if job.pk not in waiting][: max(0, deficit)]
+        handled += [job.pk for job in lost if _enqueue_if_queued(job, job.requeue_lost_task())]
+    return handled
+
+
+def pools_with_queued_jobs():
+    queued = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
+    return sorted(set(queued.values_list("pool", flat=True)))
 
 
 def _enqueue_if_queued(job, outcome):
     """After a requeue-or-fail: a job queued again gets its new task once the transaction
     commits. Returns whether the transition took (outcome is the new status, or None)."""
     if outcome == Job.Status.QUEUED:
-        transaction.on_commit(lambda pk=job.pk: _enqueue(pk))
+        transaction.on_commit(lambda pk=job.pk, pool=job.pool: _enqueue(pk, pool))
     return outcome is not None
 
 
@@ -275,29 +387,41 @@ def job_model_file(*, job, file_format="zip", quant="q8_0"):
         return job_model_zip(job=job), f"llm-tuner-job-{job.pk}-model.zip", "application/zip"
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
-    path = job.gguf_folder / "Modelfile" if file_format == "modelfile" else job.gguf_file(quant)
-    if not path.exists():
+    name = "Modelfile" if file_format == "modelfile" else job.gguf_file(quant).name
+    key = f"{job.output_dir}/gguf/{name}"
+    if not files.exists(key):
         raise ValidationError(
             {"format": [f"Job {job.pk} has no GGUF export (only GPT-2 models have one)."]}
         )
+    # With an object store, the key (the caller hands out a short-lived URL); else the path.
+    found = key if files.remote() else files.local_path(key)
     if file_format == "modelfile":
-        return path, "Modelfile", "text/plain; charset=utf-8"
-    return path, path.name, "application/octet-stream"
+        return found, "Modelfile", "text/plain; charset=utf-8"
+    return found, name, "application/octet-stream"
 
 
 def job_model_zip(*, job):
-    """A zip of the final model folder, built once (to a temporary name, then renamed). The GGUF
-    files are downloads of their own, left out."""
+    """The model's zip: the worker built it when the job ended. With an object store, its key
+    (the caller hands out a short-lived URL); else its path, built here only for a job that
+    ended before workers built them."""
     if not job.has_model():
         raise ValidationError({"status": [job.no_model_reason()]})
-    return _zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, job.folder / "model.zip")
+    if files.remote():
+        key = f"jobs/{job.pk}/model.zip"
+        if not files.exists(key):
+            raise ValidationError({"status": [f"Job {job.pk}'s model zip is not in the store."]})
+        return key
+    target = job.folder / "model.zip"
+    if target.exists():
+        return target
+    return archive.zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, target)
 
 
 def checkpoint_find(*, job, step):
     """The job's kept checkpoint at `step` whose files are there; ValidationError naming the
     steps there are otherwise."""
     checkpoint = job.checkpoints.filter(step=step, is_final=False).first()
-    if checkpoint is not None and (Path(settings.MEDIA_ROOT) / checkpoint.path).is_dir():
+    if checkpoint is not None and files.folder_exists(checkpoint.path):
         return checkpoint
     kept = [c.step for c in job.checkpoints.filter(is_final=False)]
     listed = ", ".join(map(str, kept)) if kept else "none"
@@ -326,18 +450,5 @@ def checkpoint_model(*, job, step):
 def checkpoint_model_zip(*, job, step):
     """A zip of the checkpoint at `step` saved as a model, built once."""
     folder = checkpoint_model(job=job, step=step)
-    return _zip_folder(folder, folder.with_name(f"{folder.name}.zip"))
-
-
-def _zip_folder(source, target):
-    """Zip `source` into `target` once (written to a temporary name, then renamed)."""
-    if target.exists():
-        return target
-    tmp = target.with_name(f".model-{uuid.uuid4().hex}.zip")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if path.is_file() and relative.parts[0] != "gguf":
-                archive.write(path, relative)
-    os.replace(tmp, target)
-    return target
+    target = folder.with_name(f"{folder.name}.zip")
+    return target if target.exists() else archive.zip_folder(folder, target)

@@ -2,12 +2,11 @@
 admin, or with its owner's account. Removed once the deletion commits, so a rolled-back delete
 keeps its files."""
 
-import shutil
-
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from jobs.fleet import files
 from jobs.models import Dataset, Job
 
 
@@ -20,5 +19,5 @@ def remove_dataset_file(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=Job, dispatch_uid="jobs.remove_job_folder")
 def remove_job_folder(sender, instance, **kwargs):
-    folder = instance.folder
-    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+    key = f"jobs/{instance.pk}"
+    transaction.on_commit(lambda: files.remove_folder(key))

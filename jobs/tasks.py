@@ -21,12 +21,15 @@ REAPER_SCHEDULE_NAME = "llmtuner: requeue jobs whose worker died"
 
 
 def job_run_task(job_id):
+    """A ticket in a pool's queue: runs the pool's fairest queued job (not necessarily job_id)."""
     services.job_reap_stale()
-    return services.job_run(job_id=job_id)
+    return services.job_run_next(ticket_id=job_id)
 
 
 def job_reap_stale_task():
     handled = services.job_reap_stale() + services.job_requeue_lost()
+    for pool in services.pools_with_queued_jobs():
+        services.job_top_up(pool=pool, older_than_s=60)
     drop_waiting_reapers()
     return handled
 

@@ -18,6 +18,7 @@ from rest_framework.exceptions import APIException
 from accounts.teams.models import Team
 from jobs import access
 from jobs.api import ModelQuery, checkpoint_zip_response, model_file_response
+from jobs.fleet.queue import queue_standing
 from jobs.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.models import Dataset, Job
 from jobs.monitoring import comparison, live
@@ -131,6 +132,7 @@ def job_detail(request, pk):
         "checkpoints": checkpoints,
         "best_checkpoint": _best_checkpoint(checkpoints),
         "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
+        "queue": queue_standing(job),
     }
     return render(request, "jobs/job_detail.html", context)
 

@@ -27,7 +27,7 @@ def _media_root(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _worker_scratch(settings, tmp_path):
     """Each test's worker keeps its tokenised-data cache to itself."""
-    settings.WORKER_SCRATCH_DIR = str(tmp_path / "scratch")
+    settings.WORKER_SCRATCH_DIR = tmp_path / "scratch"
 
 
 @pytest.fixture(autouse=True)
@@ -106,12 +106,13 @@ def qcluster(transactional_db, settings, tmp_path):
     env.update(Q_POLL_S="0.2", Q_SYNC="0")
     started = []
 
-    def start():
+    def start(**extra_env):
+        """extra_env: variables for this worker alone (WORKER_POOL, MEDIA_ROOT...)."""
         log = open(tmp_path / f"qcluster-{len(started)}.log", "wb")  # noqa: SIM115 (closed with the process)
         manage = Path(__file__).resolve().parent.parent / "manage.py"
         proc = subprocess.Popen(
             [sys.executable, str(manage), "qcluster"],
-            env=env,
+            env={**env, **extra_env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

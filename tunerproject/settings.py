@@ -5,6 +5,7 @@ under media/, emails printed to the console. Production sets DEBUG=0, SECRET_KEY
 and DATABASE_URL (see README.md, "Configuration").
 """
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -184,14 +185,23 @@ JOB_HEARTBEAT_TIMEOUT_S = env_int("JOB_HEARTBEAT_TIMEOUT_S", 120, minimum=10)
 JOB_MAX_RESTARTS = env_int("JOB_MAX_RESTARTS", 3, minimum=0)
 JOB_CHECKPOINTS_KEPT = env_int("JOB_CHECKPOINTS_KEPT", 2, minimum=1)
 WORKER_KIND = env_str("WORKER_KIND", "cpu")
-# A worker's local scratch: tokenised datasets are cached under tokens/ (per dataset and
-# tokenizer), so a clone, a resumed or a repeated job does not tokenise again.
-WORKER_SCRATCH_DIR = env_str("WORKER_SCRATCH_DIR") or str(
-    Path(tempfile.gettempdir()) / "llm-tuner-scratch"
-)
 # Price per hour of each kind of worker, used for cost estimates: "cpu=0.10,h100=2.50".
 WORKER_PRICES_PER_HOUR = env_prices("WORKER_PRICES_PER_HOUR", DEFAULT_WORKER_PRICES_PER_HOUR)
 WORKER_PRICE_CURRENCY = env_str("WORKER_PRICE_CURRENCY", "USD")
+# The pool this worker serves (cpu, gpu, gpu-80gb...): it claims only that pool's jobs, from
+# django-q2's queue of the same name ("cpu" is the default queue). See README "Scaling".
+WORKER_POOL = env_str("WORKER_POOL", "cpu")
+DEFAULT_POOL = "cpu"
+# A run that makes no step for this long while its heartbeat lives is stopped (0: never).
+JOB_STALL_TIMEOUT_S = env_int("JOB_STALL_TIMEOUT_S", 1800, minimum=0)
+# Preemption: on SIGTERM a worker checkpoints and requeues its job within this many seconds.
+JOB_PREEMPT_GRACE_S = env_int("JOB_PREEMPT_GRACE_S", 30, minimum=1)
+# A worker's own local folder: with an object store, what it trains on and writes before
+# uploading; always, its cache of tokenised datasets under tokens/ (per dataset and tokenizer),
+# so a clone, a resumed or a repeated job does not tokenise again.
+WORKER_SCRATCH_DIR = Path(
+    env_str("WORKER_SCRATCH_DIR") or Path(tempfile.gettempdir()) / "llm-tuner-scratch"
+)
 # Memory of a worker's device for estimates; 0: the web host's available RAM on CPU workers, the
 # GPU type's usual size on CUDA workers (the web process never initialises CUDA to ask).
 WORKER_DEVICE_MEMORY_MB = env_int("WORKER_DEVICE_MEMORY_MB", 0, minimum=0)
@@ -212,6 +222,8 @@ Q_TASK_TIMEOUT_S = env_int("Q_TASK_TIMEOUT_S", 7 * 24 * 3600, minimum=60)
 Q_CLUSTER = {
     "name": "llmtuner",
     "orm": "default",
+    # The ORM broker, handing a cluster no more tasks than it has workers (jobs/fleet/broker.py).
+    "broker_class": "jobs.fleet.broker.OneTaskPerWorker",
     "workers": env_int("Q_WORKERS", 1, minimum=1),
     "recycle": 1,  # a fresh process per job: memory from one model never leaks into the next
     "timeout": Q_TASK_TIMEOUT_S,
@@ -223,7 +235,30 @@ Q_CLUSTER = {
     "sync": env_bool("Q_SYNC", False),
     "save_limit": 1000,
     "ack_failures": True,
+    # A worker of pool P runs `Q_CLUSTER_NAME=P manage.py qcluster` (WORKER_POOL=P sets it) and
+    # serves queue P; django-q2 pops ALT_CLUSTERS whenever Q_CLUSTER_NAME is set.
+    "ALT_CLUSTERS": {WORKER_POOL: {}},
 }
+if WORKER_POOL != DEFAULT_POOL:
+    os.environ.setdefault("Q_CLUSTER_NAME", WORKER_POOL)
+
+# --- Object storage (django-storages) -------------------------------------------------------
+# Unset: files in MEDIA_ROOT. Set: uploads, checkpoints, models and zips in any S3-compatible
+# store (AWS S3, MinIO, Ceph, R2; moto in tests), under django-storages' own variable names.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+    AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+    AWS_DEFAULT_ACL = None  # private objects: only presigned URLs reach them
+    AWS_QUERYSTRING_AUTH = True
+    AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 300, minimum=10)
+    AWS_S3_FILE_OVERWRITE = True  # keys are generated or fixed per job: a retry overwrites
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -26,6 +26,7 @@ from jobs.constants import (
     GPT2_VOCAB_SIZE,
     padded_vocab_size,
 )
+from jobs.fleet import files
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.monitoring.live import DB_INT_MAX, parse_int
 
@@ -242,7 +243,7 @@ def model_source(base_model, parent_job=None, checkpoint_step=None):
     if parent_job is not None and checkpoint_step is not None:
         return str(parent_job.checkpoint_model_dir(checkpoint_step) / "model"), {}
     if parent_job is not None:
-        return str(parent_job.model_folder), {}
+        return str(parent_job.local_model_folder()), {}
     if base_model.source == BaseModel.Source.BUILTIN:
         return "", dict(base_model.config)
     if base_model.source == BaseModel.Source.LOCAL:
@@ -411,7 +412,7 @@ def _resolve_checkpoint(owner, key):
         )
     kept = {c.step: c for c in Checkpoint.objects.filter(job=job, is_final=False)}
     found = kept.get(step)
-    if found is None or not (Path(settings.MEDIA_ROOT) / found.path).is_dir():
+    if found is None or not files.folder_exists(found.path):
         steps = ", ".join(str(s) for s in sorted(kept)) or "none"
         raise ValidationError(
             {"base_model": [f"Job {job.pk} keeps no checkpoint at step {step} (kept: {steps})."]}

@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.catalog.catalog import resolve_base_model
 from jobs.constants import LORA_HYPERPARAMETERS
+from jobs.fleet import routing
 from jobs.models import BaseModel, Dataset, Job
 from jobs.planning import estimates
 from jobs.planning.devices import device_profile
@@ -197,8 +198,8 @@ def job_estimate(
     *, owner, dataset, base_model_key, method, hyperparameters=None, validation_dataset=None
 ):
     """What job_launch would store, without launching: resolved values, reasons, steps, tokens
-    and the estimate."""
-    _, _, planned = plan_request(
+    and the estimate, with the estimate for each live pool of workers (`pools`)."""
+    base_model, _, planned = plan_request(
         owner=owner,
         dataset=dataset,
         base_model_key=base_model_key,
@@ -206,7 +207,13 @@ def job_estimate(
         hyperparameters=hyperparameters,
         validation_dataset=validation_dataset,
     )
-    return planned
+    pools = routing.pool_estimates(
+        base_model=base_model,
+        method=method,
+        hyperparameters=planned["hyperparameters"],
+        estimate=planned["estimate"],
+    )
+    return {**planned, "estimate": {**planned["estimate"], "pools": pools}}
 
 
 def plan_request(

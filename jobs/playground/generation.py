@@ -105,7 +105,7 @@ def job_model_dir(job):
     """The folder holding the job's final model (the merged model for LoRA)."""
     if not job.has_model():
         raise ModelNotReady(job.no_model_reason())
-    return job.model_folder
+    return job.local_model_folder()
 
 
 def job_spec(job):

@@ -3,11 +3,9 @@ format (with a model card and, for chat data, a chat template) to download or to
 job from. Imported only where torch may load (inside jobs.services' functions)."""
 
 import json
-from pathlib import Path
-
-from django.conf import settings
 
 from jobs.datasets.formatting import chat_template
+from jobs.fleet import files
 from jobs.training import checkpoints, export
 from jobs.training.card import checkpoint_card
 from jobs.training.modelling import build_model, load_tokenizer
@@ -18,7 +16,7 @@ def export_checkpoint(*, job, checkpoint):
     """1. Rebuild the job's model as it started (base weights, LoRA adapters on top).
     2. Copy the checkpoint's trained weights in.
     3. Save it under job.checkpoint_model_dir(step): model/ (merged for LoRA), adapter/."""
-    source = Path(settings.MEDIA_ROOT) / checkpoint.path
+    source = files.fetch_folder(checkpoint.path)  # downloaded from the object store if need be
     cfg = build_config(job)
     tokenizer = load_tokenizer(cfg.tokenizer_path or cfg.model_path)
     state = json.loads((source / "state.json").read_text())

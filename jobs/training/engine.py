@@ -384,8 +384,8 @@ class _Loop:
                 }
             )
             stopped = cb.should_stop()
-            if stopped == "paused" and not saved:
-                # A paused run resumes from its newest checkpoint: write one for this step.
+            if stopped in ("paused", "preempted") and not saved:
+                # A paused or preempted run resumes from its newest checkpoint: write one now.
                 self._checkpoint(checkpoints, state, time.perf_counter() - run_start)
         run_seconds = time.perf_counter() - run_start
         state.elapsed_seconds += run_seconds

@@ -8,14 +8,16 @@ requeued it) stops instead of overwriting its successor's progress.
 """
 
 import logging
+import os
 import threading
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from jobs.constants import worker_cost
+from jobs.fleet import files
+from jobs.fleet import services as fleet
 from jobs.models import Checkpoint, MetricPoint
 from jobs.training.callbacks import Callbacks
 from jobs.training.card import format_loss
@@ -77,12 +79,15 @@ class JobCallbacks(Callbacks):
 
     POLL_S = 1.0
 
-    def __init__(self, job, worker):
+    def __init__(self, job, worker, *, stopping=None):
         self.job, self.worker = job, worker
         self.lost = False
+        self.preempt_requested = False  # set by the SIGTERM handler (jobs.training.run)
+        self._stopping = stopping  # its qcluster was told to stop (the registry says so)
         self._last_progress = self._last_poll = 0.0
         self._start_step = 0
         self._tokenised_tenth = 0  # the last tenth of the examples reported as tokenised
+        self.last_step_at = time.monotonic()  # the heartbeat thread watches it for stalls
 
     def on_start(self, info):
         self._start_step = info["start_step"]
@@ -123,6 +128,7 @@ class JobCallbacks(Callbacks):
 
     def on_step(self, progress):
         now = time.monotonic()
+        self.last_step_at = now
         if now - self._last_progress < self.POLL_S and progress["step"] < progress["total_steps"]:
             return
         self._last_progress = now
@@ -164,7 +170,8 @@ class JobCallbacks(Callbacks):
         )
 
     def on_checkpoint(self, step, path, size_bytes, eval_loss):
-        relative = str(Path(path).relative_to(settings.MEDIA_ROOT))
+        # Uploaded completely (with a store) before the row says it exists.
+        relative = files.publish_folder(path)
         Checkpoint.objects.update_or_create(
             job=self.job,
             step=step,
@@ -178,6 +185,7 @@ class JobCallbacks(Callbacks):
         )
 
     def on_checkpoint_removed(self, step, path):
+        files.remove_folder(files.key_of(path))
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
         self.job.log(
             f"Removed the checkpoint at step {step}: only the newest "
@@ -192,20 +200,28 @@ class JobCallbacks(Callbacks):
     def should_stop(self):
         if self.lost:
             return "lost to another worker"
+        if self.preempt_requested:
+            return "preempted"
         now = time.monotonic()
         if now - self._last_poll < self.POLL_S:
             return None
         self._last_poll = now
-        return self.job.stop_reason(self.worker)
+        reason = self.job.stop_reason(self.worker)
+        if reason is None and self._stopping is not None and self._stopping():
+            return "preempted"
+        return reason
 
 
 class Heartbeat:
     """A thread that keeps the job's heartbeat fresh while a long step (or model loading) runs,
     so the reaper does not take a live worker for a dead one."""
 
-    def __init__(self, job, worker):
+    def __init__(self, job, worker, *, callbacks=None, on_stall=None):
         self.job, self.worker = job, worker
+        self.callbacks, self.on_stall = callbacks, on_stall
         self.interval = max(1.0, settings.JOB_HEARTBEAT_TIMEOUT_S / 4)
+        if settings.JOB_STALL_TIMEOUT_S:
+            self.interval = min(self.interval, max(1.0, settings.JOB_STALL_TIMEOUT_S / 4))
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"heartbeat-job-{job.pk}", daemon=True
@@ -225,7 +241,26 @@ class Heartbeat:
                 try:
                     close_old_connections()
                     self.job.heartbeat(self.worker)
+                    self._check_stall()
                 except Exception:  # a busy database must not kill the job; the next beat retries
                     logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
         finally:
             connection.close()
+
+    def _check_stall(self):
+        """The loop made no step for JOB_STALL_TIMEOUT_S though this thread lives (a hung
+        collective, a deadlocked data loader): the job is requeued (or failed past
+        JOB_MAX_RESTARTS) with the reason, and this process ends, as its loop cannot be
+        stopped from here."""
+        limit = settings.JOB_STALL_TIMEOUT_S
+        if not limit or self.callbacks is None:
+            return
+        if time.monotonic() - self.callbacks.last_step_at < limit:
+            return
+        logger.error("job %s: no step for %s s; stopping this process", self.job.pk, limit)
+        outcome = self.job.stall(self.worker, limit)
+        if outcome == "queued" and self.on_stall is not None:
+            self.on_stall()
+        fleet.worker_running(job_id=None)  # so its qcluster takes tickets again
+        connection.close()
+        os._exit(70)

@@ -8,6 +8,9 @@ jobs.training.card.
 """
 
 import logging
+import signal
+import threading
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -17,9 +20,10 @@ from jobs.catalog.catalog import model_source
 from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
 from jobs.datasets.formatting import chat_template
 from jobs.datasets.reader import format_segments, iter_examples
+from jobs.fleet import files
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
-from jobs.training import data, engine, export, gguf_export
+from jobs.training import archive, data, engine, export, gguf_export
 from jobs.training.card import format_loss, model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
 
@@ -29,15 +33,19 @@ SAMPLE_PROMPTS = 3
 SAMPLE_NEW_TOKENS = 30
 
 
-def run_job(*, job, worker):
+def run_job(*, job, worker, stopping=None, requeued=None):
     """1. Read the examples as the model sees them (the dataset preview's own function).
-    2. Train with callbacks that write progress, metrics, events, checkpoints and heartbeats.
-    3. Stopped early: cancelled (checkpoints kept), paused (held with a fresh checkpoint), or
-       lost to another worker (leave it).
-    4. Otherwise export the model, generate samples and mark the job succeeded."""
+    2. Train with callbacks that write progress, metrics, events, checkpoints and heartbeats;
+       SIGTERM to this process, or `stopping()` turning true (its qcluster got SIGTERM), stops
+       the loop with a checkpoint; the heartbeat thread stops a loop that stalls.
+    3. Stopped early: cancelled (checkpoints kept), paused (held with a fresh checkpoint),
+       preempted (queued again with a fresh checkpoint; the caller enqueues it), or lost to
+       another worker (leave it).
+    4. Otherwise export the model and its zip, generate samples and mark the job succeeded."""
     cfg = build_config(job)
-    callbacks = JobCallbacks(job, worker)
-    with Heartbeat(job, worker):
+    _fetch_newest_checkpoint(job)
+    callbacks = JobCallbacks(job, worker, stopping=stopping)
+    with Heartbeat(job, worker, callbacks=callbacks, on_stall=requeued), preemption(callbacks):
         train_examples = _examples(job.dataset)
         eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
         # Tokenising a large dataset takes a while before the first step: say what is happening.
@@ -53,11 +61,20 @@ def run_job(*, job, worker):
             message = f"Paused at step {result.step}; resume continues from its checkpoint."
             job.hold(worker, message, step=result.step, tokens_seen=result.tokens_seen)
             return "paused"
+        if result.stopped == "preempted":
+            message = f"Worker {worker} is stopping at step {result.step}; checkpoint written"
+            job.preempt(worker, message, step=result.step, tokens_seen=result.tokens_seen)
+            return "preempted"
         if result.stopped:
             logger.warning("job %s: %s; leaving it to its new owner", job.pk, result.stopped)
             return "lost"
         _log_best_model(job, result)
         folder, samples = _export(job, cfg, result, (eval_examples or train_examples).read())
+        # Built once here, not in the download request (minutes for gpt2-xl).
+        job.log("Building the model's zip for download", kind="log")
+        archive.zip_folder(folder, job.folder / "model.zip")
+        files.publish_folder(folder)
+        files.publish_file(job.folder / "model.zip")
     _record_final_model(job, folder, result, samples)
     finish_run(
         job,
@@ -65,10 +82,40 @@ def run_job(*, job, worker):
         Job.Status.SUCCEEDED,
         _succeeded(job, result),
         result,
-        output_dir=str(folder.relative_to(settings.MEDIA_ROOT)),
+        output_dir=files.key_of(folder),
         samples=samples,
     )
     return "succeeded"
+
+
+@contextmanager
+def preemption(callbacks):
+    """While training, SIGTERM (spot capacity reclaimed, a deploy, a whole process group
+    stopped) asks the loop to checkpoint and stop instead of killing the process mid-step.
+    Only the main thread may set a handler; elsewhere (a test's thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        callbacks.preempt_requested = True
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fetch_newest_checkpoint(job):
+    """With an object store, a job resumed on another machine continues from the newest
+    checkpoint recorded (each was uploaded completely before its row was written)."""
+    if not files.remote():
+        return
+    newest = Checkpoint.objects.filter(job=job, is_final=False).order_by("-step").first()
+    if newest is not None:
+        job.log(f"Downloading the checkpoint at step {newest.step} from the store", kind="log")
+        files.fetch_folder(newest.path)
 
 
 def _cancelled(job, step):
@@ -234,7 +281,7 @@ def _record_final_model(job, folder, result, samples):
         step=result.step,
         is_final=True,
         defaults={
-            "path": str(folder.relative_to(settings.MEDIA_ROOT)),
+            "path": files.key_of(folder),
             "size_bytes": export.folder_size(folder),
             "eval_loss": exported_eval_loss(result),
         },

@@ -122,7 +122,27 @@
       ? "This will not fit in the worker's memory (" + T.bytes(est.device_memory_bytes) + "): try LoRA, a smaller batch or a smaller model."
       : (est.device_kind ? "Fits a " + est.device_kind + " worker." : "");
     setText("est-basis", est.basis ? "Basis: " + est.basis + "." : "");
+    showPools(est.pools || []);
     setText("est-summary", "Estimate: " + T.duration(est.seconds) + " of training (" + T.duration(est.wall_seconds !== undefined ? est.wall_seconds : est.seconds) + " in all), " + T.bytes(est.peak_memory_bytes) + " peak memory, " + document.getElementById("est-cost").textContent + ".");
+  }
+
+  function showPools(pools) {
+    // One row per live pool of workers: its own estimate, and whether the job fits its memory.
+    const table = document.getElementById("est-pools");
+    const body = table.querySelector("tbody");
+    body.replaceChildren();
+    pools.forEach(function (offer) {
+      const row = document.createElement("tr");
+      const memory = T.bytes(offer.peak_memory_bytes) + " of " + T.bytes(offer.device_memory_bytes) + (offer.fits ? "" : " (does not fit)");
+      [offer.pool + " (" + offer.kind + ")", T.duration(offer.wall_seconds), memory, T.money(offer.cost, offer.currency)].forEach(function (text) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.appendChild(cell);
+      });
+      if (!offer.fits) row.classList.add("warn");
+      body.appendChild(row);
+    });
+    table.hidden = pools.length === 0;
   }
 
   async function refresh(fillAuto) {
