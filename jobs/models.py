@@ -145,6 +145,7 @@ class JobQuerySet(models.QuerySet):
         job = self.get(pk=row[0])
         data = {"status": running, "worker": worker}
         job.log(f"Running on worker {worker}", kind="state", data=data)
+        job_state_changed.send(sender=Job, job=job, status=running)
         return job
 
 

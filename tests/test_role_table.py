@@ -93,6 +93,8 @@ RULES = {
     "estimate": {**ALL, "viewer": 400, "shared": 400, "outsider": 400},
     # a checkpoint step the job does not keep: whoever sees the job is told which steps it
     # keeps (a 404 naming them), an outsider gets the plain 404 of a job that does not exist
+    # operators' view of the fleet: staff only, and nobody in the world is staff
+    "staff_only": dict.fromkeys(ROLES[:-1], 403),
     "checkpoint_see": {**dict.fromkeys(ROLES[:-1], "missing step"), "outsider": 404},
 }
 
@@ -141,6 +143,7 @@ TABLE = {
     "api/v1/auth/token/": [("post", "public", {"username": "ada", "password": "wrong"}, "")],
     "api/v1/auth/logout/": [("post", "mine", None, "")],
     "api/v1/me/": [("get", "mine", None, "")],
+    "api/v1/workers/": [("get", "staff_only", None, "")],
     "api/v1/teams/": [("get", "mine", None, ""), ("post", "mine", {"name": "Mine"}, "")],
     "api/v1/teams/<int:pk>/": [
         ("get", "team_see", None, ""),

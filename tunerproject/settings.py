@@ -323,6 +323,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "jobs.models.Job.Status",
         "DatasetStatusEnum": "jobs.models.Dataset.Status",
+        "TeamRoleEnum": "accounts.teams.models.Role",
+        "ChatRoleEnum": [("user", "user"), ("assistant", "assistant")],
     },
 }
 
