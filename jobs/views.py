@@ -138,8 +138,9 @@ def job_detail(request, pk):
 
 
 def _best_checkpoint(checkpoints):
-    """The kept checkpoint with the lowest eval loss (the first of equals), or None."""
-    scored = [c for c in checkpoints if not c.is_final and c.eval_loss is not None]
+    """The checkpoint with the lowest eval loss (the first of equals), or None. The final model
+    competes too: when it is the best, no kept checkpoint is marked best."""
+    scored = [c for c in checkpoints if c.eval_loss is not None]
     return min(scored, key=lambda c: (c.eval_loss, c.step)) if scored else None
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from jobs.models import Job
+from jobs.models import Checkpoint, Job
 from tests.jobs.factories import add_history, give_tiny_model, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
@@ -356,3 +356,22 @@ def test_compare_ignores_other_users_jobs(owner_client, owner, other_user):
     page = text(owner_client.get(reverse("job-compare"), {"ids": [mine.pk, theirs.pk]}))
     assert "their secret" not in page
     assert "Pick at least two jobs" in page
+
+
+def test_the_best_badge_goes_to_the_checkpoint_with_the_lowest_eval_loss_final_model_included(
+    owner_client, owner
+):
+    job = make_job(owner, make_dataset(owner), status=Job.Status.SUCCEEDED)
+    Checkpoint.objects.create(job=job, step=4, path="a", size_bytes=1, eval_loss=3.0)
+    Checkpoint.objects.create(job=job, step=8, path="b", size_bytes=1, eval_loss=2.5)
+    final = Checkpoint.objects.create(
+        job=job, step=9, path="c", size_bytes=1, eval_loss=2.9, is_final=True
+    )
+    page = owner_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert page.count('class="badge best"') == 1
+    assert '<tr class="best-checkpoint"><td>8</td>' in page
+
+    final.eval_loss = 2.0  # the last weights beat every kept checkpoint: none is "best"
+    final.save(update_fields=["eval_loss"])
+    page = owner_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert 'class="badge best"' not in page
