@@ -37,13 +37,14 @@ OLLAMA_TEMPLATES = {
     "text": "{{ .Prompt }}",
     "prompt_completion": "{{ .Prompt }}\n",
     "alpaca": "### Instruction:\n{{ .Prompt }}\n\n### Response:\n",
+    # Ollama hands a chat's system message in .Messages too; no "{{-" here: it would trim the
+    # newline that ends each turn in the training text.
     "chat": (
-        "{{- if .System }}System: {{ .System }}\n{{ end }}"
-        "{{- range .Messages }}"
-        '{{- if eq .Role "user" }}User: {{ .Content }}\n'
-        '{{- else if eq .Role "assistant" }}Assistant: {{ .Content }}\n'
-        '{{- else if eq .Role "system" }}System: {{ .Content }}\n{{ end }}'
-        "{{- end }}Assistant: "
+        "{{ range .Messages }}"
+        '{{ if eq .Role "user" }}User: {{ .Content }}\n'
+        '{{ else if eq .Role "assistant" }}Assistant: {{ .Content }}\n'
+        '{{ else if eq .Role "system" }}System: {{ .Content }}\n{{ end }}'
+        "{{ end }}Assistant: "
     ),
 }
 

@@ -72,3 +72,60 @@ def test_a_gguf_file_holds_gpt2_names_vocabulary_merges_and_context(tmp_path):
     assert modelfile.startswith("FROM ./job-1-q8_0.gguf\n")
     assert 'PARAMETER stop "<|endoftext|>"' in modelfile
     assert "User: {{ .Content }}" in modelfile and modelfile.count("Assistant: ") == 2
+
+
+def _render_go_template(template, messages):
+    """The few Go text/template actions the chat Modelfile uses ({{ range .Messages }},
+    {{ if eq .Role "x" }} / {{ else if … }}, {{ end }}, {{ .Content }}), with Go's trim markers
+    ({{- trims the whitespace before an action, -}} after it): enough to check the template
+    against the training text without Ollama here."""
+    import re
+
+    parts = re.split(r"(\{\{-?\s*.*?\s*-?\}\})", template)
+    for i, part in enumerate(parts):  # apply trim markers to the neighbouring text
+        if part.startswith("{{-") and i > 0:
+            parts[i - 1] = parts[i - 1].rstrip()
+        if part.endswith("-}}") and i + 1 < len(parts):
+            parts[i + 1] = parts[i + 1].lstrip()
+    body_start = parts.index(next(p for p in parts if "range .Messages" in p)) + 1
+    depth, end = 0, body_start
+    for end in range(body_start, len(parts)):
+        action = parts[end].strip("{}- ")
+        if action.startswith(("if ", "range ")):
+            depth += 1
+        elif action == "end":
+            if depth == 0:
+                break
+            depth -= 1
+    body, tail = parts[body_start:end], "".join(parts[end + 1 :])
+    out = "".join(parts[: body_start - 1])
+    for message in messages:
+        emitting, taken = False, False
+        for part in body:
+            action = part.strip("{}- ") if part.startswith("{{") else None
+            if action and ("if eq .Role" in action):
+                role = re.search(r'"(\w+)"', action).group(1)
+                emitting = not taken and role == message["role"]
+                taken = taken or emitting
+            elif action == "end":
+                emitting = False
+            elif action == ".Content":
+                out += message["content"] if emitting else ""
+            elif action is None and emitting:
+                out += part
+    return out + tail
+
+
+def test_the_ollama_chat_template_writes_the_training_text():
+    from jobs.datasets.formatting import chat_prompt
+    from jobs.training.gguf_export import OLLAMA_TEMPLATES
+
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Colour of the sky?"},
+    ]
+    rendered = _render_go_template(OLLAMA_TEMPLATES["chat"], messages)
+    assert rendered == chat_prompt(messages)
+    assert rendered.endswith("User: Colour of the sky?\nAssistant: ")
