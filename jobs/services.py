@@ -66,7 +66,7 @@ def job_launch(
     quotas.check_job_quota(owner)
     team = team_for(user=owner, team_id=team_id)
     requested = dict(hyperparameters or {})
-    base_model, parent_job, planned = autoconfig.plan_request(
+    base_model, parent_job, planned = autoconfig.plan_request_on_pools(
         owner=owner,
         dataset=dataset,
         base_model_key=base_model_key,
@@ -74,14 +74,8 @@ def job_launch(
         hyperparameters=requested,
         validation_dataset=validation_dataset,
     )
-    offers = routing.pool_estimates(
-        base_model=base_model,
-        method=method,
-        hyperparameters=planned["hyperparameters"],
-        estimate=planned["estimate"],
-    )
-    chosen = routing.route(requested_pool=pool, offers=offers)
-    estimate = {**planned["estimate"], "pools": offers}
+    estimate = planned["estimate"]
+    chosen = routing.route(requested_pool=pool, offers=estimate["pools"])
     with transaction.atomic():
         job = Job.objects.create_queued(
             pool=chosen,

@@ -40,9 +40,14 @@ def drop_waiting_reapers():
     The schedule adds one every minute whether or not a worker is free, so while every worker
     trains they pile up behind the job (60 an hour), and each would take a fresh process
     (recycle=1) before the next training job starts. One run does the work of all of them."""
-    me = f"{__name__}.job_reap_stale_task"
+    return drop_waiting(f"{__name__}.job_reap_stale_task")
+
+
+def drop_waiting(func):
+    """Delete the tasks of `func` (a dotted path) still waiting in the queue; returns how many.
+    For scheduled tasks whose one run does the work of every copy that piled up."""
     waiting = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
-    stale = [task.pk for task in waiting if task.func() == me]
+    stale = [task.pk for task in waiting if task.func() == func]
     return OrmQ.objects.filter(pk__in=stale).delete()[0]
 
 

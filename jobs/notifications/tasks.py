@@ -5,6 +5,7 @@ deliveries whose retry is due, and any whose first task was lost.
 """
 
 from jobs.notifications import services
+from jobs.tasks import drop_waiting
 
 SWEEP_SCHEDULE_NAME = "llmtuner: send webhook deliveries that are due"
 
@@ -27,13 +28,7 @@ def drop_waiting_sweeps():
     """Delete the sweeps still waiting in the queue; returns how many. As with the reaper
     (jobs.tasks.drop_waiting_reapers): while every worker trains, the schedule adds one a
     minute, and one run does the work of all of them."""
-    from django.conf import settings
-    from django_q.models import OrmQ
-
-    me = f"{__name__}.webhook_deliver_due_task"
-    waiting = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
-    stale = [task.pk for task in waiting if task.func() == me]
-    return OrmQ.objects.filter(pk__in=stale).delete()[0]
+    return drop_waiting(f"{__name__}.webhook_deliver_due_task")
 
 
 def ensure_schedule(**kwargs):

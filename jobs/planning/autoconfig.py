@@ -199,7 +199,7 @@ def job_estimate(
 ):
     """What job_launch would store, without launching: resolved values, reasons, steps, tokens
     and the estimate, with the estimate for each live pool of workers (`pools`)."""
-    base_model, _, planned = plan_request(
+    _, _, planned = plan_request_on_pools(
         owner=owner,
         dataset=dataset,
         base_model_key=base_model_key,
@@ -207,13 +207,20 @@ def job_estimate(
         hyperparameters=hyperparameters,
         validation_dataset=validation_dataset,
     )
+    return planned
+
+
+def plan_request_on_pools(*, method, **request):
+    """plan_request's (base model, parent job, plan), the plan's estimate carrying `pools`: the
+    estimate on each live pool of workers (jobs.fleet.routing), which launch routes by."""
+    base_model, parent_job, planned = plan_request(method=method, **request)
     pools = routing.pool_estimates(
         base_model=base_model,
         method=method,
         hyperparameters=planned["hyperparameters"],
         estimate=planned["estimate"],
     )
-    return {**planned, "estimate": {**planned["estimate"], "pools": pools}}
+    return base_model, parent_job, {**planned, "estimate": {**planned["estimate"], "pools": pools}}
 
 
 def plan_request(
