@@ -7,8 +7,11 @@ time of the training loop (first step to last), measured the same way for both.
 
     .venv/bin/python bench/train_throughput.py   # built-in tiny model: minutes on 2 cores
     .venv/bin/python bench/train_throughput.py --model small --steps 20
+    .venv/bin/python bench/train_throughput.py --precision fp32   # the engine without bf16
 
-The Trainer runs with PyTorch's default thread count; the engine picks its own by measurement.
+The Trainer runs as a plain script would: fp32, PyTorch's default thread count (--trainer-bf16
+gives it bf16 autocast too). The engine runs as a job would: its precision "auto" (bf16 on a
+CPU with bf16 instructions, fp32 otherwise) and a thread count it measures.
 """
 
 import argparse
@@ -56,10 +59,10 @@ def examples(n_tokens, seed=0):
 
 
 class Started(Callbacks):
-    fused_loss = None
+    fused_loss = precision = None
 
     def on_start(self, info):
-        self.fused_loss = info["fused_loss"]
+        self.fused_loss, self.precision = info["fused_loss"], info["precision"]
 
 
 class LoopTimer(TrainerCallback):
@@ -70,7 +73,7 @@ class LoopTimer(TrainerCallback):
         self.seconds = time.perf_counter() - self.start
 
 
-def run_trainer(cfg, rows, threads):
+def run_trainer(cfg, rows, threads, bf16=False):
     torch.set_num_threads(threads)
     set_seed(cfg.seed)
     tokenizer = gpt2_tokenizer()
@@ -94,6 +97,7 @@ def run_trainer(cfg, rows, threads):
         eval_strategy="no",
         report_to="none",
         use_cpu=True,
+        bf16=bf16,
         disable_tqdm=True,
         logging_strategy="no",
     )
@@ -115,6 +119,8 @@ def main():
     parser.add_argument(
         "--fused-loss", default="auto", help="the engine's fused_loss: auto, off (the plain head)"
     )
+    parser.add_argument("--precision", default="auto", help="the engine's: auto, fp32, bf16")
+    parser.add_argument("--trainer-bf16", action="store_true", help="the Trainer in bf16 too")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
     default_threads = torch.get_num_threads()
@@ -128,6 +134,7 @@ def main():
         output_dir=tempfile.mkdtemp(),
         device="cpu",
         fused_loss=args.fused_loss,
+        precision=args.precision,
     )
     # The engine packs these examples itself; the Trainer gets the very rows it packs.
     text = examples(args.steps * args.batch * args.seq - args.seq)
@@ -140,14 +147,15 @@ def main():
     # Other processes share the machine: alternate the two and keep each one's best run.
     trainer_runs, engine_runs = [], []
     for repeat in range(args.repeats):
-        trainer_runs.append(run_trainer(cfg, rows, threads))
+        trainer_runs.append(run_trainer(cfg, rows, threads, bf16=args.trainer_bf16))
         info = Started()
         result = engine.train(cfg, text, eval_examples=[], callbacks=info)
         engine_runs.append(result.tokens_per_second)
         print(
-            f"run {repeat + 1}: HF Trainer ({threads} threads) {trainer_runs[-1]:,.0f} tokens/s; "
-            f"engine ({result.num_threads} threads, fused loss {info.fused_loss}, "
-            f"{result.step} steps) {engine_runs[-1]:,.0f} tokens/s; "
+            f"run {repeat + 1}: HF Trainer ({threads} threads, "
+            f"{'bf16' if args.trainer_bf16 else 'fp32'}) {trainer_runs[-1]:,.0f} tokens/s; "
+            f"engine ({result.num_threads} threads, {info.precision}, "
+            f"fused loss {info.fused_loss}, {result.step} steps) {engine_runs[-1]:,.0f} tokens/s; "
             f"load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )

@@ -9,6 +9,7 @@ from contextlib import nullcontext
 import torch
 
 from jobs.constants import peak_bf16_flops
+from jobs.training import cpu_features
 
 
 def pick_device(name):
@@ -18,11 +19,14 @@ def pick_device(name):
 
 
 def pick_precision(precision, device):
-    """The autocast dtype, or None for plain fp32."""
+    """The autocast dtype, or None for plain fp32. "auto" is bf16 on a GPU that supports it
+    (fp16 on an older one) and on a CPU with bf16 instructions (cpu_features), fp32 otherwise."""
     precision = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(precision, precision)
     if precision == "auto":
-        bf16_ok = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        precision = "bf16" if bf16_ok else ("fp16" if device.type == "cuda" else "fp32")
+        if device.type == "cuda":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            precision = "bf16" if cpu_features.has_bf16() else "fp32"
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
@@ -78,8 +82,8 @@ def choose_num_threads(cfg, step, batch):
     """The CPU thread count for this run: cfg.num_threads, or measured on the run's own step.
 
     `step(batch)` is one forward and backward pass of the real training step on a real batch
-    (the first of the first epoch: the run's batch size and width). 1 thread and all of them
-    are timed in turns, a warm-up each then THREAD_ROUNDS rounds, and compared by their median;
+    (the first of the first epoch: the run's batch size, width and precision). 1 thread and
+    all of them are timed in turns, a warm-up each then THREAD_ROUNDS rounds, compared by median;
     more threads win only when clearly faster (THREAD_MARGIN), so that noise from other
     processes does not flip the choice from run to run. Small models on small machines often
     run faster on one thread: the work per operation is too small to pay for splitting it.

@@ -71,7 +71,9 @@ class TrainConfig:
     lr_scheduler: str = "cosine"  # linear, cosine, constant (all with warmup)
     max_grad_norm: float = 1.0
     seed: int = 42
-    precision: str = "auto"  # auto: bf16 autocast on CUDA where supported, fp32 on CPU
+    # auto: bf16 autocast on a GPU that supports it and on a CPU with bf16 instructions
+    # (cpu_features.py; the chunked head then runs its matmuls in bf16), fp32 on other CPUs.
+    precision: str = "auto"
     # --- cadence --------------------------------------------------------------------------
     log_steps: int = 0  # 0: about 50 metric points over the run
     eval_steps: int = 50  # 0: evaluate only at the end
@@ -94,8 +96,8 @@ class TrainConfig:
     num_threads: int = (
         0  # CPU threads; 0 times 1 and all available on the real step, keeps the faster
     )
-    # The LM head and its loss in one chunked pass (fused_loss.py): "auto" on a CPU in fp32,
-    # uncompiled, for GPT-2 models, where the vocabulary's logits dominate a step; on, off.
+    # The LM head and its loss in one chunked pass (fused_loss.py): "auto" on a CPU in fp32 or
+    # bf16, uncompiled, for GPT-2 models, where the vocabulary's logits dominate a step; on, off.
     fused_loss: str = "auto"
 
 
@@ -172,7 +174,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     fused = use_fused_loss(cfg, model, device, amp_dtype, backend)
     num_threads = 0
     if device.type == "cpu":
-        num_threads = _measure_threads(cfg, model, train_rows, fused)
+        num_threads = _measure_threads(cfg, model, train_rows, fused, amp_dtype)
     optimizer = make_optimizer(model, cfg, device)
     steps_per_epoch = math.ceil(
         math.ceil(len(train_rows) / cfg.batch_size) / cfg.gradient_accumulation_steps
@@ -260,19 +262,22 @@ def use_fused_loss(cfg, model, device, amp_dtype, backend):
     value = str(cfg.fused_loss).lower()
     if value in ("0", "false", "no", "off"):
         return False
-    if value == "auto" and (device.type != "cpu" or amp_dtype is not None or backend):
+    plain = amp_dtype in (None, torch.bfloat16)
+    if value == "auto" and (device.type != "cpu" or not plain or backend):
         return False
     return fused_loss.supports(model)
 
 
-def _measure_threads(cfg, model, rows, fused):
+def _measure_threads(cfg, model, rows, fused, amp_dtype):
     """choose_num_threads on the first batch of the first epoch, with the run's own step."""
+    device = torch.device("cpu")
     index = data.batches(rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)[0]
-    batch = data.collate(rows, index, torch.device("cpu"))
+    batch = data.collate(rows, index, device)
 
     def step(batch):
         input_ids, labels, mask, _ = batch
-        loss, _ = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+        with autocast(device, amp_dtype):
+            loss, _ = _loss_and_hits(model, model, fused, input_ids, mask, labels)
         loss.backward()
 
     threads = choose_num_threads(cfg, step, batch)

@@ -9,8 +9,14 @@ never reach the head). The gradients of the hidden states and of the head's weig
 in the forward pass and scaled in the backward one. The loss is the same mean over labelled
 tokens as transformers' ForCausalLM loss, in fp32.
 
-Used on CPU, in fp32, uncompiled, for GPT-2-architecture models (engine.TrainConfig.fused_loss),
-in training steps and evaluations alike.
+The three matmuls (logits, the hidden states' gradient, the weight's gradient) run in the
+autocast dtype when one is active, as autocast would run the head: bf16 operands and results,
+with the softmax, the loss and the sums of the gradients in fp32. On a CPU with bf16
+instructions (AVX512-BF16, AMX) they are about three times faster than in fp32. Each chunk
+reuses the same buffers: a fresh 50 MB tensor costs more in page faults than the softmax over it.
+
+Used on CPU, uncompiled, for GPT-2-architecture models (engine.TrainConfig.fused_loss), in
+training steps and evaluations alike.
 No Django here.
 """
 
@@ -28,46 +34,72 @@ def supports(model):
 
 def loss_and_hits(model, input_ids, attention_mask, labels):
     """(mean loss over labelled tokens, [correct, predicted]) for a batch, with gradients that
-    flow through the transformer and the head's weight when backward() is called."""
+    flow through the transformer and the head's weight when backward() is called. A token is
+    correct when its logit is the highest (a tie for the highest counts)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = base.transformer(
         input_ids=input_ids, attention_mask=attention_mask, use_cache=False
     ).last_hidden_state
     targets = labels[:, 1:]
     where = (targets != IGNORE_INDEX).nonzero(as_tuple=True)
-    loss, correct = _HeadCrossEntropy.apply(hidden, base.lm_head.weight, where, targets[where])
+    device = hidden.device.type
+    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+    with torch.autocast(device, enabled=False):  # the head's casts are explicit
+        loss, correct = _HeadCrossEntropy.apply(
+            hidden, base.lm_head.weight, where, targets[where], dtype or torch.float32
+        )
     hits = torch.stack([correct, torch.tensor(float(len(where[0])))])
     return loss, hits
 
 
 class _HeadCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, where, targets):
+    def forward(ctx, hidden, weight, where, targets, dtype):
         count = len(targets)
         picked = hidden[:, :-1][where]  # [labelled tokens, width]
         grad_picked = torch.zeros_like(picked) if hidden.requires_grad else None
         grad_weight = torch.zeros_like(weight) if weight.requires_grad else None
         total, correct = torch.zeros((), dtype=torch.float64), torch.zeros(())
+        inputs, matrix = picked.to(dtype), weight.to(dtype)  # the matmuls' operands
+        size = (min(CHUNK_TOKENS, count), weight.shape[0])
+        fp32 = {"dtype": torch.float32, "device": hidden.device}
+        # The matmuls' results (logits, then gradients), the logits in fp32, their softmax.
+        logits = torch.empty(size, dtype=dtype, device=hidden.device)
+        scores = logits if dtype == torch.float32 else torch.empty(size, **fp32)
+        probs = torch.empty(size, **fp32)
         for start in range(0, count, CHUNK_TOKENS):
-            h = picked[start : start + CHUNK_TOKENS]
+            h = inputs[start : start + CHUNK_TOKENS]
             t = targets[start : start + CHUNK_TOKENS]
-            rows = torch.arange(len(t))
-            logits = h.float() @ weight.float().T
-            correct += (logits.argmax(-1) == t).sum()
-            lse = torch.logsumexp(logits, dim=-1)
-            total += (lse - logits[rows, t]).sum(dtype=torch.float64)
-            # d(mean loss)/d(logits) = (softmax − one-hot) / count, made in place.
-            probs = logits.sub_(lse[:, None]).exp_()
+            n, rows = len(t), torch.arange(len(t))
+            torch.mm(h, matrix.T, out=logits[:n])
+            top = logits[:n].amax(-1).float()
+            picked_logit = logits[:n][rows, t].float()
+            correct += (picked_logit >= top).sum()
+            if scores is not logits:
+                scores[:n].copy_(logits[:n])
+            torch.softmax(scores[:n], -1, out=probs[:n])
+            # log-sum-exp = top - log(softmax of the top logit), which is at least 1 / vocabulary.
+            log_norm = top - probs[:n].amax(-1).log()
+            total += (log_norm - picked_logit).sum(dtype=torch.float64)
+            # d(loss summed over the chunk)/d(logits) = softmax − one-hot; the mean's 1 / count
+            # is applied to the two sums below.
             probs[rows, t] -= 1
-            probs /= count
+            grad = probs[:n]
+            if dtype != torch.float32:
+                grad = logits[:n].copy_(probs[:n])
             if grad_picked is not None:
-                grad_picked[start : start + CHUNK_TOKENS] = probs @ weight
+                grad_picked[start : start + n] = grad @ matrix
             if grad_weight is not None:
-                grad_weight.addmm_(probs.T, h)
+                if dtype == torch.float32:
+                    grad_weight.addmm_(grad.T, h)
+                else:
+                    grad_weight += grad.T @ h
         grad_hidden = None
         if grad_picked is not None:
             grad_hidden = torch.zeros_like(hidden)
-            grad_hidden[:, :-1][where] = grad_picked
+            grad_hidden[:, :-1][where] = grad_picked / max(count, 1)
+        if grad_weight is not None:
+            grad_weight /= max(count, 1)
         ctx.save_for_backward(grad_hidden, grad_weight)
         ctx.mark_non_differentiable(correct)
         loss = (total / max(count, 1)).to(hidden.dtype)
@@ -79,6 +111,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
         return (
             None if grad_hidden is None else grad_hidden * grad_loss,
             None if grad_weight is None else grad_weight * grad_loss,
+            None,
             None,
             None,
         )
