@@ -22,7 +22,7 @@ CHOICE_LABELS = {
     "cosine": "Cosine",
     "constant": "Constant",
     "fp32": "fp32",
-    "bf16": "bf16 (GPUs that support it)",
+    "bf16": "bf16 (GPUs and CPUs that support it)",
     "fp16": "fp16 (older GPUs)",
     "best": "Best (lowest eval loss)",
     "last": "Last step",

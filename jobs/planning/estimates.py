@@ -53,9 +53,10 @@ CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in
 # holds one chunk at a time (bench/tokenise.py: about 100 MiB above the start, whatever the size).
 CPU_BYTES_PER_DATA_TOKEN = 4
 CPU_TOKENISE_BYTES = 0.1e9
-# On a CPU in fp32 the head and loss run a chunk of tokens at a time (fused_loss.py): the logits
-# of FUSED_LOSS_CHUNK_TOKENS, their softmax in place and its gradient, not LOGIT_COPIES × batch.
-FUSED_LOGIT_COPIES = 2
+# On a CPU (fp32 or bf16) the head and loss run a chunk of tokens at a time (fused_loss.py): the
+# fp32 logits of FUSED_LOSS_CHUNK_TOKENS and their softmax (then gradient), plus in bf16 the
+# matmuls' half-size results; not LOGIT_COPIES × batch.
+FUSED_LOGIT_COPIES = {"fp32": 2.0, "bf16": 2.5}
 CHECKPOINT_BYTES_PER_TRAINABLE = 12  # a checkpoint holds each trained weight and its two moments
 
 # (inputs, outputs) of each LoRA target in units of the model's width d: c_attn is d→3d, c_proj
@@ -113,8 +114,9 @@ def peak_memory_bytes(
     states = BYTES_PER_WEIGHT * base_model.parameters + BYTES_PER_TRAINABLE_WEIGHT * trainable
     tokens = batch_size * max_seq_length
     half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
-    if family == "cpu" and half == 1.0:
-        logits = FUSED_LOGIT_COPIES * FUSED_LOSS_CHUNK_TOKENS * _vocab(base_model) * 4
+    if family == "cpu" and (precision or "fp32") in FUSED_LOGIT_COPIES:
+        copies = FUSED_LOGIT_COPIES[precision or "fp32"]
+        logits = copies * FUSED_LOSS_CHUNK_TOKENS * _vocab(base_model) * 4
     else:
         logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
     layers = ACTIVATIONS_PER_LAYER * tokens * base_model.hidden_size * 4 * base_model.layers * half
@@ -391,16 +393,20 @@ def estimate_job(
 
 def engine_path(profile, hyperparameters):
     """How the engine will run the step on this kind of worker (jobs/training/engine.py): on a
-    CPU in fp32 the chunked head-and-loss pass and a thread count timed on the first batch; on
-    CUDA bf16 autocast, TF32 and torch.compile with fixed batch shapes."""
+    CPU the chunked head-and-loss pass (fp32, or bf16 where the CPU has bf16 instructions) and
+    a thread count timed on the first batch; on CUDA bf16 autocast, TF32 and torch.compile
+    with fixed batch shapes."""
     precision = hyperparameters.get("precision") or "auto"
+    if precision == "auto":
+        precision = "bf16" if profile["bf16"] else ("fp32" if profile["family"] == "cpu" else "fp16")
     if profile["family"] == "cpu":
         return {
-            "fused_loss": precision in ("auto", "fp32", "float32"),
+            "precision": precision,
+            "fused_loss": precision in ("fp32", "bf16"),
             "compile": False,
             "threads": "timed on the first batch: 1 or all",
         }
-    return {"fused_loss": False, "compile": True, "threads": None}
+    return {"precision": precision, "fused_loss": False, "compile": True, "threads": None}
 
 
 def _currency():

@@ -147,7 +147,8 @@ class _State:
 def train(cfg, train_examples, eval_examples=None, callbacks=None):
     """Train and return a TrainResult.
 
-    1. Pick the device and precision (TF32 and bf16 autocast on CUDA).
+    1. Pick the device and precision (TF32 and bf16 autocast on CUDA; bf16 on a CPU with bf16
+       instructions).
     2. Tokenise (streamed into compact arrays, or read from the cache): pack plain text, one
        row per example otherwise; hold out validation rows.
     3. Build the model (pretrained or random, with the shapes of a checkpoint to resume), LoRA.

@@ -205,11 +205,22 @@ def test_a_cuda_estimate_uses_the_configured_gpu_and_never_initialises_cuda(owne
     assert not torch.cuda.is_initialized()
 
 
-def test_a_cpu_estimate_knows_the_chunked_head_and_counts_a_few_bytes_a_data_token(owner):
+def test_a_cpu_estimate_knows_the_chunked_head_and_counts_a_few_bytes_a_data_token(
+    owner, monkeypatch
+):
+    monkeypatch.setenv("CPU_BF16", "0")
     _, small = estimate(text_data(owner, examples=2000))
     _, large = estimate(text_data(owner, examples=2_500_000))  # 100M tokens, as 500 MB of text
     assert small["engine"]["fused_loss"] is True and small["engine"]["compile"] is False
     # Compact token arrays: 100M tokens add well under a gigabyte (Python lists: 10 GB).
     assert large["peak_memory_bytes"] - small["peak_memory_bytes"] < 0.5e9
-    _, bf16 = estimate(text_data(owner), precision="bf16")
-    assert bf16["engine"]["fused_loss"] is False
+    assert small["engine"]["precision"] == "fp32"
+
+
+def test_a_cpu_with_bf16_instructions_is_estimated_faster_in_bf16(owner, monkeypatch):
+    monkeypatch.setenv("CPU_BF16", "1")
+    _, auto = estimate(text_data(owner, examples=2000))
+    _, fp32 = estimate(text_data(owner, examples=2000), precision="fp32")
+    assert auto["engine"] == {**fp32["engine"], "precision": "bf16"}
+    assert auto["engine"]["fused_loss"] is True
+    assert auto["breakdown"]["training"] < fp32["breakdown"]["training"] / 1.3

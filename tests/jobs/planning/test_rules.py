@@ -141,8 +141,18 @@ def test_the_checkpoint_reason_promises_only_what_is_kept(owner, settings):
     assert f"{written} checkpoints over the run, the newest 1 kept" in reason
 
 
-def test_precision_is_bf16_on_a_cuda_worker_and_fp32_on_cpu(owner, settings):
+def test_precision_is_bf16_on_a_cuda_worker_and_on_a_cpu_only_with_bf16_instructions(
+    owner, settings, monkeypatch
+):
     dataset = data(owner, bins=[(0, 49, 500)])
-    assert configure(dataset)["hyperparameters"]["precision"] == "fp32"
+    monkeypatch.setenv("CPU_BF16", "0")
+    plan = configure(dataset)
+    assert plan["hyperparameters"]["precision"] == "fp32"
+    assert "CPU has no bf16 instructions" in plan["reasons"]["precision"]
+    monkeypatch.setenv("CPU_BF16", "1")
+    plan = configure(dataset)
+    assert plan["hyperparameters"]["precision"] == "bf16"
+    assert "the CPU has bf16 instructions" in plan["reasons"]["precision"]
+    monkeypatch.setenv("CPU_BF16", "0")
     settings.WORKER_KIND = "h100"
     assert configure(dataset)["hyperparameters"]["precision"] == "bf16"
