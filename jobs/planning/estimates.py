@@ -398,7 +398,8 @@ def engine_path(profile, hyperparameters):
     with fixed batch shapes."""
     precision = hyperparameters.get("precision") or "auto"
     if precision == "auto":
-        precision = "bf16" if profile["bf16"] else ("fp32" if profile["family"] == "cpu" else "fp16")
+        fallback = "fp32" if profile["family"] == "cpu" else "fp16"
+        precision = "bf16" if profile["bf16"] else fallback
     if profile["family"] == "cpu":
         return {
             "precision": precision,
