@@ -105,9 +105,12 @@ class JobCallbacks(Callbacks):
                 kind="state",
                 data=info,
             )
+        how = [info["precision"]]
+        if info.get("num_threads"):
+            how.append(f"{info['num_threads']} thread{'s' if info['num_threads'] > 1 else ''}")
         self.job.log(
-            f"Training started on {info['device']}: {info['train_rows']} training rows, "
-            f"{info['eval_rows']} validation rows, {info['total_steps']} steps",
+            f"Training started on {info['device']} ({', '.join(how)}): {info['train_rows']} "
+            f"training rows, {info['eval_rows']} validation rows, {info['total_steps']} steps",
             kind="log",
             data=info,
         )

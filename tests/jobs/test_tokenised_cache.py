@@ -28,6 +28,10 @@ def test_a_clone_reads_the_tokenised_dataset_from_the_workers_cache(
         return list(JobEvent.objects.filter(job=job).values_list("message", flat=True))
 
     assert "Training data tokenised: 40 examples" in log(first)
+    # The precision auto-configuration chose (bf16 where the CPU has bf16 instructions) is the
+    # one the engine ran in, and the log says so.
+    ran_in = {"bf16": "bfloat16", "fp32": "float32"}[first.hyperparameters["precision"]]
+    assert any(m.startswith(f"Training started on cpu ({ran_in}, ") for m in log(first))
     assert "Training data read from this worker's cache: 40 examples" in log(clone)
     assert first.eval_loss == pytest.approx(clone.eval_loss, rel=1e-6)
     stores = list((tmp_path / "scratch" / "tokens").iterdir())
