@@ -146,6 +146,19 @@ def row(job, dataset, cpu_share, first):
     }
 
 
+def print_details(job):
+    """What the estimate was made of, beside what the run recorded."""
+    hp, plan, act = job.hyperparameters, job.estimate["plan"], job.actual or {}
+    shape = ("precision", "batch_size", "max_seq_length", "epochs", "eval_steps", "save_steps")
+    print("    " + ", ".join(f"{name} {hp.get(name)}" for name in shape))
+    print("    plan: " + ", ".join(f"{k} {v}" for k, v in plan.items()))
+    print("    modelled s: " + ", ".join(f"{k} {v}" for k, v in job.estimate["breakdown"].items()))
+    print(
+        f"    actual: {act.get('seconds')} s, {act.get('tokens_seen')} tokens, "
+        f"{act.get('tokens_per_second')} tokens/s"
+    )
+
+
 def _error(estimate, actual):
     return (estimate - actual) / actual if actual else None
 
@@ -207,6 +220,9 @@ def main():
     parser.add_argument(
         "--sizes", default="120,60,240,400,160", help="paragraphs per dataset, in order"
     )
+    parser.add_argument(
+        "--details", action="store_true", help="also each job's shape, plan and modelled parts"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="estimate-bench-"))
     setup_django(workdir)
@@ -226,6 +242,8 @@ def main():
         first = first or job
         rows.append(row(job, dataset, cpu_share, first))
         print(f"  job {rows[-1]['job']} ({size} paragraphs): {rows[-1]['status']}", flush=True)
+        if args.details:
+            print_details(job)
     print()
     print_table(rows)
     # Other processes on the machine slow a job down unpredictably: say how busy it was.

@@ -173,6 +173,13 @@ def _plan(ctx):
     total_steps = per_epoch * hp["epochs"]
     evaluations = total_steps // hp["eval_steps"] if hp["eval_steps"] and evaluation else 0
     checkpoints = (total_steps - 1) // hp["save_steps"] if hp["save_steps"] else 0
+    if evaluations and hp.get("exported_model") == "best":
+        # A new best before the last step is saved too (training/best.py), and while the loss
+        # still falls nearly every evaluation is one; one on a save step is saved once.
+        before_last = total_steps - 1
+        checkpoints += before_last // hp["eval_steps"]
+        if hp["save_steps"]:
+            checkpoints -= before_last // math.lcm(hp["eval_steps"], hp["save_steps"])
     return {
         "kind": ctx.kind,
         "train_rows": train.rows,
