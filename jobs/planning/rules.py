@@ -109,7 +109,9 @@ class Context:
 
 def _precision(ctx):
     if ctx.device["bf16"] and ctx.device["family"] == "cpu":
-        return "bf16", "bf16: the CPU has bf16 instructions; about 1.3x the speed of fp32 (loss in fp32)"
+        return "bf16", (
+            "bf16: the CPU has bf16 instructions; about 1.3x the speed of fp32 (loss in fp32)"
+        )
     if ctx.device["bf16"]:
         return "bf16", f"bf16: the {ctx.device['kind']} worker supports it; twice the speed of fp32"
     if ctx.device["family"] == "cpu":

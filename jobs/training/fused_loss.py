@@ -34,8 +34,9 @@ def supports(model):
 
 def loss_and_hits(model, input_ids, attention_mask, labels):
     """(mean loss over labelled tokens, [correct, predicted]) for a batch, with gradients that
-    flow through the transformer and the head's weight when backward() is called. A token is
-    correct when its logit is the highest (a tie for the highest counts)."""
+    flow through the transformer and the head's weight when backward() is called (with
+    gradients disabled, as in evaluation, none are computed). A token is correct when it is
+    the model's top choice (argmax: the first of tied logits)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = base.transformer(
         input_ids=input_ids, attention_mask=attention_mask, use_cache=False
@@ -46,7 +47,12 @@ def loss_and_hits(model, input_ids, attention_mask, labels):
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
     with torch.autocast(device, enabled=False):  # the head's casts are explicit
         loss, correct = _HeadCrossEntropy.apply(
-            hidden, base.lm_head.weight, where, targets[where], dtype or torch.float32
+            hidden,
+            base.lm_head.weight,
+            where,
+            targets[where],
+            dtype or torch.float32,
+            torch.is_grad_enabled(),
         )
     hits = torch.stack([correct, torch.tensor(float(len(where[0])))])
     return loss, hits
@@ -54,11 +60,11 @@ def loss_and_hits(model, input_ids, attention_mask, labels):
 
 class _HeadCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, where, targets, dtype):
+    def forward(ctx, hidden, weight, where, targets, dtype, grads):
         count = len(targets)
         picked = hidden[:, :-1][where]  # [labelled tokens, width]
-        grad_picked = torch.zeros_like(picked) if hidden.requires_grad else None
-        grad_weight = torch.zeros_like(weight) if weight.requires_grad else None
+        grad_picked = torch.zeros_like(picked) if grads and hidden.requires_grad else None
+        grad_weight = torch.zeros_like(weight) if grads and weight.requires_grad else None
         total, correct = torch.zeros((), dtype=torch.float64), torch.zeros(())
         inputs, matrix = picked.to(dtype), weight.to(dtype)  # the matmuls' operands
         size = (min(CHUNK_TOKENS, count), weight.shape[0])
@@ -72,15 +78,17 @@ class _HeadCrossEntropy(torch.autograd.Function):
             t = targets[start : start + CHUNK_TOKENS]
             n, rows = len(t), torch.arange(len(t))
             torch.mm(h, matrix.T, out=logits[:n])
-            top = logits[:n].amax(-1).float()
-            picked_logit = logits[:n][rows, t].float()
-            correct += (picked_logit >= top).sum()
+            top, choice = logits[:n].max(-1)
+            top, picked_logit = top.float(), logits[:n][rows, t].float()
+            correct += (choice == t).sum()
             if scores is not logits:
                 scores[:n].copy_(logits[:n])
             torch.softmax(scores[:n], -1, out=probs[:n])
             # log-sum-exp = top - log(softmax of the top logit), which is at least 1 / vocabulary.
-            log_norm = top - probs[:n].amax(-1).log()
+            log_norm = top - probs[:n][rows, choice].log()
             total += (log_norm - picked_logit).sum(dtype=torch.float64)
+            if grad_picked is None and grad_weight is None:
+                continue  # evaluation: the loss is all it needs
             # d(loss summed over the chunk)/d(logits) = softmax − one-hot; the mean's 1 / count
             # is applied to the two sums below.
             probs[rows, t] -= 1
@@ -111,6 +119,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
         return (
             None if grad_hidden is None else grad_hidden * grad_loss,
             None if grad_weight is None else grad_weight * grad_loss,
+            None,
             None,
             None,
             None,

@@ -70,6 +70,7 @@ def test_the_bf16_head_is_as_close_to_fp32_as_autocast_itself(tmp_path, method):
     ours_loss, ours = run(fused=True, amp=True)
 
     assert ours_loss == pytest.approx(exact_loss, rel=1e-3)
+    assert ours_loss != exact_loss  # the head did run in bf16
     assert abs(ours_loss - exact_loss) <= 2 * abs(autocast_loss - exact_loss) + 1e-5
     for name, grad in exact.items():
         scale = grad.abs().max().item() or 1.0
