@@ -130,6 +130,7 @@ class TrainResult:
     best_eval_loss: float | None = None
     exported_step: int | None = None  # whose weights `model` holds: best_step or step
     early_stopped: bool = False  # stopped after early_stopping_patience evaluations
+    precision: str = "fp32"  # what the run computed in: fp32, bf16 or fp16 (autocast)
 
 
 @dataclass
@@ -255,6 +256,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         best_eval_loss=state.best_eval_loss,
         exported_step=state.best_step if best_folder is not None else state.step,
         early_stopped=loop.early_stopped,
+        precision={torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype, "fp32"),
     )
 
 

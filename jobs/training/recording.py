@@ -35,6 +35,9 @@ def finish_run(job, worker, status, message, result, **fields):
         "peak_memory_bytes": result.peak_memory_bytes,
         "device": result.device,
         "device_kind": kind,
+        # What the worker ran in (it decides an auto-chosen CPU precision from its own CPU).
+        "precision": result.precision,
+        "num_threads": result.num_threads or None,
         "cost": worker_cost(result.seconds, kind, settings.WORKER_PRICES_PER_HOUR),
         "total_tokens": result.tokens_seen,
         "total_steps": result.step,

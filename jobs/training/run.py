@@ -230,8 +230,16 @@ def _examples(dataset):
 
 
 def build_config(job):
-    """The engine's configuration from the job's resolved hyperparameters."""
-    hp = job.hyperparameters
+    """The engine's configuration from the job's resolved hyperparameters.
+
+    A precision that auto-configuration chose for a CPU job (not one the user asked for) was
+    decided from the web server's CPU: on a CPU the worker decides again from its own
+    (`auto`: bf16 where its CPU has bf16 instructions, fp32 otherwise), so that a worker without
+    them never runs an emulated bf16, and one with them never forgoes it."""
+    hp = dict(job.hyperparameters)
+    requested = (job.requested_hyperparameters or {}).get("precision")
+    if not requested and engine.pick_device("auto").type == "cpu":
+        hp["precision"] = "auto"
     model_path, model_config = model_source(
         job.base_model, job.parent_job, job.parent_checkpoint_step
     )
