@@ -114,9 +114,9 @@ def peak_memory_bytes(
     states = BYTES_PER_WEIGHT * base_model.parameters + BYTES_PER_TRAINABLE_WEIGHT * trainable
     tokens = batch_size * max_seq_length
     half = HALF_PRECISION_ACTIVATIONS if precision in ("bf16", "fp16") else 1.0
-    if family == "cpu" and (precision or "fp32") in FUSED_LOGIT_COPIES:
-        copies = FUSED_LOGIT_COPIES[precision or "fp32"]
-        logits = copies * FUSED_LOSS_CHUNK_TOKENS * _vocab(base_model) * 4
+    fused_copies = FUSED_LOGIT_COPIES.get(precision or "fp32")
+    if family == "cpu" and fused_copies:
+        logits = fused_copies * FUSED_LOSS_CHUNK_TOKENS * _vocab(base_model) * 4
     else:
         logits = LOGIT_COPIES * tokens * _vocab(base_model) * 4 * half
     layers = ACTIVATIONS_PER_LAYER * tokens * base_model.hidden_size * 4 * base_model.layers * half
