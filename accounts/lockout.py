@@ -18,7 +18,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.addresses import client_ip
+from accounts.client_ip import client_ip
 from accounts.models import FailedLogin
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.addresses import client_ip
+from accounts.client_ip import client_ip
 
 # Re-exported: Django loads accounts.models as the app's models.
 from accounts.teams.models import Membership, Team  # noqa: F401

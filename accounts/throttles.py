@@ -14,7 +14,7 @@ from django.conf import settings
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.addresses import client_ip
+from accounts.client_ip import client_ip
 
 
 class ActionThrottle(SimpleRateThrottle):

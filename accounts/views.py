@@ -10,13 +10,12 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
-from accounts import quotas
 from accounts.forms import SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken, AuditEvent
+from accounts.profile import profile_context
 from accounts.services import account_password_changed, account_sign_up
 from accounts.throttles import portal_throttle
-from jobs.notifications.views import profile_context as notifications_context
 
 AUDIT_SHOWN = 20  # the newest account events on the profile page
 
@@ -98,9 +97,8 @@ def profile(request):
             "tokens": ApiToken.objects.for_user(request.user),
             "form": TokenForm(),
             "new_token": new_token,
-            "usage": quotas.storage_usage(request.user),
             "audit_events": AuditEvent.objects.filter(user=request.user)[:AUDIT_SHOWN],
-            **notifications_context(request),
+            **profile_context(request),  # storage and notifications (jobs.apps adds them)
         },
     )
 

@@ -6,9 +6,9 @@ Usage:  .venv/bin/python bench/estimate_accuracy.py [--model builtin-tiny]
 1. A fresh SQLite database and media folder in a temporary directory (nothing of yours is touched).
 2. One plain-text dataset per size (that many paragraphs of 10 to 60 words), uploaded through
    jobs.datasets.services.dataset_create, as a user would.
-3. For each dataset in turn: launch a job with jobs.services.job_launch (everything
+3. For each dataset in turn: launch a job with jobs.training.services.job_launch (everything
    auto-configured: the estimate is the one stored on the job), then run it in a fresh Python
-   process with jobs.services.job_run, as a django-q2 worker with recycle=1 does; wait for it.
+   process with jobs.training.worker.job_run, as a django-q2 worker with recycle=1 does; wait for it.
    The first job has no history, so its estimate is the FLOPs guess; every later one is
    calibrated by the jobs that finished before it.
 4. Print estimated against actual loop seconds (Job.actual["seconds"]) and peak memory (the
@@ -74,7 +74,7 @@ def run_in_fresh_process(job_id):
     machine shared with other work a job can get half a core, and take twice as long."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import django; django.setup(); "
-        "from jobs.services import job_run; print(job_run(job_id=int(sys.argv[2])))"
+        "from jobs.training.worker import job_run; print(job_run(job_id=int(sys.argv[2])))"
     )
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(
@@ -93,7 +93,7 @@ def run_in_fresh_process(job_id):
 
 def bench_one(owner, size, model_key):
     from jobs.models import Job
-    from jobs.services import job_launch
+    from jobs.training.services import job_launch
 
     dataset = make_dataset(owner, size)
     job = job_launch(owner=owner, name=f"bench {size}", dataset=dataset, base_model_key=model_key)

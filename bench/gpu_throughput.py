@@ -1,6 +1,6 @@
 """GPU training throughput of the engine: GPT-2 124M (random initial weights), 1024-token rows.
 
-It goes through the same code path as a job (jobs.training.engine.train), with its CUDA
+It goes through the same code path as a job (jobs.engine.loop.train), with its CUDA
 defaults: bf16 autocast, TF32 matmuls, fused AdamW and torch.compile on fixed batch shapes, and
 the vocabulary padded to 50,304 as for built-in models. Target on one H100 or H200: at least
 350,000 tokens/s (a plain compiled PyTorch loop with the vocabulary padded measured 351k on an
@@ -11,7 +11,7 @@ H100). bench/gpu_check.sh runs it after the CUDA tests.
 
 Tokens/s is reported per logging window (every 10 steps); the first windows include
 torch.compile's warm-up, so the figure is the median of the windows after the first two. MFU is
-that figure × FLOPs per token ÷ the device's dense bf16 peak (jobs.constants.PEAK_BF16_FLOPS).
+that figure × FLOPs per token ÷ the device's dense bf16 peak (jobs.engine.constants.PEAK_BF16_FLOPS).
 """
 
 import argparse
@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from jobs.constants import GPT2_VOCAB_SIZE, padded_vocab_size  # noqa: E402
-from jobs.training import engine  # noqa: E402
-from jobs.training.callbacks import Callbacks  # noqa: E402
-from jobs.training.device import model_flops_utilisation  # noqa: E402
-from jobs.training.modelling import training_flops_per_token  # noqa: E402
+from jobs.engine import loop  # noqa: E402
+from jobs.engine.callbacks import Callbacks  # noqa: E402
+from jobs.engine.constants import GPT2_VOCAB_SIZE, padded_vocab_size  # noqa: E402
+from jobs.engine.device import model_flops_utilisation  # noqa: E402
+from jobs.engine.modelling import training_flops_per_token  # noqa: E402
 
 GPT2_124M = {
     "n_layer": 12,
@@ -84,7 +84,7 @@ def main():
         [(" ".join(rng.choice(WORDS) for _ in range(1000)), True)]
         for _ in range(words_needed // 1000 + 1)
     ]
-    cfg = engine.TrainConfig(
+    cfg = loop.TrainConfig(
         model_config=GPT2_124M,
         max_seq_length=args.seq,
         batch_size=args.batch,
@@ -100,7 +100,7 @@ def main():
         resume=False,
     )
     windows = Windows()
-    result = engine.train(cfg, text, eval_examples=[], callbacks=windows)
+    result = loop.train(cfg, text, eval_examples=[], callbacks=windows)
     steady = windows.tokens_per_second[2:] or windows.tokens_per_second
     tokens_per_second = statistics.median(steady)
     per_token = training_flops_per_token(result.model, cfg)

@@ -6,7 +6,7 @@ static/js/job_live.js does, while a real job trains.
 
 1. Creates a user, the shipped sample dataset and a job on builtin-tiny (20 epochs, far more
    than the run needs; it is cancelled at the end), and runs it as a worker does
-   (jobs.services.job_run in a fresh process, OMP_NUM_THREADS=1).
+   (jobs.training.worker.job_run in a fresh process, OMP_NUM_THREADS=1).
 2. Starts the web server the way scripts/run.sh does (scripts/web.sh: gunicorn, fixed threads,
    kept database connections; `--server runserver` for Django's development server instead).
 3. Measures the job's training speed (tokens/s, from the tokens it reports) in phases of
@@ -89,7 +89,7 @@ def training_job(user):
     """A real job on the sample dataset, with evaluations and checkpoints too rare to land in
     the measured phases (they would pause training in one phase and not another)."""
     from jobs.datasets.services import dataset_create_sample
-    from jobs.services import job_launch
+    from jobs.training.services import job_launch
 
     dataset = dataset_create_sample(owner=user)
     return job_launch(
@@ -111,7 +111,7 @@ def training_job(user):
 def start_worker(job_id, pin):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import django; django.setup(); "
-        "from jobs.services import job_run; job_run(job_id=int(sys.argv[2]))"
+        "from jobs.training.worker import job_run; job_run(job_id=int(sys.argv[2]))"
     )
     command = [sys.executable, "-c", code, str(ROOT), str(job_id)]
     if pin:
@@ -324,7 +324,7 @@ def main():
         os.sched_setaffinity(0, set(range(1, os.cpu_count())))
     user, cookie = setup()
     from jobs.models import Job
-    from jobs.services import job_cancel
+    from jobs.training.services import job_cancel
 
     job = training_job(user) if args.train else made_up_job(user)
     worker = start_worker(job.pk, args.pin) if args.train else None

@@ -2,7 +2,7 @@
 
 Generates a JSONL file of plain text (--mb megabytes of random English words, default 500),
 then, in a fresh process per run: streams it through the engine's tokeniser into a TokenStore
-(jobs/training/data.py), reads it back from the cache the way a job does, and trains 20 steps of
+(jobs/engine/data.py), reads it back from the cache the way a job does, and trains 20 steps of
 builtin-tiny on it. Prints per run: examples, tokens, tokenising tokens/s, the store's bytes per
 token, and the process's peak RSS (with the RSS before tokenising, so the data's share shows);
 then the median and range over the runs.
@@ -58,10 +58,10 @@ def current_rss():
 
 def one_run(path, cache_dir, steps):
     """Tokenise into the cache, then train `steps` steps reading it back; print one JSON line."""
-    from jobs.datasets.formatting import format_segments
-    from jobs.training import data, engine
-    from jobs.training.callbacks import Callbacks
-    from jobs.training.tokenizer import gpt2_tokenizer
+    from jobs.datasets.segments import format_segments
+    from jobs.engine import data, loop
+    from jobs.engine.callbacks import Callbacks
+    from jobs.engine.tokenizer import gpt2_tokenizer
 
     def read():
         with open(path, encoding="utf-8") as lines:
@@ -84,7 +84,7 @@ def one_run(path, cache_dir, steps):
     store, cached = data.load_or_tokenise(examples, tokenizer, kind="text", cache_dir=cache_dir)
     seconds = time.perf_counter() - start
     after_tokenising = peak_rss()
-    cfg = engine.TrainConfig(
+    cfg = loop.TrainConfig(
         model_config=TINY,
         max_seq_length=256,
         batch_size=8,
@@ -94,7 +94,7 @@ def one_run(path, cache_dir, steps):
         data_cache_dir=cache_dir,
         device="cpu",
     )
-    result = engine.train(cfg, examples, callbacks=StopAfter())
+    result = loop.train(cfg, examples, callbacks=StopAfter())
     store_bytes = sum(f.stat().st_size for f in Path(cache_dir).rglob("*") if f.is_file())
     print(
         json.dumps(

@@ -37,9 +37,12 @@ from transformers import (  # noqa: E402
 )
 from transformers import logging as hf_logging  # noqa: E402
 
-from jobs.training import data, engine  # noqa: E402
-from jobs.training.callbacks import Callbacks  # noqa: E402
-from jobs.training.tokenizer import gpt2_tokenizer  # noqa: E402
+from jobs.engine import (
+    data,  # noqa: E402
+    loop,  # noqa: E402
+)
+from jobs.engine.callbacks import Callbacks  # noqa: E402
+from jobs.engine.tokenizer import gpt2_tokenizer  # noqa: E402
 
 MODELS = {
     "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256},
@@ -124,7 +127,7 @@ def main():
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
     default_threads = torch.get_num_threads()
-    cfg = engine.TrainConfig(
+    cfg = loop.TrainConfig(
         model_config=MODELS[args.model],
         max_seq_length=args.seq,
         batch_size=args.batch,
@@ -141,7 +144,7 @@ def main():
     rows, _ = data.build_rows(text, gpt2_tokenizer(), kind="text", block_size=args.seq)
     print(
         f"model={args.model} seq={args.seq} batch={args.batch} steps={args.steps} "
-        f"cpus={engine.available_cpus()} load average {os.getloadavg()[0]:.2f}"
+        f"cpus={loop.available_cpus()} load average {os.getloadavg()[0]:.2f}"
     )
     threads = args.trainer_threads or default_threads
     # Other processes share the machine: alternate the two and keep each one's best run.
@@ -149,7 +152,7 @@ def main():
     for repeat in range(args.repeats):
         trainer_runs.append(run_trainer(cfg, rows, threads, bf16=args.trainer_bf16))
         info = Started()
-        result = engine.train(cfg, text, eval_examples=[], callbacks=info)
+        result = loop.train(cfg, text, eval_examples=[], callbacks=info)
         engine_runs.append(result.tokens_per_second)
         print(
             f"run {repeat + 1}: HF Trainer ({threads} threads, "

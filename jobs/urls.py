@@ -1,34 +1,10 @@
+"""The portal's pages, one include per topic."""
+
 from django.urls import include, path
 
-from jobs import views
-from jobs.sharing import views as sharing_views
-
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("jobs/new/", views.job_new, name="job-new"),
-    path("jobs/compare/", views.job_compare, name="job-compare"),
-    path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
-    path("jobs/<int:pk>/live/", views.job_live, name="job-live"),
-    path("jobs/<int:pk>/edit/", views.job_update, name="job-update"),
-    path("jobs/<int:pk>/cancel/", views.job_cancel_view, name="job-cancel"),
-    path("jobs/<int:pk>/pause/", views.job_pause_view, name="job-pause"),
-    path("jobs/<int:pk>/resume/", views.job_resume_view, name="job-resume"),
-    path("jobs/<int:pk>/delete/", views.job_delete_view, name="job-delete"),
-    path("jobs/<int:pk>/model/", views.job_model_download, name="job-model"),
-    path(
-        "jobs/<int:pk>/checkpoints/<int:step>/model/",
-        views.checkpoint_model_download,
-        name="job-checkpoint-model",
-    ),
-    path("jobs/<int:pk>/playground/", views.job_playground, name="job-playground"),
-    path("jobs/<int:pk>/move/", sharing_views.job_move, name="job-move"),
-    path("jobs/<int:pk>/shares/", sharing_views.job_share_add, name="job-share"),
-    path(
-        "jobs/<int:pk>/shares/<int:user_id>/revoke/",
-        sharing_views.job_share_revoke,
-        name="job-share-revoke",
-    ),
-    path("datasets/<int:pk>/move/", sharing_views.dataset_move, name="dataset-move"),
+    path("", include("jobs.training.urls")),
+    path("", include("jobs.sharing.urls")),
     path("datasets/", include("jobs.datasets.urls")),
     path("", include("jobs.notifications.urls")),
 ]

@@ -27,8 +27,8 @@ from django.urls import URLResolver, get_resolver
 
 from accounts.models import ApiToken
 from jobs.models import Job, Webhook, WebhookDelivery
+from jobs.models.share import JobShare
 from jobs.openai_api.shaping import model_name
-from jobs.sharing.models import JobShare
 from tests.jobs.factories import LINES, add_history, give_tiny_model, make_dataset, make_job
 from tests.teams_fixtures import make_team, make_user
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from jobs.constants import DEFAULT_WORKER_PRICES_PER_HOUR
+from jobs.engine.constants import DEFAULT_WORKER_PRICES_PER_HOUR
 from tunerproject.env import (
     env_bool,
     env_float,
@@ -51,11 +51,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # Before django_q: its `qcluster` command is replaced by one that stops cleanly.
-    "tunerproject",
-    "django_q",
     "accounts",
+    # Before django_q: its `qcluster` command is replaced by jobs' own, which stops cleanly.
     "jobs",
+    "django_q",
 ]
 
 MIDDLEWARE = [

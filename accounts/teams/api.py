@@ -1,7 +1,7 @@
 """The teams API: /api/v1/teams/ and /api/v1/teams/{id}/members/.
 
 A team is seen by its members (anyone else's is a 404) and changed by its admins (a member or
-viewer gets 403); both through the permission layer, jobs.access. Members are addressed by user
+viewer gets 403); both through the permission layer (accounts.teams.access). Members are addressed by user
 id; they are added by username or email."""
 
 from drf_spectacular.utils import extend_schema
@@ -9,9 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.teams import services
+from accounts.teams import access, services
 from accounts.teams.models import Membership, Role, Team
-from jobs import access
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -65,7 +64,7 @@ class MemberRoleSerializer(serializers.Serializer):
 def _team(request, pk, *, change=False):
     team = access.get_visible_or_404(Team.objects.all(), request.user, pk)
     if change:
-        access.require_change(request.user, team)
+        access.require_team_change(request.user, team)
     return team
 
 
@@ -140,7 +139,7 @@ class MemberDetailView(APIView):
             return None
         # Anyone may leave a team; only admins change or remove someone else.
         if not (leaving_allowed and membership.user_id == request.user.pk):
-            access.require_change(request.user, team)
+            access.require_team_change(request.user, team)
         return membership
 
     @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)

@@ -1,7 +1,7 @@
 """Portal pages for teams: the list with a create form, one team's page with its members.
 
 A team is seen by its members (anyone else gets 404) and changed by its admins (403 for the
-others), through the permission layer, jobs.access."""
+others), through the permission layer (accounts.teams.access)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,17 +10,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.teams import services
+from accounts.teams import access, services
 from accounts.teams.forms import MemberAddForm, MemberRoleForm, TeamForm
 from accounts.teams.models import Team
-from jobs import access
-from jobs.models import Dataset, Job
 
 
 def _team(request, pk, *, change=False):
     team = access.get_visible_or_404(Team.objects.all(), request.user, pk)
     if change:
-        access.require_change(request.user, team)
+        access.require_team_change(request.user, team)
     return team
 
 
@@ -51,12 +49,12 @@ def team_detail(request, pk):
     context = {
         "team": team,
         "role": team.role_of(request.user),
-        "is_admin": access.may_change(request.user, team),
+        "is_admin": access.may_change_team(request.user, team),
         "members": team.memberships.select_related("user"),
         "add_form": MemberAddForm(),
         "role_choices": MemberRoleForm().fields["role"].choices,
-        "jobs": Job.objects.visible_to(request.user).filter(team=team).count(),
-        "datasets": Dataset.objects.visible_to(request.user).filter(team=team).count(),
+        "jobs": team.jobs.count(),  # every member sees all of them
+        "datasets": team.datasets.count(),
     }
     return render(request, "accounts/team_detail.html", context)
 
@@ -137,7 +135,7 @@ def team_member_remove(request, pk, user_id):
     """An admin removes a member; anyone may leave (remove themselves)."""
     team = _team(request, pk)
     if user_id != request.user.pk:
-        access.require_change(request.user, team)
+        access.require_team_change(request.user, team)
     membership = _membership(team, user_id)
     try:
         services.team_member_remove(membership=membership)

@@ -1,11 +1,10 @@
 """The datasets REST API (/api/v1/datasets/…).
 
-Every query starts from Dataset.objects.visible_to(request.user) (jobs.access), so a dataset the
-user may not see is a 404, and a change asks jobs.access.may_change first (403 for a viewer).
+Every query starts from Dataset.objects.visible_to(request.user) (jobs.sharing.access), so a dataset the
+user may not see is a 404, and a change asks jobs.sharing.access.may_change first (403 for a viewer).
 Serializers validate and shape; jobs.datasets.services does the work.
 """
 
-import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
@@ -13,7 +12,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -25,155 +23,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttles import ThrottledActionsMixin
-from jobs import access
 from jobs.datasets import reader, services
+from jobs.datasets.serializers import (
+    DatasetSerializer,
+    DatasetUpdateSerializer,
+    DatasetUploadSerializer,
+    PreviewExampleSerializer,
+)
 from jobs.models import Dataset
-from jobs.serializers import TEAM_HELP
+from jobs.sharing import access
 from jobs.sharing.services import space_move
-from tunerproject.api import absolute_url
 from tunerproject.parsers import FormParser, JSONParser
-
-
-class DatasetStatsSerializer(serializers.Serializer):
-    mean_tokens = serializers.FloatField()
-    p95_tokens = serializers.IntegerField()
-    max_tokens = serializers.IntegerField()
-    histogram = serializers.ListField(
-        child=serializers.DictField(), help_text="[{start, end, count}] tokens per example"
-    )
-    truncated_share = serializers.FloatField(
-        help_text="Share of examples longer than context_length"
-    )
-    context_length = serializers.IntegerField()
-    duplicates = serializers.IntegerField(help_text="Examples identical to an earlier one")
-
-
-class DatasetErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField(
-        allow_null=True, help_text="Line (or CSV row start) in the file; null for the whole file"
-    )
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
-class DatasetSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True)
-    is_valid = serializers.BooleanField(read_only=True, help_text="True when jobs may use it")
-    stats = serializers.SerializerMethodField()
-    errors = DatasetErrorSerializer(many=True, read_only=True)
-    errors_not_shown = serializers.SerializerMethodField(
-        help_text="Errors counted beyond those listed"
-    )
-    url = serializers.SerializerMethodField()
-    preview_url = serializers.SerializerMethodField()
-    download_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Dataset
-        fields = [
-            "id",
-            "name",
-            "owner",
-            "team",
-            "original_filename",
-            "format",
-            "kind",
-            "detected_format",
-            "encoding",
-            "column_mapping",
-            "skip_invalid_rows",
-            "skipped_rows",
-            "notes",
-            "status",
-            "is_valid",
-            "num_examples",
-            "total_tokens",
-            "size_bytes",
-            "stats",
-            "errors",
-            "error_count",
-            "errors_not_shown",
-            "created_at",
-            "url",
-            "preview_url",
-            "download_url",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(DatasetStatsSerializer)
-    def get_stats(self, dataset):
-        return DatasetStatsSerializer(dataset.stats).data if dataset.stats else None
-
-    def get_errors_not_shown(self, dataset) -> int:
-        return max(0, dataset.error_count - len(dataset.errors))
-
-    def _absolute(self, name, dataset):
-        return absolute_url(self.context, name, dataset.pk)
-
-    def get_url(self, dataset) -> str:
-        return self._absolute("api-dataset-detail", dataset)
-
-    def get_preview_url(self, dataset) -> str:
-        return self._absolute("api-dataset-preview", dataset)
-
-    def get_download_url(self, dataset) -> str:
-        return self._absolute("api-dataset-download", dataset)
-
-
-class DatasetUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=200)
-    team = serializers.IntegerField(
-        required=False, allow_null=True, help_text=f"{TEAM_HELP} (the dataset's owner only)"
-    )
-
-
-class DatasetUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
-    team = serializers.IntegerField(required=False, allow_null=True, help_text=TEAM_HELP)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    column_mapping = serializers.JSONField(
-        required=False,
-        help_text='Optional, the fields of one format: {"text": "col"}; {"prompt": "col", '
-        '"completion": "col"}; {"instruction", "output", optional "input", "system"} (Alpaca); '
-        '{"messages": "col"} (OpenAI chat); {"conversations": "col", optional "system"} '
-        "(ShareGPT)",
-    )
-    encoding = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=16,
-        help_text="utf-8, utf-16, windows-1252 or latin-1; detected when left out",
-    )
-    skip_invalid_rows = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Keep the valid rows of a file with some bad ones (listed in errors)",
-    )
-
-    def validate_column_mapping(self, value):
-        # Multipart forms send it as a JSON string.
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError:
-                raise serializers.ValidationError("Not valid JSON.") from None
-        return value or {}
-
-
-class PreviewSegmentSerializer(serializers.Serializer):
-    text = serializers.CharField()
-    loss = serializers.BooleanField(
-        help_text="True where the model is trained to produce this text"
-    )
-
-
-class PreviewExampleSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    tokens = serializers.IntegerField()
-    segments = PreviewSegmentSerializer(many=True)
-    chars_not_shown = serializers.IntegerField(
-        help_text="Characters of a long example left out of the segments"
-    )
 
 
 def _user_datasets(request):

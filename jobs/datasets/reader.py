@@ -8,8 +8,8 @@ format_segments(kind, example) gives the exact text the model sees as (text, car
 from itertools import islice
 
 from jobs.datasets.formats import FORMAT_OF_KIND, FORMATS
-from jobs.datasets.formatting import example_text, format_segments, generation_prompt
 from jobs.datasets.rows import iter_rows
+from jobs.datasets.segments import example_text, format_segments, generation_prompt
 from jobs.datasets.stats import count_tokens
 from jobs.datasets.validation import iter_examples_from_rows
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from jobs.datasets.content import HEAD_BYTES, head_problem
 from jobs.datasets.encoding import detect_encoding, encoding_note
 from jobs.datasets.formats import FORMATS
-from jobs.datasets.formatting import example_text
 from jobs.datasets.rows import iter_rows
+from jobs.datasets.segments import example_text
 from jobs.datasets.stats import TokenStats
 from jobs.datasets.validation import ErrorLog, iter_examples_from_rows
 

@@ -14,13 +14,13 @@ from django.core.files import File
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import quotas
-from jobs.constants import GPT2_CONTEXT_LENGTH
 from jobs.datasets.encoding import ENCODINGS
-from jobs.datasets.models import dataset_validated
 from jobs.datasets.report import validate_file
 from jobs.datasets.validation import mapping_problem
+from jobs.engine.constants import GPT2_CONTEXT_LENGTH
 from jobs.models import Dataset, Job
+from jobs.models.dataset import dataset_validated
+from jobs.quotas import services as quotas
 from jobs.sharing.services import team_for
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Token statistics of a dataset, counted with the GPT-2 tokenizer as the model will see it.
 
-An example counts the tokens of its text as formatted for training (jobs/datasets/formatting.py):
+An example counts the tokens of its text as formatted for training (jobs/datasets/segments.py):
 prompt/completion and chat examples end with the end-of-text token, and it is counted; plain
 text gets its end-of-text token only when it is packed, so it is not. Auto-configuration reads
 these figures (jobs/planning/lengths.py), so the dataset page and the wizard quote one count.
@@ -20,7 +20,7 @@ from array import array
 
 import numpy as np
 
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.engine.tokenizer import gpt2_tokenizer
 
 BATCH_SIZE = 512
 BATCH_CHARS = 1_000_000

@@ -2,7 +2,7 @@
 delete, and the one-click sample.
 
 Every view starts from the datasets the user may see (`_get_dataset_for_user`, through
-jobs.access): anyone else's is a 404, and deleting asks jobs.access.may_change (403 for a viewer).
+jobs.sharing.access): anyone else's is a 404, and deleting asks jobs.sharing.access.may_change (403 for a viewer).
 """
 
 from django.conf import settings
@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jobs import access
 from jobs.datasets import reader, services
 from jobs.datasets.api import dataset_file_response
 from jobs.datasets.formats import FORMATS
 from jobs.datasets.forms import DatasetUploadForm
 from jobs.models import Dataset, Job
+from jobs.sharing import access
 from jobs.sharing.forms import SpaceForm, show_teams
 
 

@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.fleet.models import Worker
+from jobs.models.worker import Worker
 
 
 class WorkerSerializer(serializers.ModelSerializer):

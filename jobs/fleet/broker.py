@@ -16,8 +16,8 @@ import time
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 
-from jobs.fleet.models import Worker
 from jobs.fleet.services import WORKER_ID_VARIABLE
+from jobs.models.worker import Worker
 
 
 class OneTaskPerWorker(ORM):

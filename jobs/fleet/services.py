@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from jobs.fleet.models import Worker
+from jobs.models.worker import Worker
 from jobs.planning.devices import DEVICE_PROFILES
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import jobs.notifications.models
+import jobs.models.notifications
 from django.conf import settings
 from django.db import migrations, models
 
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('url', models.URLField(max_length=500)),
                 ('events', models.JSONField(default=list)),
-                ('secret', models.CharField(default=jobs.notifications.models.new_webhook_secret, editable=False, max_length=100)),
+                ('secret', models.CharField(default=jobs.models.notifications.new_webhook_secret, editable=False, max_length=100)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to=settings.AUTH_USER_MODEL)),
             ],

@@ -1,6 +1,6 @@
 """Side-by-side views of jobs: estimate against actual, and several jobs against each other."""
 
-from jobs.constants import LORA_HYPERPARAMETERS
+from jobs.engine.constants import LORA_HYPERPARAMETERS
 from jobs.models import Job, MetricPoint
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.templatetags.job_format import bytes_human, duration, loss, money
@@ -75,7 +75,7 @@ def estimate_against_actual(job):
 
 def _mfu(actual):
     """Model FLOPs utilisation as a share of the device's dense bf16 peak: measured on CUDA
-    devices with a known peak (jobs.constants.PEAK_BF16_FLOPS), meaningless elsewhere."""
+    devices with a known peak (jobs.engine.constants.PEAK_BF16_FLOPS), meaningless elsewhere."""
     if actual.get("mfu") is not None:
         return f"{float(actual['mfu']):.0%}"
     device = actual.get("device") or "cpu"

@@ -6,8 +6,8 @@ queries read only new rows through indexes and never the whole history.
 Every cursor is a row id, metrics included: an eval point is written at a step the page has
 already fetched (its train point came first), so a cursor on the step skipped it.
 """
-
 from jobs.models import Checkpoint, Job, JobEvent, MetricPoint
+from tunerproject.ids import parse_int
 
 METRICS_BATCH = 2000
 EVENTS_BATCH = 500
@@ -163,21 +163,7 @@ def _checkpoint(checkpoint):
     }
 
 
-DB_INT_MAX = 2**63 - 1  # the widest integer SQLite and PostgreSQL compare a column with
-
-
 def int_param(params, name, default):
     """An integer query parameter; a missing, malformed or out-of-range value means the default."""
     value = parse_int(params.get(name))
     return default if value is None else value
-
-
-def parse_int(text):
-    """`text` as an integer the database can compare with, or None. ASCII digits only:
-    str.isdigit() also accepts characters such as "²" that int() refuses."""
-    text = (text or "").strip()
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    value = int(text)
-    return value if -DB_INT_MAX <= value <= DB_INT_MAX else None

@@ -3,7 +3,7 @@ and may delete an endpoint that misbehaves. Registered by jobs.admin."""
 
 from django.contrib import admin
 
-from jobs.notifications.models import Webhook, WebhookDelivery
+from jobs.models.notifications import Webhook, WebhookDelivery
 
 
 class DeliveryInline(admin.TabularInline):

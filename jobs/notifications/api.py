@@ -14,9 +14,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import access
+from jobs.models.notifications import EVENT_TYPES, Webhook, WebhookDelivery
 from jobs.notifications import services
-from jobs.notifications.models import EVENT_TYPES, Webhook, WebhookDelivery
+from jobs.sharing import access
 from tunerproject.api import absolute_url
 
 

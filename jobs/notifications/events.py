@@ -16,17 +16,17 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from jobs.datasets.api import DatasetSerializer
-from jobs.datasets.models import dataset_validated
+from jobs.datasets.serializers import DatasetSerializer
 from jobs.models import Dataset, Job, job_state_changed
-from jobs.notifications import queue
-from jobs.notifications.models import (
+from jobs.models.dataset import dataset_validated
+from jobs.models.notifications import (
     EmailPreference,
     Notification,
     Webhook,
     WebhookDelivery,
 )
-from jobs.serializers import JobSerializer
+from jobs.notifications import enqueue as queue
+from jobs.training.serializers import JobSerializer
 from tunerproject.api import site_context
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 from django import forms
 
 from accounts.teams.models import Membership, Role
-from jobs.notifications.models import EVENT_TYPES, EmailPreference
+from jobs.models.notifications import EVENT_TYPES, EmailPreference
 
 EVENT_CHOICES = [(event, event) for event in EVENT_TYPES]
 

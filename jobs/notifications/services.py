@@ -23,16 +23,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.teams.models import Team
-from jobs import access
-from jobs.constants import worker_cost
-from jobs.notifications import queue, sending
-from jobs.notifications.models import (
+from jobs.engine.constants import worker_cost
+from jobs.models.notifications import (
     EVENT_TYPES,
     EmailPreference,
     Notification,
     Webhook,
     WebhookDelivery,
 )
+from jobs.notifications import enqueue as queue
+from jobs.notifications import sending
+from jobs.sharing import access
+from tunerproject.ids import is_id
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +159,7 @@ def webhook_team_for(*, user, team_id):
     admin is a 403 saying so (access.may_change(user, team) is the admin check)."""
     if team_id in (None, ""):
         return None
-    team = Team.objects.visible_to(user).filter(pk=team_id).first() if _is_id(team_id) else None
+    team = Team.objects.visible_to(user).filter(pk=team_id).first() if is_id(team_id) else None
     if team is None:
         raise ValidationError({"team": [f"No team with id {team_id} among your teams."]})
     if not access.may_change(user, team):
@@ -166,13 +168,6 @@ def webhook_team_for(*, user, team_id):
             f"{access.role_in(user, team.pk)} there."
         )
     return team
-
-
-def _is_id(value):
-    try:
-        return 0 < int(value) <= 2**31 - 1
-    except (TypeError, ValueError):
-        return False
 
 
 def webhook_delete(*, webhook):

@@ -4,10 +4,12 @@ The sweep runs every minute (a Schedule made after migrate, see ensure_schedule)
 deliveries whose retry is due, and any whose first task was lost.
 """
 
+from jobs.fleet.schedules import drop_waiting
+from jobs.fleet.schedules import ensure_schedule as ensure_schedule_once
 from jobs.notifications import services
-from jobs.tasks import drop_waiting
 
 SWEEP_SCHEDULE_NAME = "llmtuner: send webhook deliveries that are due"
+SWEEP_FUNC = "jobs.notifications.tasks.webhook_deliver_due_task"
 
 
 def notification_email_task(notification_id):
@@ -25,22 +27,10 @@ def webhook_deliver_due_task():
 
 
 def drop_waiting_sweeps():
-    """Delete the sweeps still waiting in the queue; returns how many. As with the reaper
-    (jobs.tasks.drop_waiting_reapers): while every worker trains, the schedule adds one a
-    minute, and one run does the work of all of them."""
-    return drop_waiting(f"{__name__}.webhook_deliver_due_task")
+    """Delete the sweeps still waiting in the queue (jobs.fleet.schedules); how many."""
+    return drop_waiting(SWEEP_FUNC)
 
 
 def ensure_schedule(**kwargs):
     """post_migrate handler: the sweep's Schedule exists exactly once."""
-    from django_q.models import Schedule
-
-    Schedule.objects.get_or_create(
-        name=SWEEP_SCHEDULE_NAME,
-        defaults={
-            "func": "jobs.notifications.tasks.webhook_deliver_due_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    ensure_schedule_once(name=SWEEP_SCHEDULE_NAME, func=SWEEP_FUNC)

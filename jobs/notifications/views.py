@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobs import access
+from jobs.models.notifications import EmailPreference, Notification, Webhook, WebhookDelivery
 from jobs.notifications import services
 from jobs.notifications.forms import EmailPreferenceForm, WebhookForm
-from jobs.notifications.models import EmailPreference, Notification, Webhook, WebhookDelivery
+from jobs.sharing import access
 
 DELIVERIES_SHOWN = 50
 

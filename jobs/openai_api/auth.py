@@ -69,7 +69,7 @@ def endpoint(*methods):
                 return from_validation(exc).response()
             except Http404:
                 return OpenAIError("Not found.", status=404, code="not_found").response()
-            except PermissionDenied as exc:  # jobs.access: seen, but not theirs to change
+            except PermissionDenied as exc:  # jobs.sharing.access: seen, but not theirs to change
                 return OpenAIError(
                     str(exc) or "You may not change this.", status=403, code="permission_denied"
                 ).response()

@@ -3,12 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, JsonResponse
 
-from jobs import access
 from jobs.datasets.services import dataset_check_request_size, dataset_create, dataset_delete
 from jobs.models import Dataset
 from jobs.openai_api.auth import endpoint, page_params, parse_id
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.shaping import file_object, listing
+from jobs.sharing import access
 
 PURPOSES = ("fine-tune",)
 

@@ -1,4 +1,4 @@
-"""/fine_tuning/jobs: a fine-tuning job is the user's Job, launched through jobs.services with
+"""/fine_tuning/jobs: a fine-tuning job is the user's Job, launched through jobs.training.services with
 the platform's auto-configuration filling whatever the client leaves "auto"."""
 
 import re
@@ -6,14 +6,14 @@ import re
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
-from jobs import access
 from jobs.models import Checkpoint, Dataset, Job
 from jobs.openai_api.auth import endpoint, json_body, page_params, parse_id
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.requests import fine_tune_request
 from jobs.openai_api.shaping import checkpoint_object, event_object, job_object, listing
 from jobs.planning.autoconfig import job_estimate
-from jobs.services import job_cancel, job_launch, job_pause, job_resume
+from jobs.sharing import access
+from jobs.training.services import job_cancel, job_launch, job_pause, job_resume
 
 METADATA_FILTER = re.compile(r"^metadata\[([A-Za-z0-9_.-]{1,64})\]$")
 

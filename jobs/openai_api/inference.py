@@ -7,9 +7,9 @@ import uuid
 
 from django.http import JsonResponse, StreamingHttpResponse
 
-from jobs.catalog.catalog import availability
-from jobs.datasets.formatting import ROLE_HEADERS
+from jobs.catalog.services import availability
 from jobs.datasets.reader import generation_prompt
+from jobs.datasets.segments import ROLE_HEADERS
 from jobs.models import BaseModel, Job
 from jobs.openai_api.auth import endpoint, json_body
 from jobs.openai_api.errors import OpenAIError
@@ -96,7 +96,7 @@ def chat_completions(request):
 
 
 def chat_prompt(kind, messages):
-    """The messages in the format the model was trained on (jobs.datasets.formatting): chat
+    """The messages in the format the model was trained on (jobs.datasets.segments): chat
     turns as "Role: content" lines ending with "Assistant: " (also for base models); for a
     prompt/completion model the last user message as a prompt; for plain text the contents."""
     if kind == "prompt_completion":

@@ -12,7 +12,7 @@ Where things are: hyperparameters.py (names, ranges, the check of fixed values),
 The step and token counts mirror what the training engine (jobs/training/) does with the same
 settings: plain text is packed into blocks of max_seq_length (each text followed by an EOS),
 other kinds keep one example per row cut to max_seq_length; without a validation dataset the
-share of jobs.constants.holdout_count is held out (of the examples, or for packed text of the
+share of jobs.engine.constants.holdout_count is held out (of the examples, or for packed text of the
 blocks); an epoch is ceil(ceil(rows / batch) / accum) optimizer steps.
 
 Contract:
@@ -31,11 +31,10 @@ import math
 
 from django.core.exceptions import ValidationError
 
-from jobs.catalog.catalog import resolve_base_model
-from jobs.constants import LORA_HYPERPARAMETERS
-from jobs.fleet import routing
+from jobs.catalog.services import resolve_base_model
+from jobs.engine.constants import LORA_HYPERPARAMETERS
 from jobs.models import BaseModel, Dataset, Job
-from jobs.planning import estimates
+from jobs.planning import estimates, routing
 from jobs.planning.devices import device_profile
 from jobs.planning.hyperparameters import HYPERPARAMETERS, validate_requested
 from jobs.planning.rules import RULES, Context, bytes_text
@@ -219,7 +218,7 @@ def job_estimate(
 
 def plan_request_on_pools(*, method, **request):
     """plan_request's (base model, parent job, plan), the plan's estimate carrying `pools`: the
-    estimate on each live pool of workers (jobs.fleet.routing), which launch routes by."""
+    estimate on each live pool of workers (jobs.planning.routing), which launch routes by."""
     base_model, parent_job, planned = plan_request(method=method, **request)
     pools = routing.pool_estimates(
         base_model=base_model,

@@ -11,7 +11,7 @@ import sys
 
 from django.conf import settings
 
-from jobs.training import cpu_features  # no torch: /proc/cpuinfo
+from jobs.engine import cpu_features  # no torch: /proc/cpuinfo
 
 # Sustained FLOP/s = peak × width / (width + width_half): narrow models spend their time in
 # overheads, not matmuls. "peak" is what the loop reaches on wide models (fp32 on CPU, bf16

@@ -1,6 +1,6 @@
 """Time, memory and cost of a job before it runs, calibrated by the jobs that finished.
 
-Time follows the work the training loop does (jobs/training/engine.py), each part priced by a
+Time follows the work the training loop does (jobs/engine/loop.py), each part priced by a
 model of the worker:
 - training: tokens computed (padding included) × FLOPs per token (6·N + 12·L·d·T, 4·N for LoRA
   whose frozen weights need no weight gradients) / sustained FLOP/s;
@@ -25,7 +25,7 @@ import statistics
 
 from django.conf import settings
 
-from jobs.constants import (
+from jobs.engine.constants import (
     BYTES_PER_TRAINABLE_WEIGHT,
     BYTES_PER_WEIGHT,
     DEFAULT_LORA_R,
@@ -36,7 +36,7 @@ from jobs.constants import (
     VALIDATION_FRACTION,
     worker_cost,
 )
-from jobs.constants import flops_per_token as shared_flops_per_token
+from jobs.engine.constants import flops_per_token as shared_flops_per_token
 from jobs.models import Job
 from jobs.planning.devices import PRECISION_SPEED, device_family, device_profile
 
@@ -49,7 +49,7 @@ ACTIVATIONS_PER_LAYER = 64  # floats kept per token per layer per unit of width
 HALF_PRECISION_ACTIVATIONS = 0.6  # bf16/fp16 autocast keeps many of them in 2 bytes
 CPU_PROCESS_BYTES = 0.7e9  # Python, torch, transformers, datasets and Django in the worker
 # The tokenised dataset: ids (2 bytes), loss flags (1) and offsets, memory-mapped from the
-# worker's scratch (jobs/training/data.py), counted as if all were resident; tokenising itself
+# worker's scratch (jobs/engine/data.py), counted as if all were resident; tokenising itself
 # holds one chunk at a time (bench/tokenise.py: about 100 MiB above the start, whatever the size).
 CPU_BYTES_PER_DATA_TOKEN = 4
 CPU_TOKENISE_BYTES = 0.1e9
@@ -79,7 +79,7 @@ def trainable_parameters(base_model, method, lora_r=DEFAULT_LORA_R):
 
 
 def flops_per_token(base_model, seq, method):
-    """Training FLOPs per token (nanoGPT's estimate, stated once in jobs.constants)."""
+    """Training FLOPs per token (nanoGPT's estimate, stated once in jobs.engine.constants)."""
     return shared_flops_per_token(
         parameters=base_model.parameters,
         position_parameters=base_model.context_length * base_model.hidden_size,
@@ -392,7 +392,7 @@ def estimate_job(
 
 
 def engine_path(profile, hyperparameters):
-    """How the engine will run the step on this kind of worker (jobs/training/engine.py): on a
+    """How the engine will run the step on this kind of worker (jobs/engine/loop.py): on a
     CPU the chunked head-and-loss pass (fp32, or bf16 where the CPU has bf16 instructions) and
     a thread count timed on the first batch; on CUDA bf16 autocast, TF32 and torch.compile
     with fixed batch shapes."""

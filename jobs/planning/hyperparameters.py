@@ -6,7 +6,7 @@ every value the user leaves out; forms and the API derive their fields from here
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from jobs.constants import LORA_HYPERPARAMETERS
+from jobs.engine.constants import LORA_HYPERPARAMETERS
 
 HYPERPARAMETERS = [
     "epochs",

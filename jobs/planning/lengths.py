@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jobs.constants import holdout_count
+from jobs.engine.constants import holdout_count
 from jobs.models import Dataset
 
 

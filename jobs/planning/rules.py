@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from jobs.constants import holdout_count
+from jobs.engine.constants import holdout_count
 from jobs.models import Dataset, Job
 from jobs.planning import estimates
 from jobs.planning.hyperparameters import HYPERPARAMETERS

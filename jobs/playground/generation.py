@@ -9,9 +9,9 @@ generating never takes the web server's threads' CPU. This module says which mod
 import time
 import unicodedata
 
-from jobs.catalog.catalog import model_source
-from jobs.datasets.formatting import ROLE_HEADERS, chat_prompt
+from jobs.catalog.services import model_source
 from jobs.datasets.reader import data_format_of, generation_prompt
+from jobs.datasets.segments import ROLE_HEADERS, chat_prompt
 from jobs.playground import client
 from jobs.playground.pool import Busy
 
@@ -39,7 +39,7 @@ def generate(
     history=(),
 ):
     """Answer `prompt` with the job's model; with compare_base, also with its base model.
-    The defaults of the other values are GenerateRequestSerializer's (jobs/serializers.py).
+    The defaults of the other values are GenerateRequestSerializer's (jobs/training/serializers.py).
 
     1. Wrap the prompt the way the job's training data was formatted (a chat job's prompt
        becomes "User: …\nAssistant: ", after the system prompt and the conversation so far),

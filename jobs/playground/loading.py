@@ -48,7 +48,7 @@ def _cached(key, loader):
 def _load_folder(folder):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from jobs.training.tokenizer import gpt2_tokenizer
+    from jobs.engine.tokenizer import gpt2_tokenizer
 
     model = AutoModelForCausalLM.from_pretrained(folder)
     try:
@@ -62,7 +62,7 @@ def _load_random(config):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from jobs.training.tokenizer import gpt2_tokenizer
+    from jobs.engine.tokenizer import gpt2_tokenizer
 
     config = GPT2Config(**config)
     with torch.random.fork_rng():

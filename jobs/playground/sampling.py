@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jobs.constants import GPT2_VOCAB_SIZE
+from jobs.engine.constants import GPT2_VOCAB_SIZE
 
 # Temperatures under this pick the likeliest token: dividing the logits by a smaller one
 # overflows to inf and leaves nothing to sample from (and it means "no randomness" anyway).

@@ -1,6 +1,6 @@
 """Read-only shares of a job: /api/v1/jobs/{id}/shares/ and /api/v1/jobs/{id}/shares/{user_id}/.
 
-Only the job's owner lists, adds and revokes its shares (jobs.access.require_manage): anyone
+Only the job's owner lists, adds and revokes its shares (jobs.sharing.access.require_manage): anyone
 who cannot see the job gets 404, anyone else who can see it 403."""
 
 from drf_spectacular.utils import extend_schema
@@ -8,10 +8,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import access
 from jobs.models import Job
-from jobs.sharing import services
-from jobs.sharing.models import JobShare
+from jobs.models.share import JobShare
+from jobs.sharing import access, services
 
 
 class ShareSerializer(serializers.ModelSerializer):

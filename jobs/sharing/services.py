@@ -1,6 +1,6 @@
 """Spaces and shares: which team a dataset or job belongs to, and read-only shares of a job.
 
-The checks of who may call these are the permission layer's (jobs.access); these workflows check
+The checks of who may call these are the permission layer's (jobs.sharing.access); these workflows check
 what the request itself names: the team a thing goes into must be one where its owner is at
 least a member, and a share names an existing other user."""
 
@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.teams.models import Team
 from accounts.teams.services import user_find
-from jobs import access
-from jobs.sharing.models import JobShare
+from jobs.models.share import JobShare
+from jobs.sharing import access
+from tunerproject.ids import is_id
 
 
 def team_for(*, user, team_id, field="team"):
@@ -17,7 +18,7 @@ def team_for(*, user, team_id, field="team"):
     space: a team they are not in reads as unknown (400), one where they are a viewer is a 403."""
     if team_id in (None, ""):
         return None
-    team = Team.objects.visible_to(user).filter(pk=team_id).first() if _is_id(team_id) else None
+    team = Team.objects.visible_to(user).filter(pk=team_id).first() if is_id(team_id) else None
     if team is None:
         raise ValidationError({field: [f"No team with id {team_id} among your teams."]})
     if not access.may_add_to_team(user, team.pk):
@@ -49,10 +50,3 @@ def job_unshare(*, job, user_id):
     """Revoke the share of `job` with this user; False when there was none."""
     deleted, _ = JobShare.objects.filter(job=job, user_id=user_id).delete()
     return bool(deleted)
-
-
-def _is_id(value):
-    try:
-        return 0 < int(value) <= 2**31 - 1
-    except (TypeError, ValueError):
-        return False

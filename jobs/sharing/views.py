@@ -1,5 +1,5 @@
 """Portal actions of the sharing topic: move a dataset or job between spaces, share a job
-read-only and revoke the share. The owner only (jobs.access.require_manage); anyone who cannot
+read-only and revoke the share. The owner only (jobs.sharing.access.require_manage); anyone who cannot
 see the thing gets 404 first."""
 
 from django.contrib import messages
@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from jobs import access
 from jobs.models import Dataset, Job
-from jobs.sharing import services
+from jobs.sharing import access, services
 from jobs.sharing.forms import ShareForm, SpaceForm
 
 

@@ -2,8 +2,8 @@
 on what data, with which hyperparameters, and how to load it."""
 
 from jobs.datasets.formats import FORMATS, alpaca_prompt
-from jobs.datasets.formatting import chat_prompt
 from jobs.datasets.reader import data_format_of
+from jobs.datasets.segments import chat_prompt
 from jobs.models import BaseModel
 
 

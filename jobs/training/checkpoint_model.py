@@ -1,14 +1,14 @@
 """A kept checkpoint as a model: its weights on the job's base model, saved in Hugging Face
 format (with a model card and, for chat data, a chat template) to download or to train a new
-job from. Imported only where torch may load (inside jobs.services' functions)."""
+job from. Imported only where torch may load (inside jobs.training.services' functions)."""
 
 import json
 
-from jobs.datasets.formatting import chat_template
-from jobs.fleet import files
-from jobs.training import checkpoints, export
+from jobs.datasets.segments import chat_template
+from jobs.engine import checkpoints, export
+from jobs.engine.modelling import build_model, load_tokenizer
+from jobs.storage import files
 from jobs.training.card import checkpoint_card
-from jobs.training.modelling import build_model, load_tokenizer
 from jobs.training.run import build_config
 
 

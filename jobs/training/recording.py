@@ -15,11 +15,11 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from jobs.constants import worker_cost
-from jobs.fleet import files
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.constants import worker_cost
 from jobs.fleet import services as fleet
 from jobs.models import Checkpoint, MetricPoint
-from jobs.training.callbacks import Callbacks
+from jobs.storage import files
 from jobs.training.card import format_loss
 
 logger = logging.getLogger(__name__)

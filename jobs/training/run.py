@@ -1,7 +1,7 @@
 """The Django side of training: feed a job its worker has claimed to the engine, then export
 the model and end the job.
 
-Imported only inside a worker's task (jobs.services.job_run), because it imports torch. What the
+Imported only inside a worker's task (jobs.training.worker.job_run), because it imports torch. What the
 run writes on the way (progress, metrics, checkpoints, heartbeats, the end state) is in
 jobs.training.recording, always conditional on this worker's token; the model card is in
 jobs.training.card.
@@ -16,14 +16,14 @@ from pathlib import Path
 
 from django.conf import settings
 
-from jobs.catalog.catalog import model_source
-from jobs.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
-from jobs.datasets.formatting import chat_template
+from jobs.catalog.services import model_source
 from jobs.datasets.reader import format_segments, iter_examples
-from jobs.fleet import files
+from jobs.datasets.segments import chat_template
+from jobs.engine import archive, data, export, gguf_export, loop
+from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
-from jobs.training import archive, data, engine, export, gguf_export
+from jobs.storage import files
 from jobs.training.card import format_loss, model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
 
@@ -53,7 +53,7 @@ def run_job(*, job, worker, stopping=None, requeued=None):
             f"Preparing: tokenising {job.dataset.num_examples:,} examples and loading the model",
             kind="log",
         )
-        result = engine.train(cfg, train_examples, eval_examples, callbacks)
+        result = loop.train(cfg, train_examples, eval_examples, callbacks)
         if result.stopped == "cancelled":
             finish_run(job, worker, Job.Status.CANCELLED, _cancelled(job, result.step), result)
             return "cancelled"
@@ -238,7 +238,7 @@ def build_config(job):
     them never runs an emulated bf16, and one with them never forgoes it."""
     hp = dict(job.hyperparameters)
     requested = (job.requested_hyperparameters or {}).get("precision")
-    if not requested and engine.pick_device("auto").type == "cpu":
+    if not requested and loop.pick_device("auto").type == "cpu":
         hp["precision"] = "auto"
     model_path, model_config = model_source(
         job.base_model, job.parent_job, job.parent_checkpoint_step
@@ -246,7 +246,7 @@ def build_config(job):
     builtin = job.parent_job_id is None and job.base_model.source == BaseModel.Source.BUILTIN
     # Every hyperparameter goes to the engine as is, except max_seq_length (capped below).
     names = [name for name in HYPERPARAMETERS if name != "max_seq_length"]
-    return engine.TrainConfig(
+    return loop.TrainConfig(
         model_path=model_path,
         model_config=model_config,
         tokenizer_path="" if builtin else model_path,

@@ -4,8 +4,8 @@ checkpoints, models and zips."""
 import pytest
 from django.conf import settings as django_settings
 
-from accounts.quotas import MB
 from jobs.models import Checkpoint, Dataset, Job
+from jobs.quotas.services import MB
 from tests.jobs.factories import make_dataset, make_job
 
 pytestmark = pytest.mark.django_db

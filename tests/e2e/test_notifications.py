@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from standardwebhooks import Webhook as Verifier
 
-from jobs.services import job_cancel
+from jobs.training.services import job_cancel
 from tests.e2e.conftest import SCREENSHOTS, WIDTHS
 from tests.jobs.notifications.receivers import WebhookReceiver
 from tests.jobs.test_job_training import launch, make_dataset

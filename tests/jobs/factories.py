@@ -56,7 +56,7 @@ def give_tiny_model(job):
     """Save a tiny random GPT-2 where a succeeded job keeps its model, and mark it succeeded."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from jobs.training.tokenizer import gpt2_tokenizer
+    from jobs.engine.tokenizer import gpt2_tokenizer
 
     job.output_dir = f"jobs/{job.pk}/final"
     folder = Path(settings.MEDIA_ROOT) / job.output_dir / "model"

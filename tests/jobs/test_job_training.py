@@ -16,10 +16,12 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from transformers import AutoModelForCausalLM
 
-from jobs import tasks
 from jobs.datasets.services import dataset_create
 from jobs.models import BaseModel, Checkpoint, Job, JobEvent, MetricPoint
-from jobs.services import failure_reason, job_cancel, job_launch, job_model_zip, job_reap_stale
+from jobs.training import tasks
+from jobs.training.downloads import job_model_zip
+from jobs.training.services import job_cancel, job_launch
+from jobs.training.worker import failure_reason, job_reap_stale
 
 WORDS = "the cat sat on a mat while dogs ran over green hills under blue skies".split()
 FAST = {
@@ -329,7 +331,7 @@ def test_the_reaper_is_scheduled_every_minute_exactly_once():
     from django_q.models import Schedule
 
     tasks.ensure_schedules()  # as after a second migrate
-    schedule = Schedule.objects.get(func="jobs.tasks.job_reap_stale_task")
+    schedule = Schedule.objects.get(func="jobs.training.tasks.job_reap_stale_task")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
 
 
@@ -341,13 +343,13 @@ def test_reaper_tasks_piled_up_behind_a_long_job_run_once_not_once_each(
 
     # What the every-minute schedule leaves in the queue while the only worker trains.
     for _ in range(3):
-        async_task("jobs.tasks.job_reap_stale_task", sync=False)
+        async_task("jobs.training.tasks.job_reap_stale_task", sync=False)
     with django_capture_on_commit_callbacks(execute=True):
         job = launch(owner, make_dataset(owner))
     assert OrmQ.objects.count() == 4
 
     tasks.job_reap_stale_task()  # the first of them to reach a worker
-    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.tasks.job_run_task"]
+    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.training.tasks.job_run_task"]
     assert OrmQ.objects.get().args() == (job.pk,)
 
 

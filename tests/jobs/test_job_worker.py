@@ -8,7 +8,8 @@ import time
 from django.db.models import Max
 
 from jobs.models import Checkpoint, Job, JobEvent, MetricPoint
-from jobs.services import job_launch, job_reap_stale
+from jobs.training.services import job_launch
+from jobs.training.worker import job_reap_stale
 from tests.jobs.test_job_training import FAST, make_dataset
 
 

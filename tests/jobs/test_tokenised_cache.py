@@ -3,10 +3,10 @@ tokens from the worker's cache, and the job's log says which happened."""
 
 import pytest
 
+from jobs.engine import data
+from jobs.engine.tokenizer import gpt2_tokenizer
 from jobs.models import Job, JobEvent
-from jobs.training import data
 from jobs.training.recording import JobCallbacks
-from jobs.training.tokenizer import gpt2_tokenizer
 from tests.jobs.factories import make_job
 from tests.jobs.test_job_training import launch, make_dataset
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jobs.catalog.catalog import catalog_for, gpt2_parameters, resolve_base_model
+from jobs.catalog.services import catalog_for, gpt2_parameters, resolve_base_model
 from jobs.models import BaseModel, Job
 from tests.jobs.test_job_training import make_dataset
 

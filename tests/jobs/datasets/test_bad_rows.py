@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from jobs.datasets import reader
 from jobs.datasets.services import dataset_create
 from jobs.datasets.stats import TokenStats, count_tokens
+from jobs.engine.tokenizer import EOS, gpt2_tokenizer
 from jobs.models import Dataset
-from jobs.training.tokenizer import EOS, gpt2_tokenizer
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from jobs.datasets import reader
 from jobs.datasets.services import dataset_create
-from jobs.training.tokenizer import EOS
+from jobs.engine.tokenizer import EOS
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import os
 import signal
 import time
 
-from jobs.fleet.models import Worker
 from jobs.models import Checkpoint, Job, JobEvent
-from jobs.services import job_launch
+from jobs.models.worker import Worker
+from jobs.training.services import job_launch
 from tests.jobs.test_job_training import FAST, make_dataset
 from tests.jobs.test_job_worker import wait_for
 

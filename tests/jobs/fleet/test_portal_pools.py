@@ -4,8 +4,8 @@ queued job's page says where it stands, or that its pool has no worker."""
 import pytest
 from django.urls import reverse
 
-from jobs.fleet.models import Worker
 from jobs.models import Job
+from jobs.models.worker import Worker
 from tests.jobs.factories import make_dataset, make_job
 
 pytestmark = pytest.mark.django_db

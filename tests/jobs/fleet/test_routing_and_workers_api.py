@@ -5,8 +5,8 @@ place in its pool's queue and when it should start; operators list the workers."
 import pytest
 from django.utils import timezone
 
-from jobs.fleet.models import Worker
 from jobs.models import Job
+from jobs.models.worker import Worker
 from tests.jobs.factories import make_dataset, make_job
 
 pytestmark = pytest.mark.django_db

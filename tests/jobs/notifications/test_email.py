@@ -4,7 +4,7 @@ queue's task through Django's SMTP backend, as each user chose on their profile 
 import pytest
 
 from jobs.models import EmailPreference, Job
-from jobs.services import job_cancel
+from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import SmtpInbox
 from tests.jobs.test_job_training import launch, make_dataset
 

@@ -4,7 +4,7 @@ the profile page, an endpoint's delivery log; another user's webhook is a 404.""
 import pytest
 
 from jobs.models import Webhook, WebhookDelivery
-from jobs.services import job_cancel
+from jobs.training.services import job_cancel
 from tests.jobs.test_job_training import launch, make_dataset
 
 pytestmark = pytest.mark.django_db

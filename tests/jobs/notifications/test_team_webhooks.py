@@ -9,7 +9,7 @@ from standardwebhooks import Webhook as Verifier
 from accounts.teams.services import team_delete, team_member_set_role
 from jobs.datasets.services import dataset_create
 from jobs.models import Webhook, WebhookDelivery
-from jobs.services import job_cancel
+from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import WebhookReceiver
 from tests.jobs.test_job_training import launch, make_dataset
 from tests.teams_fixtures import make_team, make_user, token_client

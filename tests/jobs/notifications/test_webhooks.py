@@ -11,7 +11,7 @@ from standardwebhooks import Webhook as Verifier
 
 from jobs.models import Job, WebhookDelivery
 from jobs.notifications import services
-from jobs.services import job_cancel
+from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import WebhookReceiver, self_signed_certificate
 from tests.jobs.test_job_training import launch, make_dataset
 
@@ -259,10 +259,10 @@ def test_the_sweep_runs_every_minute_and_copies_that_piled_up_are_dropped_by_the
 
     for _ in range(3):
         async_task("jobs.notifications.tasks.webhook_deliver_due_task", sync=False)
-    async_task("jobs.tasks.job_run_task", 12345, sync=False)
+    async_task("jobs.training.tasks.job_run_task", 12345, sync=False)
 
     assert tasks.webhook_deliver_due_task() == {}
-    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.tasks.job_run_task"]
+    assert [task.func() for task in OrmQ.objects.all()] == ["jobs.training.tasks.job_run_task"]
 
 
 def test_https_endpoints_get_the_delivery_only_with_a_certificate_the_worker_trusts(

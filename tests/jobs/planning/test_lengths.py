@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.datasets.services import dataset_create
-from jobs.training import engine
-from jobs.training.tokenizer import EOS, gpt2_tokenizer
+from jobs.engine import loop
+from jobs.engine.tokenizer import EOS, gpt2_tokenizer
 from tests.jobs.planning.builders import configure
 
 pytestmark = pytest.mark.django_db
@@ -41,11 +41,11 @@ def upload(owner, name, content):
 
 def engine_steps(dataset, hp):
     """Steps per epoch as the training engine computes them from the real rows."""
-    cfg = engine.TrainConfig(
+    cfg = loop.TrainConfig(
         kind=dataset.kind, max_seq_length=hp["max_seq_length"], seed=hp["seed"]
     )
     examples = [format_segments(dataset.kind, ex) for ex in iter_examples(dataset)]
-    train_rows, _, _ = engine.prepare_rows(cfg, engine.load_tokenizer(""), examples, None)
+    train_rows, _, _ = loop.prepare_rows(cfg, loop.load_tokenizer(""), examples, None)
     batches = math.ceil(len(train_rows) / hp["batch_size"])
     return math.ceil(batches / hp["gradient_accumulation_steps"]), train_rows.num_tokens
 

@@ -4,9 +4,9 @@ stop strings end a choice before they appear, a seed repeats, and the counts are
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jobs.constants import GPT2_VOCAB_SIZE
+from jobs.engine.constants import GPT2_VOCAB_SIZE
+from jobs.engine.tokenizer import gpt2_tokenizer
 from jobs.playground import sampling
-from jobs.training.tokenizer import gpt2_tokenizer
 
 TOKENIZER = gpt2_tokenizer()
 

@@ -4,10 +4,10 @@ time with progress, and cached per dataset and tokenizer."""
 import numpy as np
 import pytest
 
-from jobs.datasets.formatting import format_segments
-from jobs.training import data, engine
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.datasets.segments import format_segments
+from jobs.engine import data, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import gpt2_tokenizer
 from tests.jobs.training.test_engine import config, text_examples
 
 
@@ -58,10 +58,10 @@ def test_a_second_run_on_the_same_data_reads_the_cache_and_trains_the_same(tmp_p
     examples, reads = counted(text_examples(200))
     cache = tmp_path / "tokens"
     first_progress, second_progress = Progress(), Progress()
-    first = engine.train(
+    first = loop.train(
         config(tmp_path / "a", data_cache_dir=str(cache)), examples, callbacks=first_progress
     )
-    second = engine.train(
+    second = loop.train(
         config(tmp_path / "b", data_cache_dir=str(cache)), examples, callbacks=second_progress
     )
 

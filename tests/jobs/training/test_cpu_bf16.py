@@ -4,10 +4,10 @@ head, and a run that learns as well as fp32 on the same seed."""
 import pytest
 import torch
 
-from jobs.training import cpu_features, engine, fused_loss
-from jobs.training.callbacks import Callbacks
-from jobs.training.modelling import build_model
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.engine import cpu_features, fused_loss, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.modelling import build_model
+from jobs.engine.tokenizer import gpt2_tokenizer
 from tests.jobs.training.test_engine import config, text_examples
 from tests.jobs.training.test_fused_loss import batch, gradients
 
@@ -41,7 +41,7 @@ def test_auto_precision_on_a_cpu_follows_its_bf16_instructions(
 ):
     monkeypatch.setenv("CPU_BF16", setting)
     started = Started()
-    result = engine.train(config(tmp_path, epochs=1), text_examples(40), callbacks=started)
+    result = loop.train(config(tmp_path, epochs=1), text_examples(40), callbacks=started)
     assert started.info["precision"] == precision
     assert started.info["fused_loss"] is True  # the chunked head in either precision
     assert result.step == result.total_steps
@@ -84,6 +84,6 @@ def test_a_bf16_cpu_run_learns_as_well_as_fp32_on_the_same_seed(tmp_path):
     losses = {}
     for precision in ("fp32", "bf16"):
         cfg = config(tmp_path / precision, precision=precision, epochs=2)
-        losses[precision] = engine.train(cfg, text_examples(300)).eval_loss
+        losses[precision] = loop.train(cfg, text_examples(300)).eval_loss
     assert losses["fp32"] < 4.0  # it learned (from ~10.8), so the comparison means something
     assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.03)

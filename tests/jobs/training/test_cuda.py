@@ -3,7 +3,7 @@ beside its CPU twin so the logic is proven where there is no GPU.
 
 Django-free on purpose: bench/gpu_check.sh runs `pytest -m cuda` on a GPU machine that has torch
 and transformers but no database, with `--noconftest -p no:django`. So no fixture from
-tests/conftest.py, and no import from jobs outside jobs.training and jobs.constants.
+tests/conftest.py, and no import from jobs outside jobs.training and jobs.engine.constants.
 """
 
 import json
@@ -19,8 +19,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from jobs.training import engine, export
-from jobs.training.callbacks import Callbacks
+from jobs.engine import export, loop
+from jobs.engine.callbacks import Callbacks
 
 ROOT = Path(__file__).resolve().parents[3]
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -59,9 +59,9 @@ class Started(Callbacks):
 
 @ON_EACH_DEVICE
 def test_a_job_trains_checkpoints_exports_reloads_and_generates(tmp_path, device):
-    cfg = engine.TrainConfig(**settings(tmp_path, device, save_steps=5))
+    cfg = loop.TrainConfig(**settings(tmp_path, device, save_steps=5))
     started = Started()
-    result = engine.train(cfg, text_examples(400), callbacks=started)
+    result = loop.train(cfg, text_examples(400), callbacks=started)
     folder = tmp_path / "final"
     export.export_model(result.model, result.tokenizer, folder, method="full", model_card="#\n")
     reloaded = AutoModelForCausalLM.from_pretrained(folder / "model").to(device)
@@ -79,16 +79,16 @@ def test_a_job_trains_checkpoints_exports_reloads_and_generates(tmp_path, device
 CHILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from jobs.training import engine
-from jobs.training.callbacks import Callbacks
+from jobs.engine import loop
+from jobs.engine.callbacks import Callbacks
 
 class Slowly(Callbacks):
     def on_step(self, progress):
         print(progress["step"], flush=True)
         time.sleep(0.3)  # room for the parent to kill it mid-run
 
-cfg = engine.TrainConfig(**json.loads(sys.argv[2]))
-engine.train(cfg, json.loads(open(sys.argv[3]).read()), callbacks=Slowly())
+cfg = loop.TrainConfig(**json.loads(sys.argv[2]))
+loop.train(cfg, json.loads(open(sys.argv[3]).read()), callbacks=Slowly())
 """
 
 
@@ -117,7 +117,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_newest_checkpoint(tmp_path, 
     assert run_until_killed(values, examples_file, kill_after_step=7) == -signal.SIGKILL
     saved = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step-*"))
     started = Started()
-    resumed = engine.train(engine.TrainConfig(**values), text_examples(400), callbacks=started)
+    resumed = loop.train(loop.TrainConfig(**values), text_examples(400), callbacks=started)
 
     assert saved and saved[-1] == "step-00000006"
     assert started.info["resumed_from"] == 6 and started.info["start_step"] == 6
@@ -135,6 +135,6 @@ def test_bf16_eval_loss_is_within_three_percent_of_fp32_on_the_same_seed(tmp_pat
     losses = {}
     for precision in ("fp32", "bf16"):
         values = settings(tmp_path / precision, device, precision=precision)
-        losses[precision] = engine.train(engine.TrainConfig(**values), text_examples(400)).eval_loss
+        losses[precision] = loop.train(loop.TrainConfig(**values), text_examples(400)).eval_loss
     assert losses["fp32"] < 7.0  # it learned, so the comparison means something
     assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.03)

@@ -7,9 +7,9 @@ written as segments here rather than through jobs.datasets."""
 import pytest
 import torch
 
-from jobs.training import data, engine
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import EOS
+from jobs.engine import data, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import EOS
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 ON_EACH_DEVICE = pytest.mark.parametrize(
@@ -32,7 +32,7 @@ class Evaluations(Callbacks):
 
 @ON_EACH_DEVICE
 def test_an_overfitting_run_stops_early_and_exports_its_best_weights(tmp_path, device):
-    cfg = engine.TrainConfig(
+    cfg = loop.TrainConfig(
         model_config=TINY,
         kind="prompt_completion",
         max_seq_length=32,
@@ -50,13 +50,13 @@ def test_an_overfitting_run_stops_early_and_exports_its_best_weights(tmp_path, d
         num_threads=1,
     )
     evaluations = Evaluations()
-    result = engine.train(cfg, qa("green", 16), qa("blue", 4), evaluations)
+    result = loop.train(cfg, qa("green", 16), qa("blue", 4), evaluations)
     losses = evaluations.losses
     best = min(losses, key=losses.get)
     assert result.early_stopped and result.step == best + 6 < result.total_steps
     assert result.exported_step == best and (tmp_path / "checkpoints" / f"step-{best:08d}").is_dir()
     rows, _ = data.build_rows(qa("blue", 4), result.tokenizer, kind=cfg.kind, block_size=32)
-    target = engine.pick_device(device)
-    amp = engine.pick_precision(cfg.precision, target)
-    exported = engine.evaluate(result.model, rows, cfg, target, amp)["eval_loss"]
+    target = loop.pick_device(device)
+    amp = loop.pick_precision(cfg.precision, target)
+    exported = loop.evaluate(result.model, rows, cfg, target, amp)["eval_loss"]
     assert exported == pytest.approx(losses[best], rel=1e-3)

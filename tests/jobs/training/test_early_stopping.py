@@ -6,8 +6,8 @@ pruning limit, and exports the best weights or the last ones as asked."""
 import pytest
 
 from jobs.datasets.reader import format_segments
-from jobs.training import engine
-from jobs.training.callbacks import Callbacks
+from jobs.engine import loop
+from jobs.engine.callbacks import Callbacks
 from tests.jobs.training.test_engine import config
 
 TRAIN = [
@@ -37,7 +37,7 @@ def overfitting_run(tmp_path, **overrides):
         "warmup_ratio": 0.0,
     }
     evaluations = Evaluations()
-    result = engine.train(config(tmp_path, **{**values, **overrides}), TRAIN, EVAL, evaluations)
+    result = loop.train(config(tmp_path, **{**values, **overrides}), TRAIN, EVAL, evaluations)
     return result, evaluations.losses
 
 
@@ -62,11 +62,11 @@ def test_the_exported_model_is_the_best_one_when_asked(tmp_path):
     best = min(losses, key=losses.get)
     assert best < result.step and losses[best] < result.eval_loss
     assert result.exported_step == best
-    eval_rows, _ = engine.data.build_rows(
+    eval_rows, _ = loop.data.build_rows(
         EVAL, result.tokenizer, kind="prompt_completion", block_size=32
     )
     cfg = config(tmp_path, kind="prompt_completion")
-    exported = engine.evaluate(result.model, eval_rows, cfg, engine.pick_device("cpu"), None)[
+    exported = loop.evaluate(result.model, eval_rows, cfg, loop.pick_device("cpu"), None)[
         "eval_loss"
     ]
     assert exported == pytest.approx(losses[best], rel=1e-4)

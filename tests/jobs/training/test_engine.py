@@ -15,9 +15,9 @@ from transformers import (
 )
 
 from jobs.datasets.reader import format_segments
-from jobs.training import data, engine, export
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.engine import data, export, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import gpt2_tokenizer
 
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 128}
 WORDS = (
@@ -47,7 +47,7 @@ def config(tmp_path, **overrides):
         "output_dir": str(tmp_path),
         "num_threads": 1,
     }
-    return engine.TrainConfig(**{**values, **overrides})
+    return loop.TrainConfig(**{**values, **overrides})
 
 
 class StopAt(Callbacks):
@@ -113,7 +113,7 @@ def test_packed_text_holds_out_a_tenth_of_its_blocks_whatever_the_seed(tmp_path)
     everything, _ = data.build_rows(text_examples(200), tokenizer, kind="text", block_size=32)
     for seed in (1, 2, 3):
         cfg = config(tmp_path, kind="text", seed=seed)
-        train, held, _ = engine.prepare_rows(cfg, tokenizer, text_examples(200), None)
+        train, held, _ = loop.prepare_rows(cfg, tokenizer, text_examples(200), None)
         assert len(held) == int(len(everything) * 0.1)
         assert sorted(blocks_of(train) + blocks_of(held)) == blocks_of(everything)
 
@@ -121,10 +121,10 @@ def test_packed_text_holds_out_a_tenth_of_its_blocks_whatever_the_seed(tmp_path)
 def test_final_eval_loss_is_within_two_percent_of_the_hf_trainer(tmp_path):
     examples = text_examples(160)
     cfg = config(tmp_path, epochs=2, learning_rate=1e-2)
-    result = engine.train(cfg, examples)
+    result = loop.train(cfg, examples)
 
     tokenizer = gpt2_tokenizer()
-    train_rows, eval_rows, _ = engine.prepare_rows(cfg, tokenizer, examples, None)
+    train_rows, eval_rows, _ = loop.prepare_rows(cfg, tokenizer, examples, None)
     set_seed(cfg.seed)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), **TINY))
     # GPT-2's config names no loss_type, and then the Trainer divides the summed loss by every
@@ -177,13 +177,13 @@ def as_records(rows):
 
 def test_resume_continues_the_global_step_and_matches_an_uninterrupted_run(tmp_path):
     examples = text_examples(50)
-    straight = engine.train(config(tmp_path / "straight", save_steps=4, epochs=2), examples)
+    straight = loop.train(config(tmp_path / "straight", save_steps=4, epochs=2), examples)
 
     interrupted_cfg = config(tmp_path / "interrupted", save_steps=4, epochs=2)
-    first = engine.train(interrupted_cfg, examples, callbacks=StopAt(5))
+    first = loop.train(interrupted_cfg, examples, callbacks=StopAt(5))
     assert first.stopped and first.step == 5
     second_run = StopAt(10_000)
-    resumed = engine.train(interrupted_cfg, examples, callbacks=second_run)
+    resumed = loop.train(interrupted_cfg, examples, callbacks=second_run)
 
     assert resumed.step == straight.step
     assert min(second_run.logged) > 4  # the newest checkpoint was at step 4
@@ -191,7 +191,7 @@ def test_resume_continues_the_global_step_and_matches_an_uninterrupted_run(tmp_p
 
 
 def test_checkpoints_beyond_the_limit_are_deleted_and_none_is_left_half_written(tmp_path):
-    engine.train(config(tmp_path, save_steps=2, save_total_limit=2, epochs=2), text_examples(60))
+    loop.train(config(tmp_path, save_steps=2, save_total_limit=2, epochs=2), text_examples(60))
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert len(names) == 2
     assert all(name.startswith("step-") for name in names)
@@ -199,7 +199,7 @@ def test_checkpoints_beyond_the_limit_are_deleted_and_none_is_left_half_written(
 
 def test_lora_exports_an_adapter_and_a_merged_model_that_loads_offline(tmp_path):
     examples = text_examples(40)
-    result = engine.train(config(tmp_path, method="lora", lora_r=4, lora_alpha=8), examples)
+    result = loop.train(config(tmp_path, method="lora", lora_r=4, lora_alpha=8), examples)
     folder = tmp_path / "final"
     merged = export.export_model(
         result.model, result.tokenizer, folder, method="lora", model_card="# card\n"

@@ -8,9 +8,9 @@ import torch
 from torch._dynamo.utils import counters
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jobs.training import data, engine
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.engine import data, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import gpt2_tokenizer
 
 # Dropout off: a compiled and an eager run then compute the same numbers.
 TINY = {
@@ -58,7 +58,7 @@ def config(tmp_path, **overrides):
         "output_dir": str(tmp_path),
         "num_threads": 1,
     }
-    return engine.TrainConfig(**{**values, **overrides})
+    return loop.TrainConfig(**{**values, **overrides})
 
 
 def loss_and_grads(model, batch):
@@ -117,7 +117,7 @@ def compiled_run(cfg, examples):
     torch._dynamo.reset()
     counters.clear()
     graphs = GraphCount()
-    return engine.train(cfg, examples, callbacks=graphs), graphs.after_step
+    return loop.train(cfg, examples, callbacks=graphs), graphs.after_step
 
 
 @pytest.mark.slow
@@ -125,11 +125,11 @@ def test_a_compiled_run_compiles_nothing_after_its_first_step(tmp_path):
     """Inductor itself (gcc is on this machine): on a CPU its first step takes seconds."""
     examples = text_examples(130)
     cfg = config(tmp_path / "compiled", compile="on", max_seq_length=32)
-    train_rows, _, _ = engine.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
+    train_rows, _, _ = loop.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
     assert len(train_rows) % cfg.batch_size  # the last batch is smaller
 
     result, graphs = compiled_run(cfg, examples)
-    eager = engine.train(config(tmp_path / "eager", compile="off", max_seq_length=32), examples)
+    eager = loop.train(config(tmp_path / "eager", compile="off", max_seq_length=32), examples)
 
     assert result.step == eager.step == len(graphs) >= 12
     assert graphs[0] >= 1 and graphs[-1] == graphs[0]
@@ -142,7 +142,7 @@ def test_a_compiled_prompt_completion_run_compiles_one_graph_per_width_bucket(tm
     which shapes recompile does not depend on the backend."""
     examples = qa_examples(80)
     cfg = config(tmp_path, kind="prompt_completion", compile="aot_eager")
-    train_rows, _, _ = engine.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
+    train_rows, _, _ = loop.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
     fixed = data.FixedShapes(cfg.batch_size, cfg.max_seq_length, packed=False)
     batches = data.batches(train_rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
     widths = {fixed.width(int(train_rows.lengths[b].max())) for b in batches}

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from jobs.training import engine, export
-from jobs.training.gguf_export import export_gguf
+from jobs.engine import export, loop
+from jobs.engine.gguf_export import export_gguf
 from tests.jobs.training.test_engine import config, text_examples
 
 # Measured on the trained tiny models below: the largest q8_0 logit difference was 0.0087 (full)
@@ -20,7 +20,7 @@ PROMPT = "the cat sat on a mat while dogs ran over green hills under blue skies 
 
 def export_and_compare(tmp_path, method):
     cfg = config(tmp_path, method=method, epochs=2, learning_rate=1e-2, lora_r=4, lora_alpha=8)
-    result = engine.train(cfg, text_examples(60))
+    result = loop.train(cfg, text_examples(60))
     folder = tmp_path / "final"
     model = export.export_model(
         result.model, result.tokenizer, folder, method=method, model_card="# card\n"
@@ -117,8 +117,8 @@ def _render_go_template(template, messages):
 
 
 def test_the_ollama_chat_template_writes_the_training_text():
-    from jobs.datasets.formatting import chat_prompt
-    from jobs.training.gguf_export import OLLAMA_TEMPLATES
+    from jobs.datasets.segments import chat_prompt
+    from jobs.engine.gguf_export import OLLAMA_TEMPLATES
 
     messages = [
         {"role": "system", "content": "Be brief."},

@@ -4,10 +4,10 @@ and how the job page shows it."""
 import pytest
 from django.urls import reverse
 
-from jobs.catalog.catalog import gpt2_parameters
-from jobs.constants import flops_per_token, padded_vocab_size, peak_bf16_flops
+from jobs.catalog.services import gpt2_parameters
+from jobs.engine.constants import flops_per_token, padded_vocab_size, peak_bf16_flops
+from jobs.engine.device import model_flops_utilisation
 from jobs.models import Job
-from jobs.training.device import model_flops_utilisation
 from tests.jobs.factories import make_job
 
 # GPT-2 124M with its vocabulary padded to 50,304: nanoGPT prints 123.69M parameters without

@@ -8,12 +8,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
-from jobs.catalog.catalog import gpt2_parameters, seed_catalog
+from jobs.catalog.services import gpt2_parameters, seed_catalog
+from jobs.engine import export, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import gpt2_tokenizer
 from jobs.models import BaseModel
 from jobs.playground import sampling
-from jobs.training import engine, export
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import gpt2_tokenizer
 
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 128}
 PADDED = {**TINY, "vocab_size": 50304}
@@ -35,7 +35,7 @@ def config(tmp_path, **overrides):
         "output_dir": str(tmp_path),
         "num_threads": 1,
     }
-    return engine.TrainConfig(**{**values, **overrides})
+    return loop.TrainConfig(**{**values, **overrides})
 
 
 @pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_built_in_models_have_a_padded_vocabulary_and_old_rows_get_it_on_migrate
 
 
 def test_a_built_in_model_trains_with_the_padded_vocabulary_and_saves_it(tmp_path):
-    result = engine.train(config(tmp_path), text_examples(30))
+    result = loop.train(config(tmp_path), text_examples(30))
     folder = tmp_path / "final"
     export.export_model(result.model, result.tokenizer, folder, method="full", model_card="#\n")
     loaded = AutoModelForCausalLM.from_pretrained(folder / "model")
@@ -121,13 +121,13 @@ class StopAt(Callbacks):
 
 def test_a_job_checkpointed_before_padding_resumes_with_its_own_vocabulary(tmp_path):
     examples = text_examples(60)
-    engine.train(config(tmp_path, model_config=TINY, save_steps=3), examples, callbacks=StopAt(4))
+    loop.train(config(tmp_path, model_config=TINY, save_steps=3), examples, callbacks=StopAt(4))
     newest = sorted((tmp_path / "checkpoints").glob("step-*"))[-1]
     counters = json.loads((newest / "state.json").read_text())
     assert counters.pop("vocab_size") == 50257
     (newest / "state.json").write_text(json.dumps(counters))  # as written before padding
 
-    resumed = engine.train(config(tmp_path), examples)  # the catalog now says 50,304
+    resumed = loop.train(config(tmp_path), examples)  # the catalog now says 50,304
 
     assert resumed.model.config.vocab_size == 50257
     assert resumed.step == resumed.total_steps and resumed.eval_loss is not None

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from jobs.training import data, engine
-from jobs.training.callbacks import Callbacks
-from jobs.training.tokenizer import gpt2_tokenizer
+from jobs.engine import data, loop
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.tokenizer import gpt2_tokenizer
 from tests.jobs.training.test_engine import config, text_examples
 
 
@@ -49,9 +49,9 @@ def test_training_logs_token_accuracy_and_the_final_pass_reads_every_validation_
         tmp_path, epochs=2, learning_rate=1e-2, eval_steps=10, eval_max_rows=4, precision="fp32"
     )
     recorder = Recorder()
-    result = engine.train(cfg, examples, callbacks=recorder)
+    result = loop.train(cfg, examples, callbacks=recorder)
 
-    _, eval_rows, _ = engine.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
+    _, eval_rows, _ = loop.prepare_rows(cfg, gpt2_tokenizer(), examples, None)
     assert len(eval_rows) > 4
     loss, accuracy = by_hand(result.model, eval_rows)
 
@@ -74,5 +74,5 @@ def test_token_accuracy_counts_only_labelled_tokens():
     logits = torch.zeros(1, 4, 5)
     logits[0, 0, 2] = logits[0, 1, 3] = logits[0, 2, 1] = 1  # predicts 2, 3, 1 for tokens 1..3
     labels = torch.tensor([[9, 2, data.IGNORE_INDEX, 4]])
-    correct, counted = engine.token_hits(logits, labels).tolist()
+    correct, counted = loop.token_hits(logits, labels).tolist()
     assert (correct, counted) == (1, 2)

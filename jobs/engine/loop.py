@@ -1,0 +1,549 @@
+"""The training loop: a configuration, examples and callbacks in; a trained model out.
+
+It reads like nanoGPT's train.py: the configuration with commented defaults, then `train`, a
+linear sequence (device, tokenizer, rows, model, optimizer, resume, loop), then the loop and
+evaluation. No Django here, so benchmarks and tests can run and measure it on its own. Its
+parts: data.py (rows, batches), modelling.py (tokenizer, model, optimizer, schedule),
+device.py (device, precision, compilation, threads, MFU), checkpoints.py (save and resume).
+
+Checkpoints hold everything needed to continue exactly: trainable weights, optimizer,
+scheduler, gradient scaler and random state, plus the global step. The data order of each
+epoch depends only on the seed and the epoch, so a resumed run replays the same batches.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from jobs.engine import best as best_model
+from jobs.engine import checkpoints as ckpt
+from jobs.engine import data, fused_loss
+from jobs.engine.callbacks import Callbacks
+from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, VALIDATION_FRACTION
+from jobs.engine.device import (
+    autocast,
+    available_cpus,  # noqa: F401  (part of the engine's interface: bench/train_throughput.py)
+    choose_num_threads,
+    compile_backend,
+    device_name,
+    model_flops_utilisation,
+    peak_memory,
+    pick_device,
+    pick_precision,
+)
+from jobs.engine.modelling import (  # noqa: F401  (ModelLoadError, load_tokenizer: interface)
+    ModelLoadError,
+    build_model,
+    load_tokenizer,
+    make_optimizer,
+    make_scheduler,
+    training_flops_per_token,
+)
+
+
+@dataclass
+class TrainConfig:
+    # --- model ----------------------------------------------------------------------------
+    model_path: str = ""  # a Hugging Face folder (or hub id) with the weights to start from
+    model_config: dict = field(default_factory=dict)  # GPT2Config arguments: random weights
+    tokenizer_path: str = ""  # "" means the official GPT-2 tokenizer, available offline
+    method: str = "full"  # "full" trains every weight; "lora" trains low-rank adapters
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    # --- data -----------------------------------------------------------------------------
+    kind: str = "text"  # "text" is packed; "prompt_completion" and "chat" keep one example a row
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
+    validation_fraction: float = VALIDATION_FRACTION  # held out without validation examples
+    # Where tokenised data is kept (data.TokenStore), per dataset and tokenizer, for examples
+    # that carry a cache key; "" tokenises into a temporary folder each run.
+    data_cache_dir: str = ""
+    # --- optimisation (the names of a job's hyperparameters) ------------------------------
+    epochs: int = 1
+    learning_rate: float = 5e-4
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.01
+    lr_scheduler: str = "cosine"  # linear, cosine, constant (all with warmup)
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    # auto: bf16 autocast on a GPU that supports it and on a CPU with bf16 instructions
+    # (cpu_features.py; the chunked head then runs its matmuls in bf16), fp32 on other CPUs.
+    precision: str = "auto"
+    # --- cadence --------------------------------------------------------------------------
+    log_steps: int = 0  # 0: about 50 metric points over the run
+    eval_steps: int = 50  # 0: evaluate only at the end
+    # Evaluations during training read at most this many validation rows (a fixed subset, so
+    # points compare); the final evaluation always reads them all. 0: always all.
+    eval_max_rows: int = 256
+    save_steps: int = 100  # 0: no intermediate checkpoints
+    save_total_limit: int = 2  # older checkpoints are deleted (never the best one)
+    # --- early stopping and the exported model (best.py) ----------------------------------
+    early_stopping_patience: int = 0  # evaluations without improvement that stop; 0: never
+    early_stopping_min_delta: float = 0.0  # a smaller drop in eval loss is no improvement
+    exported_model: str = "last"  # "best": the weights of the lowest eval loss are exported
+    # --- where and how fast ---------------------------------------------------------------
+    output_dir: str = "out"  # checkpoints go to output_dir/checkpoints
+    resume: bool = True  # continue from the newest complete checkpoint in output_dir
+    device: str = "auto"  # auto, cpu, cuda
+    # auto: torch.compile on CUDA only (on a CPU it costs more than it saves); on/off, or a
+    # backend name ("aot_eager"). A compiled run pads batches to a few fixed shapes.
+    compile: str = "auto"
+    num_threads: int = (
+        0  # CPU threads; 0 times 1 and all available on the real step, keeps the faster
+    )
+    # The LM head and its loss in one chunked pass (fused_loss.py): "auto" on a CPU in fp32 or
+    # bf16, uncompiled, for GPT-2 models, where the vocabulary's logits dominate a step; on, off.
+    fused_loss: str = "auto"
+
+
+@dataclass
+class TrainResult:
+    model: object  # the trained model, unwrapped (a PeftModel for LoRA)
+    tokenizer: object
+    step: int
+    total_steps: int
+    stopped: str | None  # the reason when should_stop ended the run early
+    train_loss: float | None
+    eval_loss: float | None
+    # Share of predicted tokens the model's top choice got right, and exp(eval loss).
+    train_accuracy: float | None
+    eval_accuracy: float | None
+    eval_perplexity: float | None
+    tokens_seen: int
+    seconds: float  # training time over every run of this job, resumed runs included
+    tokens_per_second: float
+    peak_memory_bytes: int
+    device: str  # "cpu" or the CUDA device name
+    num_threads: int
+    train_rows: int
+    eval_rows: int
+    warnings: list = field(default_factory=list)
+    # Model FLOPs utilisation: tokens/s × FLOPs per token ÷ the device's dense bf16 peak; None
+    # on a CPU or a GPU missing from jobs.engine.constants.PEAK_BF16_FLOPS.
+    mfu: float | None = None
+    best_step: int | None = None  # the evaluation with the lowest eval loss
+    best_eval_loss: float | None = None
+    exported_step: int | None = None  # whose weights `model` holds: best_step or step
+    early_stopped: bool = False  # stopped after early_stopping_patience evaluations
+    precision: str = "fp32"  # what the run computed in: fp32, bf16 or fp16 (autocast)
+
+
+@dataclass
+class _State:
+    step: int = 0
+    tokens_seen: int = 0
+    elapsed_seconds: float = 0.0
+    eval_loss: float | None = None
+    best_step: int | None = None
+    best_eval_loss: float | None = None
+    evals_without_improvement: int = 0
+    eval_metrics: dict = field(default_factory=dict)  # eval_accuracy, eval_perplexity
+
+
+def train(cfg, train_examples, eval_examples=None, callbacks=None):
+    """Train and return a TrainResult.
+
+    1. Pick the device and precision (TF32 and bf16 autocast on CUDA; bf16 on a CPU with bf16
+       instructions).
+    2. Tokenise (streamed into compact arrays, or read from the cache): pack plain text, one
+       row per example otherwise; hold out validation rows.
+    3. Build the model (pretrained or random, with the shapes of a checkpoint to resume), LoRA.
+    4. Optimizer (fused AdamW) and learning-rate schedule; resume from the newest checkpoint.
+    5. Compile if asked, with fixed batch shapes so that warm-up compiles every graph.
+    6. Loop: forward, backward, clip, step; log, evaluate, checkpoint, ask whether to stop.
+    7. Final evaluation: a full pass over every validation row.
+    """
+    cb = callbacks or Callbacks()
+    device = pick_device(cfg.device)
+    amp_dtype = pick_precision(cfg.precision, device)
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls
+    tokenizer = load_tokenizer(cfg.tokenizer_path or cfg.model_path)
+    train_rows, eval_rows, warnings = prepare_rows(
+        cfg, tokenizer, train_examples, eval_examples, cb
+    )
+
+    checkpoints = Path(cfg.output_dir) / "checkpoints"
+    ckpt.seed_everything(cfg.seed)
+    vocab_size = ckpt.saved_vocab_size(checkpoints, len(tokenizer)) if cfg.resume else None
+    model = build_model(cfg, tokenizer, vocab_size).to(device)
+    backend = compile_backend(cfg, device)
+    fused = use_fused_loss(cfg, model, device, amp_dtype, backend)
+    num_threads = 0
+    if device.type == "cpu":
+        num_threads = _measure_threads(cfg, model, train_rows, fused, amp_dtype)
+    optimizer = make_optimizer(model, cfg, device)
+    steps_per_epoch = math.ceil(
+        math.ceil(len(train_rows) / cfg.batch_size) / cfg.gradient_accumulation_steps
+    )
+    total_steps = steps_per_epoch * cfg.epochs
+    scheduler = make_scheduler(optimizer, cfg, total_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+
+    state = _State()
+    resumed_from = (
+        ckpt.resume(checkpoints, model, optimizer, scheduler, scaler, state, device)
+        if cfg.resume
+        else None
+    )
+    forward, fixed = _compiled(model, cfg, backend) if backend else (model, None)
+    cb.on_start(
+        {
+            "total_steps": total_steps,
+            "start_step": state.step,
+            "resumed_from": resumed_from,
+            "device": device_name(device),
+            "num_threads": num_threads,
+            "train_rows": len(train_rows),
+            "eval_rows": len(eval_rows) if eval_rows else 0,
+            "tokens_per_epoch": train_rows.num_tokens,
+            "precision": str(amp_dtype).replace("torch.", "") if amp_dtype else "float32",
+            "compile": backend or "off",
+            "fused_loss": fused,
+            "warnings": warnings,
+        }
+    )
+    for message in warnings:
+        cb.on_warning(message)
+
+    loop = _Loop(cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp_dtype, fixed)
+    loop.fused = fused
+    stopped, train_loss, run_tokens, run_seconds = loop.run(
+        state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch
+    )
+    if not stopped and eval_rows is not None:
+        # The final evaluation reads every row. After an early stop it follows, at the same
+        # step, the evaluation that stopped the run (on at most eval_max_rows rows): that one
+        # already counted for the best model, and when it read every row it is not repeated.
+        evaluated_here = loop.last_eval_step == state.step
+        if not evaluated_here or 0 < cfg.eval_max_rows < len(eval_rows):
+            loop.evaluate(state, eval_rows, steps_per_epoch, max_rows=None)
+        if not evaluated_here:
+            best_model.track_evaluation(state, cfg, state.eval_loss)
+    best_folder = None if stopped else best_model.best_checkpoint_to_export(cfg, state, checkpoints)
+    if best_folder is not None:
+        ckpt.load_weights(best_folder, model)
+    tokens_per_second = run_tokens / run_seconds if run_seconds else 0.0
+    return TrainResult(
+        model=model,
+        tokenizer=tokenizer,
+        step=state.step,
+        total_steps=total_steps,
+        stopped=stopped,
+        train_loss=train_loss,
+        eval_loss=state.eval_loss,
+        train_accuracy=loop.train_accuracy,
+        eval_accuracy=state.eval_metrics.get("eval_accuracy"),
+        eval_perplexity=state.eval_metrics.get("eval_perplexity"),
+        tokens_seen=state.tokens_seen,
+        seconds=state.elapsed_seconds,
+        tokens_per_second=tokens_per_second,
+        peak_memory_bytes=peak_memory(device),
+        device=device_name(device),
+        num_threads=num_threads,
+        train_rows=len(train_rows),
+        eval_rows=len(eval_rows) if eval_rows else 0,
+        warnings=warnings,
+        mfu=model_flops_utilisation(
+            tokens_per_second, training_flops_per_token(model, cfg), device_name(device)
+        ),
+        best_step=state.best_step,
+        best_eval_loss=state.best_eval_loss,
+        exported_step=state.best_step if best_folder is not None else state.step,
+        early_stopped=loop.early_stopped,
+        precision={torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype, "fp32"),
+    )
+
+
+def use_fused_loss(cfg, model, device, amp_dtype, backend):
+    """Whether the step computes the head and loss in one chunked pass (fused_loss.py)."""
+    value = str(cfg.fused_loss).lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    plain = amp_dtype in (None, torch.bfloat16)
+    if value == "auto" and (device.type != "cpu" or not plain or backend):
+        return False
+    return fused_loss.supports(model)
+
+
+def _measure_threads(cfg, model, rows, fused, amp_dtype):
+    """choose_num_threads on the first batch of the first epoch, with the run's own step."""
+    device = torch.device("cpu")
+    index = data.batches(rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)[0]
+    batch = data.collate(rows, index, device)
+
+    def step(batch):
+        input_ids, labels, mask, _ = batch
+        with autocast(device, amp_dtype):
+            loss, _ = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+        loss.backward()
+
+    threads = choose_num_threads(cfg, step, batch)
+    model.zero_grad(set_to_none=True)
+    return threads
+
+
+def _loss_and_hits(model, forward, fused, input_ids, mask, labels):
+    """The batch's mean loss and its [correct, predicted] token counts."""
+    if fused:
+        return fused_loss.loss_and_hits(model, input_ids, mask, labels)
+    out = forward(input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False)
+    return out.loss, token_hits(out.logits, labels)
+
+
+def _compiled(model, cfg, backend):
+    """The compiled model and the fixed batch shapes it is fed, so that every graph is compiled
+    during warm-up (a recompile costs seconds on a CPU, minutes for a large model on a GPU).
+    dynamic=False: one static graph per shape, a handful in all, rather than a symbolic one."""
+    forward = torch.compile(model, backend=backend, dynamic=False)
+    return forward, data.FixedShapes(cfg.batch_size, cfg.max_seq_length, packed=cfg.kind == "text")
+
+
+class _Loop:
+    """The inner loop, kept apart from setup so each reads in one screen."""
+
+    def __init__(self, cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp, fixed):
+        self.cfg, self.cb, self.model, self.forward = cfg, cb, model, forward
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
+        self.device, self.amp_dtype, self.fixed = device, amp, fixed
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.last_eval_step = None
+        self.early_stopped = False
+        self.train_accuracy = None
+        self.fused = False
+
+    def run(self, state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch):
+        cfg, cb = self.cfg, self.cb
+        log_every = cfg.log_steps or max(1, total_steps // 50)
+        accum = cfg.gradient_accumulation_steps
+        epoch_batches, stopped, train_loss = {}, None, None
+        loss_sum, loss_count = torch.zeros((), device=self.device), 0
+        hits = torch.zeros(2, device=self.device)  # correctly predicted tokens, predicted tokens
+        window_start, window_tokens = time.perf_counter(), 0
+        run_start, run_tokens = time.perf_counter(), 0
+        self.model.train()
+        while state.step < total_steps and not stopped and not self.early_stopped:
+            epoch, in_epoch = divmod(state.step, steps_per_epoch)
+            if epoch not in epoch_batches:
+                epoch_batches = {
+                    epoch: data.batches(
+                        train_rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed + epoch
+                    )
+                }
+            micro = epoch_batches[epoch][in_epoch * accum : (in_epoch + 1) * accum]
+            loss, tokens, grad_norm = self._step(train_rows, micro, hits)
+            state.step += 1
+            state.tokens_seen += tokens
+            window_tokens += tokens
+            run_tokens += tokens
+            loss_sum += loss
+            loss_count += 1
+            if state.step % log_every == 0 or state.step == total_steps:
+                # The only sync with the device: loss and accuracy in one transfer.
+                train_loss, correct, predicted = torch.cat(
+                    [(loss_sum / loss_count)[None], hits]
+                ).tolist()
+                self.train_accuracy = correct / predicted if predicted else None
+                now = time.perf_counter()
+                cb.on_log(
+                    {
+                        "step": state.step,
+                        "epoch": state.step / steps_per_epoch,
+                        "train_loss": train_loss,
+                        "train_accuracy": self.train_accuracy,
+                        "learning_rate": self.scheduler.get_last_lr()[0],
+                        "grad_norm": float(grad_norm),
+                        "tokens_per_second": window_tokens / max(now - window_start, 1e-9),
+                    }
+                )
+                loss_sum, loss_count = torch.zeros((), device=self.device), 0
+                hits.zero_()
+                window_start, window_tokens = now, 0
+            is_new_best = False
+            last = (
+                state.step == total_steps
+            )  # the final evaluation, after the loop, reads every row
+            if eval_rows is not None and cfg.eval_steps and state.step % cfg.eval_steps == 0:
+                if not last:
+                    self.evaluate(state, eval_rows, steps_per_epoch, max_rows=cfg.eval_max_rows)
+                    self.last_eval_step = state.step
+                    is_new_best, self.early_stopped = best_model.track_evaluation(
+                        state, cfg, state.eval_loss
+                    )
+            run_seconds = time.perf_counter() - run_start
+            saved = cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total_steps
+            saved = saved or best_model.wants_best_checkpoint(
+                cfg, is_new_best, state.step, total_steps
+            )
+            if saved:
+                self._checkpoint(checkpoints, state, run_seconds)
+            cb.on_step(
+                {
+                    "step": state.step,
+                    "total_steps": total_steps,
+                    "epoch": state.step / steps_per_epoch,
+                    "tokens_seen": state.tokens_seen,
+                    "elapsed_seconds": state.elapsed_seconds + run_seconds,
+                }
+            )
+            stopped = cb.should_stop()
+            if stopped in ("paused", "preempted") and not saved:
+                # A paused or preempted run resumes from its newest checkpoint: write one now.
+                self._checkpoint(checkpoints, state, time.perf_counter() - run_start)
+        run_seconds = time.perf_counter() - run_start
+        state.elapsed_seconds += run_seconds
+        return stopped, train_loss, run_tokens, run_seconds
+
+    def evaluate(self, state, eval_rows, steps_per_epoch, *, max_rows):
+        metrics = evaluate(
+            self.model,
+            eval_rows,
+            self.cfg,
+            self.device,
+            self.amp_dtype,
+            max_rows=max_rows,
+            fused=self.fused,
+        )
+        state.eval_loss = metrics.pop("eval_loss")
+        state.eval_metrics = metrics
+        self.cb.on_evaluate(
+            state.step, state.eval_loss, state.step / steps_per_epoch, metrics=metrics
+        )
+
+    def _step(self, rows, micro_batches, hits):
+        """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm.
+        Adds the micro-batches' correct and predicted token counts to `hits`."""
+        total_loss, tokens = torch.zeros((), device=self.device), 0
+        for index in micro_batches:
+            input_ids, labels, mask, n = data.collate(rows, index, self.device, self.fixed)
+            with autocast(self.device, self.amp_dtype):
+                loss, batch_hits = _loss_and_hits(
+                    self.model, self.forward, self.fused, input_ids, mask, labels
+                )
+            hits += batch_hits
+            loss = loss / len(micro_batches)
+            self.scaler.scale(loss).backward()
+            total_loss += loss.detach()
+            tokens += n
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total_loss, tokens, grad_norm
+
+    def _checkpoint(self, checkpoints, state, run_seconds):
+        snapshot = replace(state, elapsed_seconds=state.elapsed_seconds + run_seconds)
+        path, size = ckpt.save_checkpoint(
+            checkpoints, self.model, self.optimizer, self.scheduler, self.scaler, snapshot
+        )
+        self.cb.on_checkpoint(state.step, str(path), size, state.eval_loss)
+        kept = ckpt.prune_checkpoints(
+            checkpoints, keep=self.cfg.save_total_limit, protect=state.best_step
+        )
+        for step, old in kept:
+            self.cb.on_checkpoint_removed(step, str(old))
+
+
+# --- Data ---------------------------------------------------------------------------------
+
+
+def prepare_rows(cfg, tokenizer, train_examples, eval_examples, cb=None):
+    """Training and validation rows, plus warnings worth telling the user.
+
+    1. Tokenise each split into a TokenStore (or read it from cfg.data_cache_dir).
+    2. Plain text: pack into blocks; held out by block when there are no validation examples.
+    3. Other kinds: one row per example; held out by whole examples."""
+    cb = cb or Callbacks()
+    warnings, dropped = [], 0
+    store = _store(cfg, tokenizer, train_examples, cb, "training")
+    if cfg.kind == "text":
+        train_rows = data.packed_rows(store, block_size=cfg.max_seq_length)
+        eval_rows = None
+        if eval_examples is None:
+            train_rows, eval_rows = data.split_rows(
+                train_rows, fraction=cfg.validation_fraction, seed=cfg.seed
+            )
+    else:
+        kept, held = None, None
+        if eval_examples is None:
+            kept, held = data.holdout_indices(
+                len(store), fraction=cfg.validation_fraction, seed=cfg.seed
+            )
+        train_rows, dropped = data.example_rows(store, block_size=cfg.max_seq_length, index=kept)
+        eval_rows = None
+        if held is not None and len(held):
+            eval_rows, _ = data.example_rows(store, block_size=cfg.max_seq_length, index=held)
+    if eval_examples is not None:
+        eval_store = _store(cfg, tokenizer, eval_examples, cb, "validation")
+        if cfg.kind == "text":
+            eval_rows = data.packed_rows(eval_store, block_size=cfg.max_seq_length)
+        else:
+            eval_rows, _ = data.example_rows(eval_store, block_size=cfg.max_seq_length)
+    eval_rows = eval_rows if eval_rows is not None and len(eval_rows) else None
+    if dropped:
+        warnings.append(
+            f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens "
+            "and were skipped"
+        )
+    if not len(train_rows):
+        raise ValueError("The dataset has no training rows left after tokenisation")
+    if eval_rows is None:
+        warnings.append(
+            "Too little data to hold out a validation split (fewer than 4 examples, or 4 packed "
+            "blocks of text): no eval loss will be reported"
+        )
+    return train_rows, eval_rows, warnings
+
+
+def _store(cfg, tokenizer, examples, cb, split):
+    def progress(done, total):
+        cb.on_tokenise({"split": split, "done": done, "total": total})
+
+    store, cached = data.load_or_tokenise(
+        examples, tokenizer, kind=cfg.kind, cache_dir=cfg.data_cache_dir, on_progress=progress
+    )
+    cb.on_tokenise(
+        {"split": split, "done": len(store), "total": len(store), "cached": cached, "end": True}
+    )
+    return store
+
+
+@torch.no_grad()
+def token_hits(logits, labels):
+    """[correct, predicted]: how many labelled tokens the model's top choice got right, and how
+    many labelled tokens there were (token i is predicted from the logits at i - 1)."""
+    target = labels[:, 1:]
+    counted = target != data.IGNORE_INDEX
+    correct = (logits[:, :-1].argmax(-1) == target) & counted
+    return torch.stack([correct.sum(), counted.sum()]).float()
+
+
+@torch.no_grad()
+def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None, fused=False):
+    """eval_loss (mean per predicted token), eval_accuracy and eval_perplexity over the first
+    `max_rows` validation rows, or all of them (uncompiled: no recompiles)."""
+    model.eval()
+    total, hits = 0.0, torch.zeros(2, device=device)
+    for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False, limit=max_rows):
+        input_ids, labels, mask, _ = data.collate(rows, index, device)
+        with autocast(device, amp_dtype):
+            loss, batch_hits = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+        total += float(loss) * float(batch_hits[1])
+        hits += batch_hits
+    model.train()
+    correct, count = (float(v) for v in hits)
+    if not count:
+        return {"eval_loss": None, "eval_accuracy": None, "eval_perplexity": None}
+    loss = total / count
+    return {
+        "eval_loss": loss,
+        "eval_accuracy": correct / count,
+        "eval_perplexity": math.exp(loss) if loss < 700 else None,  # beyond: a float overflows
+    }

@@ -1,0 +1,38 @@
+"""The app's models, one module per family; Django loads this package as `jobs.models`.
+
+Every topic package (datasets, catalog, fleet, training, notifications, sharing, ...) imports
+its records from here, and nothing here imports a topic: the models sit below every service and
+view (see the import-linter contracts in pyproject.toml). Migration 0001 names
+`jobs.models.dataset_upload_path`, so it stays importable from here.
+"""
+
+from jobs.models.base_model import BaseModel, BaseModelQuerySet
+from jobs.models.dataset import Dataset, DatasetQuerySet, dataset_upload_path, dataset_validated
+from jobs.models.job import Job
+from jobs.models.job_queries import JobQuerySet, job_state_changed
+from jobs.models.notifications import EmailPreference, Notification, Webhook, WebhookDelivery
+from jobs.models.records import Checkpoint, JobEvent, MetricPoint
+from jobs.models.share import JobShare
+from jobs.models.worker import Worker, WorkerQuerySet
+
+__all__ = [
+    "BaseModel",
+    "BaseModelQuerySet",
+    "Checkpoint",
+    "Dataset",
+    "DatasetQuerySet",
+    "EmailPreference",
+    "Job",
+    "JobEvent",
+    "JobQuerySet",
+    "JobShare",
+    "MetricPoint",
+    "Notification",
+    "Webhook",
+    "WebhookDelivery",
+    "Worker",
+    "WorkerQuerySet",
+    "dataset_upload_path",
+    "dataset_validated",
+    "job_state_changed",
+]

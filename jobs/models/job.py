@@ -1,0 +1,216 @@
+"""The Job: what a user asked to train, where it stands, and where its files are.
+
+Its state changes live in jobs/models/job_lifecycle.py (mixed in), the queryset with the
+visibility rule and the fair claim in jobs/models/job_queries.py. No other module writes
+`status`; jobs.training decides which transition to call and does what lies outside the row
+(the queue, the engine, files).
+"""
+
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# Re-exported: `from jobs.models import Dataset` keeps working; migration 0001 names
+# jobs.models.dataset_upload_path.
+from jobs.models.base_model import BaseModel, BaseModelQuerySet  # noqa: F401
+from jobs.models.dataset import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
+from jobs.models.job_lifecycle import JobLifecycle
+from jobs.models.job_queries import JobQuerySet, job_state_changed  # noqa: F401
+from jobs.models.notifications import (  # noqa: F401
+    EmailPreference,
+    Notification,
+    Webhook,
+    WebhookDelivery,
+)
+from jobs.models.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
+from jobs.models.worker import Worker, WorkerQuerySet  # noqa: F401
+from jobs.storage import files
+
+
+class Job(JobLifecycle, models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Method(models.TextChoices):
+        FULL = "full", "Full fine-tuning"
+        LORA = "lora", "LoRA"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+    )
+    # The team whose members share it, or None: the owner's personal space. Deleting the team
+    # hands its jobs back to their owners' personal spaces.
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    # RESTRICT, not PROTECT: a dataset (or a parent job) in use cannot be deleted on its own,
+    # but deleting the user deletes it together with the jobs that use it.
+    dataset = models.ForeignKey(Dataset, on_delete=models.RESTRICT, related_name="jobs")
+    validation_dataset = models.ForeignKey(
+        Dataset, on_delete=models.RESTRICT, null=True, blank=True, related_name="validation_jobs"
+    )
+    base_model = models.ForeignKey(
+        BaseModel, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
+    parent_job = models.ForeignKey(
+        "self",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="child_jobs",
+        help_text="A finished job the user may see whose model this job continues from",
+    )
+    # Set when the job continues from one of parent_job's kept checkpoints, not its final model.
+    parent_checkpoint_step = models.IntegerField(null=True, blank=True)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.FULL)
+    requested_hyperparameters = models.JSONField(default=dict, blank=True)
+    hyperparameters = models.JSONField(default=dict, blank=True)  # every value resolved
+    hyperparameter_reasons = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    # The pool of workers whose queue the job waits in (jobs.planning.routing chose it at launch).
+    pool = models.CharField(max_length=64, default="cpu")
+    preempt_count = models.IntegerField(default=0)  # SIGTERMs survived; not restarts
+    cancel_requested = models.BooleanField(default=False)
+    pause_requested = models.BooleanField(default=False)
+    step = models.IntegerField(default=0)
+    total_steps = models.IntegerField(default=0)
+    epoch = models.FloatField(default=0)
+    tokens_seen = models.BigIntegerField(default=0)
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    train_loss = models.FloatField(null=True, blank=True)  # latest
+    eval_loss = models.FloatField(null=True, blank=True)  # latest
+
+    # {"seconds": ..., "peak_memory_bytes": ..., "cost": ..., "device": ..., "fits": ..., ...}
+    estimate = models.JSONField(default=dict, blank=True)
+    # the same keys, measured, filled in when the job ends
+    actual = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    restart_count = models.IntegerField(default=0)
+    output_dir = models.CharField(max_length=500, blank=True)  # relative to MEDIA_ROOT
+    samples = models.JSONField(default=list, blank=True)  # [{"prompt": ..., "output": ...}]
+    # Set by OpenAI-compatible clients: the suffix names the fine-tuned model
+    # (ft:<base>:<suffix>:<id>); metadata is the client's own key-value pairs, filterable.
+    suffix = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # when its current task was enqueued: at launch, and again each time a reaper requeues it
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            # What a free worker of a pool looks at: its queued jobs.
+            models.Index(fields=["status", "pool", "created_at"], name="jobs_job_pool_queue"),
+            # Each user's oldest queued job in a pool (the claim's candidates).
+            models.Index(
+                fields=["owner", "status", "pool", "created_at"], name="jobs_job_owner_queue"
+            ),
+            # Who was served last in a pool (the claim's tie-break between users).
+            models.Index(fields=["pool", "started_at"], name="jobs_job_pool_started"),
+            # A user's list, newest first, one page at a time (and its count).
+            models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (#{self.pk})"
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def folder(self):
+        """The job's files: checkpoints/, final/ (model/, and adapter/ for LoRA), model.zip."""
+        return files.local_root() / "jobs" / str(self.pk)
+
+    @property
+    def model_folder(self):
+        """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
+        return files.local_root() / self.output_dir / "model" if self.output_dir else None
+
+    def checkpoint_model_dir(self, step):
+        """Where the checkpoint at `step` is saved as a model (model/, adapter/ for LoRA) once
+        someone downloads it or trains from it."""
+        return self.folder / "checkpoint-models" / f"step-{step:08d}"
+
+    @property
+    def gguf_folder(self):
+        """The GGUF files and Ollama Modelfile of a succeeded GPT-2 job, beside its model."""
+        return files.local_root() / self.output_dir / "gguf" if self.output_dir else None
+
+    @property
+    def gguf_stem(self):
+        return f"llm-tuner-job-{self.pk}"
+
+    def gguf_file(self, quant):
+        """The GGUF file in `quant` (f16, q8_0), named as it downloads: the Modelfile's FROM."""
+        return self.gguf_folder / f"{self.gguf_stem}-{quant}.gguf"
+
+    @property
+    def has_gguf(self):
+        return self.has_model() and files.exists(f"{self.output_dir}/gguf/Modelfile")
+
+    def has_model(self):
+        """Whether the job succeeded and its model's files are there to load or download."""
+        return (
+            self.status == self.Status.SUCCEEDED
+            and bool(self.output_dir)
+            and files.exists(f"{self.output_dir}/model/config.json")
+        )
+
+    def local_model_folder(self):
+        """model_folder on this machine, downloaded from the object store first if need be."""
+        return files.fetch_folder(f"{self.output_dir}/model")
+
+    def no_model_reason(self):
+        """Why there is no model to download or generate with (the API and the portal alike)."""
+        if self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.PAUSED):
+            return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
+        if self.status != self.Status.SUCCEEDED:
+            return f"Job {self.pk} {self.status}, so it has no model: only a succeeded job has one."
+        return f"Job {self.pk}'s model files are missing."
+
+    @property
+    def progress_percent(self):
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.total_steps:
+            return 0
+        return min(100, round(100 * self.step / self.total_steps))
+
+    @property
+    def duration_seconds(self):
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    # --- Lifecycle ------------------------------------------------------------------------
+
+    def log(self, message, *, level="info", kind="log", data=None):
+        return JobEvent.objects.create(
+            job=self, level=level, kind=kind, message=message, data=data or {}
+        )

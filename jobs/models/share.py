@@ -1,0 +1,23 @@
+"""A read-only share of one job with one user (re-exported by jobs.models). What a share allows
+is decided in jobs.sharing.access, like everything else about who sees what."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class JobShare(models.Model):
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs_shared_with_me"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "user"], name="one_share_per_job_user")
+        ]
+
+    def __str__(self):
+        return f"job {self.job_id} shared with {self.user}"

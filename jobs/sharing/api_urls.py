@@ -1,0 +1,12 @@
+from django.urls import path
+
+from jobs.sharing import api
+
+urlpatterns = [
+    path("jobs/<int:pk>/shares/", api.JobShareListView.as_view(), name="api-job-shares"),
+    path(
+        "jobs/<int:pk>/shares/<int:user_id>/",
+        api.JobShareDetailView.as_view(),
+        name="api-job-share",
+    ),
+]
