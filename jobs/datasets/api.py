@@ -7,7 +7,6 @@ Serializers validate and shape; jobs.datasets.services does the work.
 
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -24,6 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.throttles import ThrottledActionsMixin
 from jobs.datasets import reader, services
+from jobs.datasets.responses import dataset_file_response
 from jobs.datasets.serializers import (
     DatasetSerializer,
     DatasetUpdateSerializer,
@@ -157,12 +157,3 @@ class DatasetDownloadView(APIView):
     def get(self, request, pk):
         dataset = _dataset(request, pk)
         return dataset_file_response(dataset)
-
-
-def dataset_file_response(dataset):
-    return FileResponse(
-        dataset.file.open("rb"),
-        as_attachment=True,
-        filename=dataset.original_filename,
-        content_type="application/octet-stream",
-    )

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs.datasets import reader, services
-from jobs.datasets.api import dataset_file_response
 from jobs.datasets.formats import FORMATS
 from jobs.datasets.forms import DatasetUploadForm
+from jobs.datasets.responses import dataset_file_response
 from jobs.models import Dataset, Job
 from jobs.sharing import access
 from jobs.sharing.forms import SpaceForm, show_teams

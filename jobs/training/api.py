@@ -8,13 +8,12 @@ jobs.playground.generation.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,8 +25,12 @@ from jobs.planning.autoconfig import job_estimate
 from jobs.playground import client, generation
 from jobs.sharing import access
 from jobs.sharing.services import space_move
-from jobs.storage import files
-from jobs.training.downloads import GGUF_QUANTS, MODEL_FORMATS, checkpoint_model_zip, job_model_file
+from jobs.training.responses import (
+    Conflict,
+    checkpoint_zip_response,
+    messages_of,
+    model_file_response,
+)
 from jobs.training.serializers import (
     CheckpointSerializer,
     GenerateRequestSerializer,
@@ -39,16 +42,10 @@ from jobs.training.serializers import (
     JobSummarySerializer,
     JobUpdateSerializer,
     MetricPointSerializer,
+    ModelQuery,
     cursor_page_serializer,
 )
 from jobs.training.services import job_cancel, job_delete, job_launch
-
-
-class Conflict(APIException):
-    """The request is valid but the job's state does not allow it (yet)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class InferenceUnavailable(APIException):
@@ -56,27 +53,11 @@ class InferenceUnavailable(APIException):
     default_code = "inference_unavailable"
 
 
-def _messages(exc):
-    return exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
-
-
 class AfterStepQuery(serializers.Serializer):
     after_id = serializers.IntegerField(
         default=0, help_text="Only points written after the point with this id (the cursor)"
     )
     after_step = serializers.IntegerField(default=-1, help_text="Only points with a larger step")
-
-
-class ModelQuery(serializers.Serializer):
-    format = serializers.ChoiceField(
-        choices=MODEL_FORMATS,
-        default="zip",
-        help_text="zip: the Hugging Face folder; gguf: one GGUF file (llama.cpp, Ollama); "
-        "modelfile: the Ollama Modelfile for the q8_0 file",
-    )
-    quant = serializers.ChoiceField(
-        choices=GGUF_QUANTS, default="q8_0", help_text="The GGUF file's weights (format=gguf)"
-    )
 
 
 class DownloadNegotiation(DefaultContentNegotiation):
@@ -215,7 +196,7 @@ class JobViewSet(
         try:
             job_delete(job=job)
         except DjangoValidationError as exc:
-            raise Conflict(" ".join(_messages(exc))) from exc
+            raise Conflict(" ".join(messages_of(exc))) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -229,7 +210,7 @@ class JobViewSet(
         try:
             job = job_cancel(job=job)
         except DjangoValidationError as exc:
-            raise Conflict(" ".join(_messages(exc))) from exc
+            raise Conflict(" ".join(messages_of(exc))) from exc
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
 
@@ -324,32 +305,6 @@ class JobViewSet(
         except client.Unavailable as exc:
             raise InferenceUnavailable(str(exc)) from exc
         return Response(result)
-
-
-def checkpoint_zip_response(job, step):
-    """A kept checkpoint as a model zip; 404 naming the kept steps when there is none."""
-    try:
-        path = checkpoint_model_zip(job=job, step=step)
-    except DjangoValidationError as exc:
-        raise NotFound(" ".join(_messages(exc))) from exc
-    filename = f"llm-tuner-job-{job.pk}-step-{step}-model.zip"
-    return FileResponse(
-        path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
-    )
-
-
-def model_file_response(job, *, format="zip", quant="q8_0"):  # noqa: A002  (the API's name)
-    """The job's model in `format` as a download; Conflict while there is no such file."""
-    try:
-        path, filename, content_type = job_model_file(job=job, file_format=format, quant=quant)
-    except DjangoValidationError as exc:
-        raise Conflict(" ".join(_messages(exc))) from exc
-    if files.remote():
-        # Straight from the store, for this user only: a URL that expires in minutes.
-        return HttpResponseRedirect(files.download_url(path, filename))
-    return FileResponse(
-        path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
-    )
 
 
 def _query(serializer_class, request):

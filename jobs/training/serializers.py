@@ -8,6 +8,7 @@ from jobs.fleet.queue_position import queue_standing
 from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.sharing.serializers import team_field
+from jobs.training.downloads import GGUF_QUANTS, MODEL_FORMATS
 from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
@@ -348,4 +349,16 @@ def cursor_page_serializer(name, item_serializer):
             "results": item_serializer(many=True),
             "next": serializers.URLField(allow_null=True),
         },
+    )
+
+
+class ModelQuery(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=MODEL_FORMATS,
+        default="zip",
+        help_text="zip: the Hugging Face folder; gguf: one GGUF file (llama.cpp, Ollama); "
+        "modelfile: the Ollama Modelfile for the q8_0 file",
+    )
+    quant = serializers.ChoiceField(
+        choices=GGUF_QUANTS, default="q8_0", help_text="The GGUF file's weights (format=gguf)"
     )

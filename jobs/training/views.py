@@ -23,8 +23,9 @@ from jobs.monitoring.comparison import LORA_ONLY
 from jobs.playground import client, generation
 from jobs.sharing import access
 from jobs.sharing.forms import ShareForm, SpaceForm
-from jobs.training.api import ModelQuery, checkpoint_zip_response, model_file_response
 from jobs.training.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
+from jobs.training.responses import checkpoint_zip_response, model_file_response
+from jobs.training.serializers import ModelQuery
 from jobs.training.services import job_cancel, job_delete, job_launch, job_pause, job_resume
 from tunerproject.ids import DB_INT_MAX, parse_int
 
