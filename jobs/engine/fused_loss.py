@@ -126,3 +126,14 @@ class _HeadCrossEntropy(torch.autograd.Function):
             None,
             None,
         )
+
+
+def wanted(cfg, model, device, amp_dtype, backend):
+    """Whether the step computes the head and loss in one chunked pass (this module)."""
+    value = str(cfg.fused_loss).lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    plain = amp_dtype in (None, torch.bfloat16)
+    if value == "auto" and (device.type != "cpu" or not plain or backend):
+        return False
+    return supports(model)

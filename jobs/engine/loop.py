@@ -34,6 +34,7 @@ from jobs.engine.device import (
     pick_device,
     pick_precision,
 )
+from jobs.engine.evaluation import evaluate, loss_and_hits
 from jobs.engine.modelling import (  # noqa: F401  (ModelLoadError, load_tokenizer: interface)
     ModelLoadError,
     build_model,
@@ -42,6 +43,7 @@ from jobs.engine.modelling import (  # noqa: F401  (ModelLoadError, load_tokeniz
     make_scheduler,
     training_flops_per_token,
 )
+from jobs.engine.rows import prepare_rows
 
 
 @dataclass
@@ -173,7 +175,7 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     vocab_size = ckpt.saved_vocab_size(checkpoints, len(tokenizer)) if cfg.resume else None
     model = build_model(cfg, tokenizer, vocab_size).to(device)
     backend = compile_backend(cfg, device)
-    fused = use_fused_loss(cfg, model, device, amp_dtype, backend)
+    fused = fused_loss.wanted(cfg, model, device, amp_dtype, backend)
     num_threads = 0
     if device.type == "cpu":
         num_threads = _measure_threads(cfg, model, train_rows, fused, amp_dtype)
@@ -260,17 +262,6 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
     )
 
 
-def use_fused_loss(cfg, model, device, amp_dtype, backend):
-    """Whether the step computes the head and loss in one chunked pass (fused_loss.py)."""
-    value = str(cfg.fused_loss).lower()
-    if value in ("0", "false", "no", "off"):
-        return False
-    plain = amp_dtype in (None, torch.bfloat16)
-    if value == "auto" and (device.type != "cpu" or not plain or backend):
-        return False
-    return fused_loss.supports(model)
-
-
 def _measure_threads(cfg, model, rows, fused, amp_dtype):
     """choose_num_threads on the first batch of the first epoch, with the run's own step."""
     device = torch.device("cpu")
@@ -280,20 +271,12 @@ def _measure_threads(cfg, model, rows, fused, amp_dtype):
     def step(batch):
         input_ids, labels, mask, _ = batch
         with autocast(device, amp_dtype):
-            loss, _ = _loss_and_hits(model, model, fused, input_ids, mask, labels)
+            loss, _ = loss_and_hits(model, model, fused, input_ids, mask, labels)
         loss.backward()
 
     threads = choose_num_threads(cfg, step, batch)
     model.zero_grad(set_to_none=True)
     return threads
-
-
-def _loss_and_hits(model, forward, fused, input_ids, mask, labels):
-    """The batch's mean loss and its [correct, predicted] token counts."""
-    if fused:
-        return fused_loss.loss_and_hits(model, input_ids, mask, labels)
-    out = forward(input_ids=input_ids, attention_mask=mask, labels=labels, use_cache=False)
-    return out.loss, token_hits(out.logits, labels)
 
 
 def _compiled(model, cfg, backend):
@@ -422,7 +405,7 @@ class _Loop:
         for index in micro_batches:
             input_ids, labels, mask, n = data.collate(rows, index, self.device, self.fixed)
             with autocast(self.device, self.amp_dtype):
-                loss, batch_hits = _loss_and_hits(
+                loss, batch_hits = loss_and_hits(
                     self.model, self.forward, self.fused, input_ids, mask, labels
                 )
             hits += batch_hits
@@ -449,101 +432,3 @@ class _Loop:
         )
         for step, old in kept:
             self.cb.on_checkpoint_removed(step, str(old))
-
-
-# --- Data ---------------------------------------------------------------------------------
-
-
-def prepare_rows(cfg, tokenizer, train_examples, eval_examples, cb=None):
-    """Training and validation rows, plus warnings worth telling the user.
-
-    1. Tokenise each split into a TokenStore (or read it from cfg.data_cache_dir).
-    2. Plain text: pack into blocks; held out by block when there are no validation examples.
-    3. Other kinds: one row per example; held out by whole examples."""
-    cb = cb or Callbacks()
-    warnings, dropped = [], 0
-    store = _store(cfg, tokenizer, train_examples, cb, "training")
-    if cfg.kind == "text":
-        train_rows = data.packed_rows(store, block_size=cfg.max_seq_length)
-        eval_rows = None
-        if eval_examples is None:
-            train_rows, eval_rows = data.split_rows(
-                train_rows, fraction=cfg.validation_fraction, seed=cfg.seed
-            )
-    else:
-        kept, held = None, None
-        if eval_examples is None:
-            kept, held = data.holdout_indices(
-                len(store), fraction=cfg.validation_fraction, seed=cfg.seed
-            )
-        train_rows, dropped = data.example_rows(store, block_size=cfg.max_seq_length, index=kept)
-        eval_rows = None
-        if held is not None and len(held):
-            eval_rows, _ = data.example_rows(store, block_size=cfg.max_seq_length, index=held)
-    if eval_examples is not None:
-        eval_store = _store(cfg, tokenizer, eval_examples, cb, "validation")
-        if cfg.kind == "text":
-            eval_rows = data.packed_rows(eval_store, block_size=cfg.max_seq_length)
-        else:
-            eval_rows, _ = data.example_rows(eval_store, block_size=cfg.max_seq_length)
-    eval_rows = eval_rows if eval_rows is not None and len(eval_rows) else None
-    if dropped:
-        warnings.append(
-            f"{dropped} examples left nothing to learn once cut to {cfg.max_seq_length} tokens "
-            "and were skipped"
-        )
-    if not len(train_rows):
-        raise ValueError("The dataset has no training rows left after tokenisation")
-    if eval_rows is None:
-        warnings.append(
-            "Too little data to hold out a validation split (fewer than 4 examples, or 4 packed "
-            "blocks of text): no eval loss will be reported"
-        )
-    return train_rows, eval_rows, warnings
-
-
-def _store(cfg, tokenizer, examples, cb, split):
-    def progress(done, total):
-        cb.on_tokenise({"split": split, "done": done, "total": total})
-
-    store, cached = data.load_or_tokenise(
-        examples, tokenizer, kind=cfg.kind, cache_dir=cfg.data_cache_dir, on_progress=progress
-    )
-    cb.on_tokenise(
-        {"split": split, "done": len(store), "total": len(store), "cached": cached, "end": True}
-    )
-    return store
-
-
-@torch.no_grad()
-def token_hits(logits, labels):
-    """[correct, predicted]: how many labelled tokens the model's top choice got right, and how
-    many labelled tokens there were (token i is predicted from the logits at i - 1)."""
-    target = labels[:, 1:]
-    counted = target != data.IGNORE_INDEX
-    correct = (logits[:, :-1].argmax(-1) == target) & counted
-    return torch.stack([correct.sum(), counted.sum()]).float()
-
-
-@torch.no_grad()
-def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None, fused=False):
-    """eval_loss (mean per predicted token), eval_accuracy and eval_perplexity over the first
-    `max_rows` validation rows, or all of them (uncompiled: no recompiles)."""
-    model.eval()
-    total, hits = 0.0, torch.zeros(2, device=device)
-    for index in data.batches(rows, batch_size=cfg.batch_size, shuffle=False, limit=max_rows):
-        input_ids, labels, mask, _ = data.collate(rows, index, device)
-        with autocast(device, amp_dtype):
-            loss, batch_hits = _loss_and_hits(model, model, fused, input_ids, mask, labels)
-        total += float(loss) * float(batch_hits[1])
-        hits += batch_hits
-    model.train()
-    correct, count = (float(v) for v in hits)
-    if not count:
-        return {"eval_loss": None, "eval_accuracy": None, "eval_perplexity": None}
-    loss = total / count
-    return {
-        "eval_loss": loss,
-        "eval_accuracy": correct / count,
-        "eval_perplexity": math.exp(loss) if loss < 700 else None,  # beyond: a float overflows
-    }

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from jobs.engine import data, fused_loss, loop
+from jobs.engine import data, evaluation, fused_loss
 from jobs.engine.modelling import build_model
 from jobs.engine.tokenizer import gpt2_tokenizer
 from tests.jobs.training.test_engine import TINY, config
@@ -43,7 +43,7 @@ def test_the_fused_pass_matches_transformers_loss_and_gradients(
     expected = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False)
     expected.loss.backward()
     expected_grads = gradients(model)
-    expected_hits = loop.token_hits(expected.logits, labels)
+    expected_hits = evaluation.token_hits(expected.logits, labels)
     model.zero_grad(set_to_none=True)
 
     loss, hits = fused_loss.loss_and_hits(model, ids, mask, labels)
@@ -72,7 +72,7 @@ def test_ties_for_the_top_logit_count_as_argmax_does(tmp_path):
         logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
         loss, hits = fused_loss.loss_and_hits(model, ids, mask, labels)
 
-    assert hits.tolist() == loop.token_hits(logits, labels).tolist()
+    assert hits.tolist() == evaluation.token_hits(logits, labels).tolist()
     assert hits[0].item() == 5  # argmax picks token 0, not each tied target
     assert loss.item() == pytest.approx(math.log(model.config.vocab_size), rel=1e-5)
 

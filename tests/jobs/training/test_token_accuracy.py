@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from jobs.engine import data, loop
+from jobs.engine import data, evaluation, loop
 from jobs.engine.callbacks import Callbacks
 from jobs.engine.tokenizer import gpt2_tokenizer
 from tests.jobs.training.test_engine import config, text_examples
@@ -74,5 +74,5 @@ def test_token_accuracy_counts_only_labelled_tokens():
     logits = torch.zeros(1, 4, 5)
     logits[0, 0, 2] = logits[0, 1, 3] = logits[0, 2, 1] = 1  # predicts 2, 3, 1 for tokens 1..3
     labels = torch.tensor([[9, 2, data.IGNORE_INDEX, 4]])
-    correct, counted = loop.token_hits(logits, labels).tolist()
+    correct, counted = evaluation.token_hits(logits, labels).tolist()
     assert (correct, counted) == (1, 2)
