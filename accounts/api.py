@@ -14,7 +14,7 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(required=False, max_length=100, help_text="Which client this is")
-    read_only = serializers.BooleanField(
+    read_only = serializers.BooleanField(  # type: ignore[assignment]
         default=False, help_text="A read-only token may only send GET, HEAD and OPTIONS requests"
     )
 

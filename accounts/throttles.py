@@ -78,7 +78,7 @@ def portal_throttle(request, action, who=None):
 class ThrottledActionsMixin:
     """For API views: `throttled_actions` maps a view action (or HTTP method) to a throttle."""
 
-    throttled_actions = {}
+    throttled_actions: dict[str, str] = {}
 
     def get_throttles(self):
         key = getattr(self, "action", None) or self.request.method.lower()

@@ -8,8 +8,8 @@ Usage:  .venv/bin/python bench/estimate_accuracy.py [--model builtin-tiny]
    jobs.datasets.services.dataset_create, as a user would.
 3. For each dataset in turn: launch a job with jobs.training.services.job_launch (everything
    auto-configured: the estimate is the one stored on the job), then run it in a fresh Python
-   process with jobs.training.worker.job_run, as a django-q2 worker with recycle=1 does; wait for it.
-   The first job has no history, so its estimate is the FLOPs guess; every later one is
+   process with jobs.training.worker.job_run, as a django-q2 worker with recycle=1 does; wait for
+   it. The first job has no history, so its estimate is the FLOPs guess; every later one is
    calibrated by the jobs that finished before it.
 4. Print estimated against actual loop seconds (Job.actual["seconds"]) and peak memory (the
    worker process's peak RSS) for each job, and whether the calibrated ones are within ±25%,

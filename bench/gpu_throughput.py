@@ -11,7 +11,8 @@ H100). bench/gpu_check.sh runs it after the CUDA tests.
 
 Tokens/s is reported per logging window (every 10 steps); the first windows include
 torch.compile's warm-up, so the figure is the median of the windows after the first two. MFU is
-that figure × FLOPs per token ÷ the device's dense bf16 peak (jobs.engine.constants.PEAK_BF16_FLOPS).
+that figure × FLOPs per token ÷ the device's dense bf16 peak
+(jobs.engine.constants.PEAK_BF16_FLOPS).
 """
 
 import argparse

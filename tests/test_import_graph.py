@@ -86,7 +86,9 @@ def find_cycle(graph):
 
 def test_no_project_module_imports_itself_through_others():
     graph = import_graph(ROOT, PACKAGES)
-    assert {"jobs.training.services", "jobs.training.run", "jobs.training.tasks"} <= set(graph)  # walked them
+    assert {"jobs.training.services", "jobs.training.run", "jobs.training.tasks"} <= set(
+        graph
+    )  # walked them
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 

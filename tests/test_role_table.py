@@ -34,6 +34,7 @@ from tests.teams_fixtures import make_team, make_user
 
 pytestmark = pytest.mark.django_db
 
+
 def _routes(patterns, prefix=""):
     for pattern in patterns:
         route = prefix + str(pattern.pattern)

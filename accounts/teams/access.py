@@ -23,7 +23,7 @@ def role_in(user, team_id: int | None) -> str | None:
 
 
 def at_least(role: str | None, least: str) -> bool:
-    return role is not None and ROLE_RANK[role] >= ROLE_RANK[least]
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(least)]
 
 
 def may_change_team(user, team: Team) -> bool:

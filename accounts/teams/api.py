@@ -1,8 +1,8 @@
 """The teams API: /api/v1/teams/ and /api/v1/teams/{id}/members/.
 
 A team is seen by its members (anyone else's is a 404) and changed by its admins (a member or
-viewer gets 403); both through the permission layer (accounts.teams.access). Members are addressed by user
-id; they are added by username or email."""
+viewer gets 403); both through the permission layer (accounts.teams.access). Members are addressed
+by user id; they are added by username or email."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status

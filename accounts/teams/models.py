@@ -1,5 +1,6 @@
 """Teams and their members (re-exported by accounts.models, which Django loads as the app's
-models). What a role may do is decided in one place, jobs.sharing.access; here a role is only a rank."""
+models). What a role may do is decided in one place, jobs.sharing.access; here a role is only a
+rank."""
 
 from django.conf import settings
 from django.db import models

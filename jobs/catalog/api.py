@@ -13,7 +13,7 @@ class BaseModelEntrySerializer(serializers.Serializer):
 
     key = serializers.CharField()
     display_name = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     description = serializers.CharField()
     parameters = serializers.IntegerField()
     layers = serializers.IntegerField()

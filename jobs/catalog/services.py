@@ -193,7 +193,7 @@ def hub_local_copy(hub_id):
         return None
 
 
-_reachability = {}  # {"ok": bool, "at": monotonic seconds}
+_reachability: dict[str, float] = {}  # {"ok": 1.0 or 0.0, "at": monotonic seconds}
 
 
 def hub_reachable(timeout=2.0, ttl=300):
@@ -239,7 +239,8 @@ def availability(base_model, *, show_paths=False):
 
 def model_source(base_model, parent_job=None, checkpoint_step=None):
     """What the engine loads: (model_path, model_config). model_path "" means random weights.
-    A parent job's checkpoint is loaded from where jobs.training.downloads.checkpoint_model saves it."""
+    A parent job's checkpoint is loaded from where jobs.training.downloads.checkpoint_model saves
+    it."""
     if parent_job is not None and checkpoint_step is not None:
         return str(parent_job.checkpoint_model_dir(checkpoint_step) / "model"), {}
     if parent_job is not None:

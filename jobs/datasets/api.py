@@ -1,10 +1,9 @@
 """The datasets REST API (/api/v1/datasets/…).
 
-Every query starts from Dataset.objects.visible_to(request.user) (jobs.sharing.access), so a dataset the
-user may not see is a 404, and a change asks jobs.sharing.access.may_change first (403 for a viewer).
-Serializers validate and shape; jobs.datasets.services does the work.
+Every query starts from Dataset.objects.visible_to(request.user) (jobs.sharing.access), so a
+dataset the user may not see is a 404, and a change asks jobs.sharing.access.may_change first (403
+for a viewer). Serializers validate and shape; jobs.datasets.services does the work.
 """
-
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes

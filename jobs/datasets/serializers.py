@@ -1,7 +1,6 @@
 """Shapes of the datasets API: the validation report, uploads, the preview. They validate and
 shape; jobs.datasets.services does the work. Webhooks send a dataset as DatasetSerializer does."""
 
-
 import json
 
 from drf_spectacular.utils import (
@@ -38,9 +37,11 @@ class DatasetErrorSerializer(serializers.Serializer):
 
 class DatasetSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
-    is_valid = serializers.BooleanField(read_only=True, help_text="True when jobs may use it")
+    is_valid = serializers.BooleanField(  # type: ignore[assignment]
+        read_only=True, help_text="True when jobs may use it"
+    )
     stats = serializers.SerializerMethodField()
-    errors = DatasetErrorSerializer(many=True, read_only=True)
+    errors = DatasetErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
     errors_not_shown = serializers.SerializerMethodField(
         help_text="Errors counted beyond those listed"
     )

@@ -2,7 +2,8 @@
 delete, and the one-click sample.
 
 Every view starts from the datasets the user may see (`_get_dataset_for_user`, through
-jobs.sharing.access): anyone else's is a 404, and deleting asks jobs.sharing.access.may_change (403 for a viewer).
+jobs.sharing.access): anyone else's is a 404, and deleting asks jobs.sharing.access.may_change (403
+for a viewer).
 """
 
 from django.conf import settings

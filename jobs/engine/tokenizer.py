@@ -8,7 +8,7 @@ import functools
 import json
 from importlib import resources
 
-from transformers import GPT2TokenizerFast
+from transformers import GPT2TokenizerFast  # type: ignore[attr-defined]
 
 from jobs.engine.constants import GPT2_CONTEXT_LENGTH
 

@@ -11,7 +11,9 @@ from jobs.models.worker import Worker
 
 class WorkerSerializer(serializers.ModelSerializer):
     live = serializers.BooleanField(source="is_live", help_text="Seen within the heartbeat timeout")
-    current_job = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    current_job: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Worker

@@ -6,7 +6,6 @@ visibility rule and the fair claim in jobs/models/job_queries.py. No other modul
 (the queue, the engine, files).
 """
 
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

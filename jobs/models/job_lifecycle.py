@@ -139,8 +139,10 @@ class JobLifecycle:
             read = {"status": self.Status.QUEUED, "cancel_requested": False}
             return self._move(read, self.Status.PAUSED, "Paused before it started")
         running = {"status": self.Status.RUNNING, "cancel_requested": False}
-        if not type(self).objects.filter(pk=self.pk, pause_requested=False, **running).update(
-            pause_requested=True
+        if (
+            not type(self)
+            .objects.filter(pk=self.pk, pause_requested=False, **running)
+            .update(pause_requested=True)
         ):
             return False
         self.pause_requested = True

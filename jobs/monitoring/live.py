@@ -6,6 +6,7 @@ queries read only new rows through indexes and never the whole history.
 Every cursor is a row id, metrics included: an eval point is written at a step the page has
 already fetched (its train point came first), so a cursor on the step skipped it.
 """
+
 from jobs.models import Checkpoint, Job, JobEvent, MetricPoint
 from tunerproject.ids import parse_int
 

@@ -9,7 +9,7 @@ from jobs.models.notifications import Webhook, WebhookDelivery
 class DeliveryInline(admin.TabularInline):
     model = WebhookDelivery
     fields = ["event_type", "state", "attempts", "response_status", "error", "last_attempt_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     extra = 0
     max_num = 0
     ordering = ["-created_at"]
@@ -20,7 +20,7 @@ class WebhookAdmin(admin.ModelAdmin):
     list_display = ["url", "owner", "team", "created_at"]
     search_fields = ["url", "owner__username", "team__name"]
     fields = ["owner", "team", "url", "events", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     inlines = [DeliveryInline]
 
     def has_add_permission(self, request):

@@ -13,7 +13,9 @@ def enqueue(task_name, *ids):
     bench/notifications.py)."""
     from django_q.tasks import async_task
 
-    options = {"sync": settings.Q_CLUSTER.get("sync", False)}  # read per call, as jobs.training.services
+    options = {
+        "sync": settings.Q_CLUSTER.get("sync", False)
+    }  # read per call, as jobs.training.services
     if settings.NOTIFY_CLUSTER:
         options["cluster"] = settings.NOTIFY_CLUSTER
     if options["sync"]:  # run here, one after the other, as a worker would

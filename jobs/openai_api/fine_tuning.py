@@ -1,5 +1,5 @@
-"""/fine_tuning/jobs: a fine-tuning job is the user's Job, launched through jobs.training.services with
-the platform's auto-configuration filling whatever the client leaves "auto"."""
+"""/fine_tuning/jobs: a fine-tuning job is the user's Job, launched through jobs.training.services
+with the platform's auto-configuration filling whatever the client leaves "auto"."""
 
 import re
 

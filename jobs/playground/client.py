@@ -14,6 +14,7 @@ import json
 import queue
 import threading
 from contextlib import ExitStack
+from typing import Any
 
 from django.conf import settings
 
@@ -60,7 +61,7 @@ def complete(request):
 
 # --- In this process ------------------------------------------------------------------------
 
-_local_pools = {}
+_local_pools: dict[str, Any] = {}
 _local_lock = threading.Lock()
 
 

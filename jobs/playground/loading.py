@@ -8,13 +8,14 @@ entry, never while a model loads, so one slow load does not hold up other reques
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 CACHE_SIZE = 4
 BUILTIN_SEED = 0  # the random weights a built-in base starts from, the same on every call
 
-_cache = OrderedDict()
+_cache: OrderedDict[str, Any] = OrderedDict()
 _cache_lock = threading.Lock()
-_load_locks = {}
+_load_locks: dict[str, threading.Lock] = {}
 
 
 def load(spec):

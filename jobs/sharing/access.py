@@ -91,4 +91,5 @@ def _refusal(obj: Job | Dataset | Team) -> str:
     thing = obj._meta.verbose_name
     if not obj.team_id:
         return f"This {thing} was shared with you read-only: only its owner can change it."
-    return VIEWER_REFUSAL.format(thing=thing, team=obj.team.name)
+    team_name = obj.team.name if obj.team else ""
+    return VIEWER_REFUSAL.format(thing=thing, team=team_name)

@@ -1,7 +1,7 @@
 """Spaces and shares: which team a dataset or job belongs to, and read-only shares of a job.
 
-The checks of who may call these are the permission layer's (jobs.sharing.access); these workflows check
-what the request itself names: the team a thing goes into must be one where its owner is at
+The checks of who may call these are the permission layer's (jobs.sharing.access); these workflows
+check what the request itself names: the team a thing goes into must be one where its owner is at
 least a member, and a share names an existing other user."""
 
 from django.core.exceptions import PermissionDenied, ValidationError

@@ -1,6 +1,6 @@
 """Portal actions of the sharing topic: move a dataset or job between spaces, share a job
-read-only and revoke the share. The owner only (jobs.sharing.access.require_manage); anyone who cannot
-see the thing gets 404 first."""
+read-only and revoke the share. The owner only (jobs.sharing.access.require_manage); anyone who
+cannot see the thing gets 404 first."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

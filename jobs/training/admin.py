@@ -8,7 +8,7 @@ class CheckpointInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["step", "path", "size_bytes", "eval_loss", "is_final", "created_at"]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -1,8 +1,8 @@
 """The jobs and base-models REST API (/api/v1/jobs/…, /api/v1/base-models/).
 
 Every query starts from Job.objects.visible_to(request.user), so a job the user may not see is
-a 404, and every change asks jobs.sharing.access first (a 403 for a team viewer or a read-only share).
-The views validate with serializers and hand the work to jobs.training.services and
+a 404, and every change asks jobs.sharing.access first (a 403 for a team viewer or a read-only
+share). The views validate with serializers and hand the work to jobs.training.services and
 jobs.playground.generation.
 """
 

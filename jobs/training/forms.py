@@ -176,7 +176,8 @@ class JobLaunchForm(forms.Form):
         return [self[name] for name in HYPERPARAMETERS]
 
     def launch_arguments(self):
-        """Keyword arguments for jobs.training.services.job_launch; blank hyperparameters are auto."""
+        """Keyword arguments for jobs.training.services.job_launch; blank hyperparameters are
+        auto."""
         data = self.cleaned_data
         return {
             "name": data["name"],

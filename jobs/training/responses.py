@@ -35,7 +35,10 @@ def checkpoint_zip_response(job: Job, step: int) -> FileResponse:
 
 
 def model_file_response(
-    job: Job, *, format: str = "zip", quant: str = "q8_0"  # noqa: A002  (the API's name)
+    job: Job,
+    *,
+    format: str = "zip",
+    quant: str = "q8_0",  # noqa: A002  (the API's name)
 ) -> FileResponse | HttpResponseRedirect:
     """The job's model in `format` as a download; Conflict while there is no such file."""
     try:

@@ -1,8 +1,8 @@
 """The Django side of training: feed a job its worker has claimed to the engine, then export
 the model and end the job.
 
-Imported only inside a worker's task (jobs.training.worker.job_run), because it imports torch. What the
-run writes on the way (progress, metrics, checkpoints, heartbeats, the end state) is in
+Imported only inside a worker's task (jobs.training.worker.job_run), because it imports torch. What
+the run writes on the way (progress, metrics, checkpoints, heartbeats, the end state) is in
 jobs.training.recording, always conditional on this worker's token; the model card is in
 jobs.training.card.
 """

@@ -76,7 +76,9 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="A queued job's place in its pool's queue and estimated start; else null"
     )
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
-    base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    base_model: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
     progress = ProgressSerializer(source="*", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(help_text="This job in the API")
@@ -138,7 +140,9 @@ class JobSummarySerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
-    base_model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    base_model: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
     progress = ProgressSerializer(source="*", read_only=True)
     url = serializers.SerializerMethodField(help_text="The full job")
     urls = JobUrlsSerializer(source="*", read_only=True)
@@ -289,8 +293,8 @@ class ChatTurnSerializer(serializers.Serializer):
 
 
 class GenerateRequestSerializer(serializers.Serializer):
-    """A playground request: the API's body and, through jobs.training.forms.PlaygroundForm, the page's
-    fields (same limits, defaults and labels)."""
+    """A playground request: the API's body and, through jobs.training.forms.PlaygroundForm, the
+    page's fields (same limits, defaults and labels)."""
 
     prompt = serializers.CharField(
         max_length=4000,
@@ -307,7 +311,7 @@ class GenerateRequestSerializer(serializers.Serializer):
         help_text="Chat-trained jobs only: how the assistant should behave.",
         style={"rows": 2},
     )
-    history = ChatTurnSerializer(
+    history = ChatTurnSerializer(  # type: ignore[call-arg]
         many=True,
         required=False,
         default=list,

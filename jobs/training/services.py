@@ -119,7 +119,8 @@ def job_resume(*, job):
 
 
 def job_delete(*, job):
-    """Delete a finished job; its files (checkpoints, model, zip) go with it (jobs.training.signals)."""
+    """Delete a finished job; its files (checkpoints, model, zip) go with it
+    (jobs.training.signals)."""
     if not job.is_finished:
         reason = f"Job {job.pk} is {job.status}: cancel it, then delete it once it has stopped."
         raise ValidationError({"status": [reason]})

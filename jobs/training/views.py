@@ -1,8 +1,8 @@
 """Portal pages for jobs: dashboard, wizard, live job page, playground, comparison.
 
-Every view starts from the jobs the user may see (`_get_job_for_user`, through jobs.sharing.access), so
-anyone else's job is a 404; a view that changes the job also asks jobs.sharing.access.may_change (a 403
-for a team viewer or a read-only share).
+Every view starts from the jobs the user may see (`_get_job_for_user`, through
+jobs.sharing.access), so anyone else's job is a 404; a view that changes the job also asks
+jobs.sharing.access.may_change (a 403 for a team viewer or a read-only share).
 """
 
 from django.contrib import messages

@@ -41,9 +41,7 @@ def upload(owner, name, content):
 
 def engine_steps(dataset, hp):
     """Steps per epoch as the training engine computes them from the real rows."""
-    cfg = loop.TrainConfig(
-        kind=dataset.kind, max_seq_length=hp["max_seq_length"], seed=hp["seed"]
-    )
+    cfg = loop.TrainConfig(kind=dataset.kind, max_seq_length=hp["max_seq_length"], seed=hp["seed"])
     examples = [format_segments(dataset.kind, ex) for ex in iter_examples(dataset)]
     train_rows, _, _ = loop.prepare_rows(cfg, loop.load_tokenizer(""), examples, None)
     batches = math.ceil(len(train_rows) / hp["batch_size"])
