@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from healthz import server_env, wait_until_healthy
+from server_harness import server_env, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from healthz import wait_until_healthy
+from server_harness import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

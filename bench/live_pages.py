@@ -38,7 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 import psutil
-from healthz import server_env, wait_until_healthy
+from server_harness import server_env, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

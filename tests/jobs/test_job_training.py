@@ -336,6 +336,30 @@ def test_the_reaper_is_scheduled_every_minute_exactly_once():
 
 
 @pytest.mark.django_db
+def test_a_schedule_made_before_the_tasks_moved_runs_the_task_where_it_is_now():
+    """An installation migrated before the reorganisation has its schedules pointing at
+    jobs.tasks and jobs.notifications.tasks paths that are gone; the next migrate repoints them
+    instead of leaving a reaper that fails every minute."""
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    from jobs.notifications import tasks as notification_tasks
+
+    Schedule.objects.filter(name=tasks.REAPER_SCHEDULE_NAME).update(
+        func="jobs.tasks.job_reap_stale_task"
+    )
+    tasks.ensure_schedules()
+    notification_tasks.ensure_schedule()
+
+    reaper = Schedule.objects.get(name=tasks.REAPER_SCHEDULE_NAME)
+    assert reaper.func == "jobs.training.tasks.job_reap_stale_task"
+    assert Schedule.objects.filter(name=tasks.REAPER_SCHEDULE_NAME).count() == 1
+    sweep = Schedule.objects.get(name=notification_tasks.SWEEP_SCHEDULE_NAME)
+    assert sweep.func == "jobs.notifications.tasks.webhook_deliver_due_task"
+    assert callable(import_string(reaper.func)) and callable(import_string(sweep.func))
+
+
+@pytest.mark.django_db
 def test_reaper_tasks_piled_up_behind_a_long_job_run_once_not_once_each(
     owner, django_capture_on_commit_callbacks
 ):
