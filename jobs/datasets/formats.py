@@ -1,6 +1,6 @@
 """The record shapes people bring from other fine-tuning tools, and how each becomes an example.
 
-Every format turns into one of three kinds the engine trains on (see formatting.py):
+Every format turns into one of three kinds the engine trains on (see segments.py):
   text               {"text": ...}
   prompt_completion  {"prompt": ..., "completion": ...}
   chat               {"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]}
