@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
@@ -11,19 +12,24 @@ from accounts.client_ip import client_ip
 # Re-exported: Django loads accounts.models as the app's models.
 from accounts.teams.models import Membership, Team  # noqa: F401
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
+    from rest_framework.request import Request
+
 TOKEN_BYTES = 30
 
 
-def hash_token(raw):
+def hash_token(raw: str) -> str:
     # Tokens are long random strings, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def usable(self):
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def usable(self) -> Self:
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
-    def for_user(self, user):
+    def for_user(self, user: "User") -> Self:
         return self.filter(user=user)
 
 
@@ -49,11 +55,19 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, *, user, name, ttl_days=None, read_only=False, request=None):
+    def issue(
+        cls,
+        *,
+        user: "User",
+        name: str,
+        ttl_days: int | None = None,
+        read_only: bool = False,
+        request: "HttpRequest | Request | None" = None,
+    ) -> tuple["ApiToken", str]:
         """Create a token and return (token, raw key); the raw key is never stored."""
         raw = secrets.token_urlsafe(TOKEN_BYTES)
         days = ttl_days or settings.API_TOKEN_TTL_DAYS
@@ -70,19 +84,19 @@ class ApiToken(models.Model):
         )
         return token, raw
 
-    def describe(self):
+    def describe(self) -> str:
         access = "read-only" if self.read_only else "read-write"
         return f"“{self.name}” ({self.prefix}…, {access})"
 
     @property
-    def status(self):
+    def status(self) -> str:
         if self.revoked_at:
             return "revoked"
         if self.expires_at <= timezone.now():
             return "expired"
         return "active"
 
-    def revoke(self, *, request=None, why=""):
+    def revoke(self, *, request: "HttpRequest | Request | None" = None, why: str = "") -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
@@ -102,7 +116,7 @@ class FailedLogin(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
@@ -133,11 +147,19 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.username} at {self.created_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def record(cls, kind, *, user=None, username="", request=None, detail=""):
+    def record(
+        cls,
+        kind: str,
+        *,
+        user: "User | None" = None,
+        username: str = "",
+        request: "HttpRequest | Request | None" = None,
+        detail: str = "",
+    ) -> "AuditEvent":
         return cls.objects.create(
             kind=kind,
             user=user,

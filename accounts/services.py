@@ -1,5 +1,7 @@
 """Account workflows that touch several records."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
@@ -11,8 +13,13 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, AuditEvent
 
+if TYPE_CHECKING:
+    from django.contrib.auth.forms import UserCreationForm
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
 
-def account_sign_up(*, form, request):
+
+def account_sign_up(*, form: "UserCreationForm[User]", request: "HttpRequest") -> "User | None":
     """1. An address that already has an account: mail its owner how to sign in or reset the
        password, and create nothing.
     2. A new address: save the account inactive and mail a link that activates it.
@@ -32,7 +39,7 @@ def account_sign_up(*, form, request):
     return user
 
 
-def account_invite(*, user, request):
+def account_invite(*, user: "User", request: "HttpRequest") -> None:
     """Mail a staff-created account a link to choose its password (the reset link: it works for
     an account without a usable password, and only once)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -41,13 +48,13 @@ def account_invite(*, user, request):
     _mail(request, user.email, "accounts/email/invitation", {"user": user, "link": link})
 
 
-def _mail(request, to, template, context):
+def _mail(request: "HttpRequest", to: str, template: str, context: dict[str, Any]) -> None:
     context = {**context, "base": request.build_absolute_uri("/").rstrip("/")}
     subject = render_to_string(f"{template}_subject.txt", context).strip()
     send_mail(subject, render_to_string(f"{template}.txt", context), None, [to])
 
 
-def account_password_changed(*, user, request):
+def account_password_changed(*, user: "User", request: "HttpRequest") -> int:
     """1. Revoke every usable API token: whoever knew the old password may have made one.
     2. Write the change to the audit log.
     3. Tell the user on the next page how many tokens were revoked."""

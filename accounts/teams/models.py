@@ -2,9 +2,14 @@
 models). What a role may do is decided in one place, jobs.sharing.access; here a role is only a
 rank."""
 
+from typing import TYPE_CHECKING, Self
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(models.TextChoices):
@@ -17,14 +22,14 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.MEMBER: 2, Role.ADMIN: 3}
 
 
-def roles_at_least(role):
+def roles_at_least(role: Role) -> list[Role]:
     return [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[role]]
 
 
-class TeamQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class TeamQuerySet(models.QuerySet["Team"]):
+    def visible_to(self, user: "User | AnonymousUser") -> Self:
         """The teams `user` belongs to, in any role; anyone else's team reads as unknown."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         return self.filter(memberships__user=user)
 
@@ -45,18 +50,20 @@ class Team(models.Model):
     class Meta:
         ordering = ["name", "pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def role_of(self, user):
+    def role_of(self, user: "User | AnonymousUser") -> str | None:
         """The user's role in this team, or None when they are not in it."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return None
         return self.memberships.filter(user=user).values_list("role", flat=True).first()
 
 
-class MembershipQuerySet(models.QuerySet):
-    def team_ids(self, user, *, least=Role.VIEWER, lazy=True):
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def team_ids(
+        self, user: "User", *, least: Role = Role.VIEWER, lazy: bool = True
+    ) -> "models.QuerySet[Membership, int] | list[int]":
         """The ids of the teams where `user` holds at least the role `least`: a subquery, or
         with lazy=False a list read now (a list lets PostgreSQL use the team_id index inside an
         OR, which a subquery does not; see Job.objects.visible_to)."""
@@ -82,5 +89,5 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team_user")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"

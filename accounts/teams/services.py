@@ -3,14 +3,19 @@
 Who may call them is decided before, by the permission layer (jobs.sharing.access): these only keep
 the team coherent (a team always keeps an admin, a user is in a team once)."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.teams.models import Membership, Role, Team
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def user_find(*, identifier, field="username"):
+
+def user_find(*, identifier: str | None, field: str = "username") -> "User":
     """The active user whose username or email is `identifier`; a ValidationError under
     `field` otherwise (the same words whether or not such an account exists but is inactive)."""
     text = (identifier or "").strip()
@@ -25,27 +30,27 @@ def user_find(*, identifier, field="username"):
 
 
 @transaction.atomic
-def team_create(*, by, name):
+def team_create(*, by: "User", name: str | None) -> Team:
     """1. Save the team. 2. Make its creator its first admin."""
     team = Team.objects.create(name=_clean_name(name), created_by=by)
     Membership.objects.create(team=team, user=by, role=Role.ADMIN)
     return team
 
 
-def team_rename(*, team, name):
+def team_rename(*, team: Team, name: str | None) -> Team:
     team.name = _clean_name(name)
     team.save(update_fields=["name"])
     return team
 
 
-def team_delete(*, team):
+def team_delete(*, team: Team) -> None:
     """Delete the team and its memberships; its datasets and jobs go back to their owners'
     personal spaces (the foreign keys are SET_NULL)."""
     team.delete()
 
 
 @transaction.atomic
-def team_member_add(*, team, identifier, role):
+def team_member_add(*, team: Team, identifier: str | None, role: str) -> Membership:
     """Add the user named by username or email with `role`; refuse one already in the team."""
     user = user_find(identifier=identifier)
     _check_role(role)
@@ -55,7 +60,7 @@ def team_member_add(*, team, identifier, role):
 
 
 @transaction.atomic
-def team_member_set_role(*, membership, role):
+def team_member_set_role(*, membership: Membership, role: str) -> Membership:
     _check_role(role)
     if membership.role == Role.ADMIN and role != Role.ADMIN:
         _keep_an_admin(membership, "change the role of")
@@ -65,13 +70,13 @@ def team_member_set_role(*, membership, role):
 
 
 @transaction.atomic
-def team_member_remove(*, membership):
+def team_member_remove(*, membership: Membership) -> None:
     if membership.role == Role.ADMIN:
         _keep_an_admin(membership, "remove")
     membership.delete()
 
 
-def _keep_an_admin(membership, verb):
+def _keep_an_admin(membership: Membership, verb: str) -> None:
     # Lock the team's admin rows so two admins demoting each other cannot leave none.
     admins = list(
         Membership.objects.select_for_update()
@@ -84,15 +89,16 @@ def _keep_an_admin(membership, verb):
         )
 
 
-def _check_role(role):
+def _check_role(role: str) -> None:
     if role not in Role.values:
         raise ValidationError({"role": [f"Choose one of: {', '.join(Role.values)}."]})
 
 
-def _clean_name(name):
+def _clean_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["A team needs a name."]})
-    if len(name) > Team._meta.get_field("name").max_length:
+    max_length = Team._meta.get_field("name").max_length
+    if max_length is not None and len(name) > max_length:
         raise ValidationError({"name": ["At most 100 characters."]})
     return name

@@ -15,6 +15,7 @@ import re
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +30,9 @@ from jobs.engine.constants import (
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.storage import files
 from tunerproject.ids import DB_INT_MAX, parse_int
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Full fine-tuning trains every weight.
 BYTES_PER_PARAMETER_FULL = BYTES_PER_WEIGHT + BYTES_PER_TRAINABLE_WEIGHT
@@ -115,7 +119,9 @@ BUILTIN_MODELS = [
 ]
 
 
-def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB_SIZE):
+def gpt2_parameters(
+    *, n_layer: int, n_embd: int, n_positions: int, vocab_size: int = GPT2_VOCAB_SIZE
+) -> int:
     """Parameters of a GPT-2 model (tied input and output embeddings)."""
     per_layer = 12 * n_embd * n_embd + 13 * n_embd  # attention, MLP, two LayerNorms, biases
     return vocab_size * n_embd + n_positions * n_embd + n_layer * per_layer + 2 * n_embd
@@ -126,7 +132,7 @@ def gpt2_parameters(*, n_layer, n_embd, n_positions, vocab_size=GPT2_VOCAB_SIZE)
 BUILTIN_VOCAB_SIZE = padded_vocab_size(GPT2_VOCAB_SIZE)
 
 
-def seed_catalog(**kwargs):
+def seed_catalog(**kwargs: Any) -> None:
     """Create the hub and built-in rows if missing; an operator's later edits are kept, except
     that built-in rows get the current padded vocabulary (and its parameter count)."""
     order = 0
@@ -167,7 +173,7 @@ def seed_catalog(**kwargs):
                 _pad_vocabulary(row, vocab_size, parameters)
 
 
-def _pad_vocabulary(row, vocab_size, parameters):
+def _pad_vocabulary(row: BaseModel, vocab_size: int, parameters: int) -> None:
     """A built-in row seeded before vocabularies were padded gets the padded size. Jobs that
     already started keep theirs: the engine rebuilds a resumed run with its checkpoint's."""
     if (row.config or {}).get("vocab_size") == vocab_size and row.parameters == parameters:
@@ -180,7 +186,7 @@ def _pad_vocabulary(row, vocab_size, parameters):
 # --- Where a model's weights are ------------------------------------------------------------
 
 
-def hub_local_copy(hub_id):
+def hub_local_copy(hub_id: str) -> str | None:
     """A local folder holding hub_id: the operator's BASE_MODELS_DIR first, then the HF cache."""
     folder = Path(settings.BASE_MODELS_DIR) / hub_id
     if (folder / "config.json").exists():
@@ -196,13 +202,13 @@ def hub_local_copy(hub_id):
 _reachability: dict[str, float] = {}  # {"ok": 1.0 or 0.0, "at": monotonic seconds}
 
 
-def hub_reachable(timeout=2.0, ttl=300):
+def hub_reachable(timeout: float = 2.0, ttl: float = 300) -> bool:
     """Whether the Hugging Face Hub answers, remembered for a few minutes per process."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         return False
     cache = _reachability
     if cache and time.monotonic() - cache["at"] < ttl:
-        return cache["ok"]
+        return bool(cache["ok"])
     try:
         socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
         ok = True
@@ -212,7 +218,7 @@ def hub_reachable(timeout=2.0, ttl=300):
     return ok
 
 
-def availability(base_model, *, show_paths=False):
+def availability(base_model: BaseModel, *, show_paths: bool = False) -> tuple[bool, bool, str]:
     """(available_offline, available, reason when unavailable) for a catalog row. Server paths
     appear in the reason only with show_paths (for staff): other users get no server layout."""
     if base_model.source == BaseModel.Source.BUILTIN:
@@ -237,7 +243,9 @@ def availability(base_model, *, show_paths=False):
     return False, False, f"{reason}; ask an operator."
 
 
-def model_source(base_model, parent_job=None, checkpoint_step=None):
+def model_source(
+    base_model: BaseModel, parent_job: Job | None = None, checkpoint_step: int | None = None
+) -> tuple[str, dict[str, Any]]:
     """What the engine loads: (model_path, model_config). model_path "" means random weights.
     A parent job's checkpoint is loaded from where jobs.training.downloads.checkpoint_model saves
     it."""
@@ -255,7 +263,7 @@ def model_source(base_model, parent_job=None, checkpoint_step=None):
 # --- The catalog as users see it ------------------------------------------------------------
 
 
-def catalog_for(user):
+def catalog_for(user: "User") -> list[dict[str, Any]]:
     """Every entry the user can pick, catalog rows first, then the succeeded jobs they may see
     (their own, their teams', those shared with them)."""
     entries = [_row_entry(row, show_paths=user.is_staff) for row in BaseModel.objects.active()]
@@ -265,16 +273,17 @@ def catalog_for(user):
     return entries
 
 
-def checkpoint_entry(user, key):
+def checkpoint_entry(user: "User", key: str | None) -> dict[str, Any] | None:
     """The catalog entry of a kept checkpoint (key job-<id>-step-<step>), or None when the key
     names none the user may train from: the wizard offers it beside the usual entries."""
-    if not CHECKPOINT_KEY.fullmatch((key or "").strip()):
+    key = (key or "").strip()
+    step = checkpoint_step_of(key)
+    if step is None:
         return None
     try:
-        _, job = _resolve_checkpoint(user, key.strip())
+        _, job = _resolve_checkpoint(user, key)
     except ValidationError:
         return None
-    step = checkpoint_step_of(key)
     return {
         **_job_entry(job, user),
         "key": checkpoint_key(job, step),
@@ -289,7 +298,7 @@ def checkpoint_entry(user, key):
     }
 
 
-def _row_entry(row, *, show_paths):
+def _row_entry(row: BaseModel, *, show_paths: bool) -> dict[str, Any]:
     offline, available, reason = availability(row, show_paths=show_paths)
     shape = _shape(row)
     return {
@@ -306,7 +315,8 @@ def _row_entry(row, *, show_paths):
     }
 
 
-def _job_entry(job, user):
+def _job_entry(job: Job, user: "User") -> dict[str, Any]:
+    assert job.base_model is not None  # the column allows None; every job names its root model
     shape = _shape(job.base_model)
     available = job.has_model()
     return {
@@ -326,13 +336,13 @@ def _job_entry(job, user):
     }
 
 
-def _whose(job, user):
-    if job.team_id:
+def _whose(job: Job, user: "User") -> str:
+    if job.team is not None:
         return f"Team {job.team.name}’s"
     return "Your" if job.owner_id == user.pk else f"{job.owner.username}’s (shared)"
 
 
-def _shape(row):
+def _shape(row: BaseModel) -> dict[str, int]:
     """Parameters, layers, width, heads and context; a local folder's config.json fills gaps."""
     shape = {
         "parameters": row.parameters,
@@ -346,7 +356,7 @@ def _shape(row):
     return shape
 
 
-def _shape_from_folder(folder):
+def _shape_from_folder(folder: str) -> dict[str, int] | None:
     try:
         config = json.loads((Path(folder) / "config.json").read_text())
         n_layer, n_embd, n_positions = config["n_layer"], config["n_embd"], config["n_positions"]
@@ -366,7 +376,7 @@ def _shape_from_folder(folder):
     }
 
 
-def resolve_base_model(*, owner, key):
+def resolve_base_model(*, owner: "User", key: str | None) -> tuple[BaseModel, Job | None]:
     """(root BaseModel, parent job or None) for a catalog key; ValidationError if unusable here."""
     key = (key or "").strip()
     if key.startswith("job-"):
@@ -383,20 +393,23 @@ def resolve_base_model(*, owner, key):
 CHECKPOINT_KEY = re.compile(r"job-(\d+)-step-(\d+)")
 
 
-def checkpoint_key(job, step):
+def checkpoint_key(job: Job, step: int) -> str:
     """The base-model key of a job's kept checkpoint: job-<id>-step-<step>."""
     return f"job-{job.pk}-step-{step}"
 
 
-def checkpoint_step_of(key):
+def checkpoint_step_of(key: str | None) -> int | None:
     """The step of a checkpoint key, or None for any other key."""
     match = CHECKPOINT_KEY.fullmatch((key or "").strip())
     return int(match.group(2)) if match else None
 
 
-def _resolve_checkpoint(owner, key):
+def _resolve_checkpoint(owner: "User", key: str) -> tuple[BaseModel, Job]:
     """A kept checkpoint of a job that has stopped (its checkpoints no longer change)."""
-    job_id, step = (int(g) for g in CHECKPOINT_KEY.fullmatch(key).groups())
+    match = CHECKPOINT_KEY.fullmatch(key)
+    if match is None:  # callers pass checkpoint keys only
+        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+    job_id, step = (int(g) for g in match.groups())
     job = None
     if job_id <= DB_INT_MAX and step <= DB_INT_MAX:
         job = Job.objects.visible_to(owner).select_related("base_model").filter(pk=job_id).first()
@@ -418,10 +431,11 @@ def _resolve_checkpoint(owner, key):
         raise ValidationError(
             {"base_model": [f"Job {job.pk} keeps no checkpoint at step {step} (kept: {steps})."]}
         )
+    assert job.base_model is not None  # the column allows None; every job names its root model
     return job.base_model, job
 
 
-def _resolve_job(owner, key):
+def _resolve_job(owner: "User", key: str) -> tuple[BaseModel, Job]:
     if CHECKPOINT_KEY.fullmatch(key):
         return _resolve_checkpoint(owner, key)
     job_id = parse_int(key.removeprefix("job-"))
@@ -432,4 +446,5 @@ def _resolve_job(owner, key):
         raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
     if not job.has_model():
         raise ValidationError({"base_model": [job.no_model_reason()]})
+    assert job.base_model is not None  # the column allows None; every job names its root model
     return job.base_model, job

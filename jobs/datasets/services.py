@@ -7,6 +7,7 @@ holds a database write lock (SQLite) while it reads a large file.
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,13 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.datasets.encoding import ENCODINGS
-from jobs.datasets.report import validate_file
+from jobs.datasets.report import Report, validate_file
 from jobs.datasets.validation import mapping_problem
 from jobs.engine.constants import GPT2_CONTEXT_LENGTH
 from jobs.models import Dataset, Job
 from jobs.models.dataset import dataset_validated
 from jobs.quotas import services as quotas
 from jobs.sharing.services import team_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +37,15 @@ MB = 1024 * 1024
 
 
 def dataset_create(
-    *, owner, upload, name, column_mapping=None, encoding="", skip_invalid_rows=False, team_id=None
-):
+    *,
+    owner: "User",
+    upload: "File[bytes]",
+    name: str | None,
+    column_mapping: dict[str, str] | None = None,
+    encoding: str | None = "",
+    skip_invalid_rows: bool = False,
+    team_id: int | str | None = None,
+) -> Dataset:
     """1. Refuse an unknown extension, a bad column mapping or encoding, a file over the size
        limit or over the owner's storage quota (ValidationError naming the field), or a team
        the owner is not a member or admin of (jobs.sharing.services.team_for).
@@ -44,7 +55,8 @@ def dataset_create(
     `encoding` forces how the file is read (else it is detected); with `skip_invalid_rows` the
     dataset keeps its valid rows and the report lists the ones left out."""
     column_mapping = column_mapping or {}
-    fmt = _format_of(upload.name)
+    filename = upload.name or ""  # an upload without a name is refused by _format_of
+    fmt = _format_of(filename)
     _check_mapping(column_mapping, fmt)
     encoding = _check_encoding(encoding)
     _check_size(owner, upload.size)
@@ -52,8 +64,8 @@ def dataset_create(
     dataset = Dataset(
         owner=owner,
         team=team,
-        name=(name or "").strip()[:200] or Path(upload.name).stem[:200] or "Untitled dataset",
-        original_filename=Path(upload.name).name[:255],
+        name=(name or "").strip()[:200] or Path(filename).stem[:200] or "Untitled dataset",
+        original_filename=Path(filename).name[:255],
         format=fmt,
         column_mapping=column_mapping,
         size_bytes=upload.size,
@@ -61,24 +73,25 @@ def dataset_create(
         skip_invalid_rows=bool(skip_invalid_rows),
     )
     # upload_to generates datasets/<owner>/<uuid>; the user's filename never reaches a path.
-    dataset.file.save(upload.name, upload, save=True)
+    dataset.file.save(filename, upload, save=True)
     return dataset_validate(dataset=dataset)
 
 
-def dataset_create_sample(*, owner):
+def dataset_create_sample(*, owner: "User") -> Dataset:
     """The shipped public-domain sample, created for `owner` through the same path as an upload
     (once: a second click returns the copy they already have)."""
     existing = Dataset.objects.for_user(owner).filter(
         name=SAMPLE_NAME, original_filename=SAMPLE_PATH.name, status=Dataset.Status.VALID
     )
-    if existing.exists():
-        return existing.first()
+    found = existing.first()
+    if found is not None:
+        return found
     with SAMPLE_PATH.open("rb") as handle:
         upload = File(handle, name=SAMPLE_PATH.name)
         return dataset_create(owner=owner, upload=upload, name=SAMPLE_NAME)
 
 
-def dataset_validate(*, dataset):
+def dataset_validate(*, dataset: Dataset) -> Dataset:
     """Run every check and the statistics over the stored file and save the outcome."""
     try:
         with dataset.file.open("rb") as fileobj:
@@ -101,7 +114,7 @@ def dataset_validate(*, dataset):
     return dataset
 
 
-def _apply_report(dataset, report):
+def _apply_report(dataset: Dataset, report: Report) -> None:
     stats = dict(report.stats)
     dataset.kind = report.kind
     dataset.detected_format = report.data_format
@@ -133,7 +146,7 @@ def _apply_report(dataset, report):
     )
 
 
-def _save_failure(dataset):
+def _save_failure(dataset: Dataset) -> Dataset:
     dataset.status = Dataset.Status.INVALID
     dataset.errors = [
         {
@@ -148,7 +161,7 @@ def _save_failure(dataset):
     return dataset
 
 
-def _format_of(filename):
+def _format_of(filename: str | None) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in EXTENSIONS:
         shown = f"'{suffix}'" if suffix else "without an extension"
@@ -158,7 +171,7 @@ def _format_of(filename):
     return EXTENSIONS[suffix]
 
 
-def _check_mapping(mapping, fmt):
+def _check_mapping(mapping: dict[str, str], fmt: str) -> None:
     problem = mapping_problem(mapping)
     if problem is None and mapping and fmt == "txt":
         problem = "A .txt file has no columns: leave the column mapping empty."
@@ -166,7 +179,7 @@ def _check_mapping(mapping, fmt):
         raise ValidationError({"column_mapping": [problem]})
 
 
-def _check_encoding(encoding):
+def _check_encoding(encoding: str | None) -> str:
     encoding = (encoding or "").strip().lower()
     aliases = {"utf8": "utf-8", "cp1252": "windows-1252", "latin1": "latin-1", "utf16": "utf-16"}
     encoding = aliases.get(encoding, encoding)
@@ -177,7 +190,7 @@ def _check_encoding(encoding):
     return encoding
 
 
-def _check_size(owner, size):
+def _check_size(owner: "User", size: int) -> None:
     limit = settings.DATASET_MAX_UPLOAD_MB * MB
     if size > limit:
         raise ValidationError(
@@ -191,7 +204,7 @@ def _check_size(owner, size):
     quotas.check_storage(owner, size)
 
 
-def dataset_check_request_size(*, content_length):
+def dataset_check_request_size(*, content_length: str | None) -> None:
     """Refuse an API upload from its Content-Length, before the body is read: otherwise a file
     over the limit is first received in full. (The portal checks the size in the browser: its
     CSRF check reads the body before any view runs.)"""
@@ -211,16 +224,16 @@ def dataset_check_request_size(*, content_length):
         )
 
 
-def storage_used_bytes(owner):
+def storage_used_bytes(owner: "User") -> int:
     """Everything the owner stores (datasets, checkpoints, models, zips), against the quota."""
     return quotas.storage_used_bytes(owner)
 
 
-def _mb(size):
+def _mb(size: float) -> str:
     return f"{size / MB:.1f} MB"
 
 
-def dataset_delete(*, dataset):
+def dataset_delete(*, dataset: Dataset) -> None:
     """Remove the dataset and its file; refused while a queued or running job uses it.
 
     Finished jobs keep referring to the row (their history), so then the row is only marked

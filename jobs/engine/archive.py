@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 
-def zip_folder(source, target):
+def zip_folder(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
     """A zip of `source` at `target`, written to a temporary name and renamed: a file named
     model.zip is always complete. The GGUF files (gguf/) are downloads of their own, left out.
     Returns `target`."""

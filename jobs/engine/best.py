@@ -5,8 +5,16 @@ The figures live on the loop's state (best_step, best_eval_loss, evals_without_i
 they are saved in every checkpoint and a resumed run goes on counting where it stopped.
 """
 
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-def track_evaluation(state, cfg, eval_loss):
+if TYPE_CHECKING:
+    from jobs.engine.loop import TrainConfig, _State
+
+
+def track_evaluation(
+    state: "_State", cfg: "TrainConfig", eval_loss: float | None
+) -> tuple[bool, bool]:
     """Record an evaluation at state.step; returns (is_new_best, stop_early).
 
     The best is the lowest eval loss seen. Patience counts the evaluations that did not beat
@@ -24,12 +32,16 @@ def track_evaluation(state, cfg, eval_loss):
     return is_new_best, bool(patience) and state.evals_without_improvement >= patience
 
 
-def wants_best_checkpoint(cfg, is_new_best, step, total_steps):
+def wants_best_checkpoint(
+    cfg: "TrainConfig", is_new_best: bool, step: int, total_steps: int
+) -> bool:
     """A new best before the last step is saved, so that the best weights can be exported."""
     return cfg.exported_model == "best" and is_new_best and step < total_steps
 
 
-def best_checkpoint_to_export(cfg, state, checkpoints):
+def best_checkpoint_to_export(
+    cfg: "TrainConfig", state: "_State", checkpoints: Path
+) -> Path | None:
     """The folder whose weights replace the last ones in the exported model, or None to export
     the weights as they are (the last step was the best, or the user asked for the last)."""
     if cfg.exported_model != "best" or state.best_step in (None, state.step):

@@ -10,12 +10,26 @@ import json
 import os
 import random
 import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from jobs.engine.modelling import LanguageModel
 
-def save_checkpoint(checkpoints, model, optimizer, scheduler, scaler, state):
+if TYPE_CHECKING:
+    from jobs.engine.loop import _State
+
+
+def save_checkpoint(
+    checkpoints: Path,
+    model: LanguageModel,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler,
+    state: "_State",
+) -> tuple[Path, int]:
     """Write into a hidden temporary folder, then rename: a folder named step-N is complete."""
     final = checkpoints / f"step-{state.step:08d}"
     tmp = checkpoints / f".tmp-step-{state.step:08d}"
@@ -37,7 +51,7 @@ def save_checkpoint(checkpoints, model, optimizer, scheduler, scaler, state):
     return final, sum(f.stat().st_size for f in final.iterdir())
 
 
-def complete_checkpoints(checkpoints):
+def complete_checkpoints(checkpoints: Path) -> list[Path]:
     """Complete checkpoint folders, oldest first."""
     if not checkpoints.is_dir():
         return []
@@ -49,7 +63,9 @@ def complete_checkpoints(checkpoints):
     return sorted(found, key=lambda p: int(p.name.removeprefix("step-")))
 
 
-def prune_checkpoints(checkpoints, *, keep, protect=None):
+def prune_checkpoints(
+    checkpoints: Path, *, keep: int, protect: int | None = None
+) -> list[tuple[int, Path]]:
     """Delete the oldest complete checkpoints beyond `keep`, never the one at step `protect`
     (the best so far); returns [(step, path)] removed."""
     removed = []
@@ -62,7 +78,7 @@ def prune_checkpoints(checkpoints, *, keep, protect=None):
     return removed
 
 
-def saved_vocab_size(checkpoints, default):
+def saved_vocab_size(checkpoints: Path, default: int) -> int | None:
     """The vocabulary the newest checkpoint was trained with, so a resumed run rebuilds the
     same shapes. Checkpoints written before built-in models padded their vocabulary name none:
     they were trained with the tokenizer's own size, `default`."""
@@ -72,7 +88,15 @@ def saved_vocab_size(checkpoints, default):
     return json.loads((existing[-1] / "state.json").read_text()).get("vocab_size", default)
 
 
-def resume(checkpoints, model, optimizer, scheduler, scaler, state, device):
+def resume(
+    checkpoints: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler,
+    state: "_State",
+    device: torch.device,
+) -> int | None:
     """Load the newest complete checkpoint, if any, into everything; returns its step or None."""
     for leftover in checkpoints.glob(".tmp-*") if checkpoints.is_dir() else []:
         shutil.rmtree(leftover, ignore_errors=True)  # a run killed while writing
@@ -94,7 +118,7 @@ def resume(checkpoints, model, optimizer, scheduler, scaler, state, device):
     return state.step
 
 
-def load_weights(folder, model):
+def load_weights(folder: Path, model: torch.nn.Module) -> None:
     """Copy a checkpoint's trainable weights into `model` (the best ones, before export)."""
     params = dict(model.named_parameters())
     with torch.no_grad():
@@ -102,20 +126,20 @@ def load_weights(folder, model):
             params[name].copy_(tensor)
 
 
-def _rng_state():
+def _rng_state() -> dict[str, Any]:
     state = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def _set_rng_state(state):
+def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def seed_everything(seed):
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

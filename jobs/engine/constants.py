@@ -6,6 +6,7 @@ read it too.
 """
 
 import re
+from collections.abc import Mapping
 
 # The GPT-2 tokenizer's vocabulary (50,000 merges + 256 bytes + <|endoftext|>) and context.
 GPT2_VOCAB_SIZE = 50257
@@ -44,7 +45,9 @@ BYTES_PER_TRAINABLE_WEIGHT = 12
 DEFAULT_WORKER_PRICES_PER_HOUR = {"cpu": 0.10, "cuda": 2.50}
 
 
-def holdout_count(n, *, fraction=VALIDATION_FRACTION, max_count=VALIDATION_MAX_ROWS):
+def holdout_count(
+    n: int, *, fraction: float = VALIDATION_FRACTION, max_count: int = VALIDATION_MAX_ROWS
+) -> int:
     """How many of n examples (or packed blocks) a validation split holds: none below
     VALIDATION_MIN_ROWS, else `fraction` of them, at least one and at most `max_count`."""
     if n < VALIDATION_MIN_ROWS or fraction <= 0:
@@ -52,30 +55,38 @@ def holdout_count(n, *, fraction=VALIDATION_FRACTION, max_count=VALIDATION_MAX_R
     return max(1, min(int(n * fraction), max_count))
 
 
-def price_per_hour(kind, prices):
+def price_per_hour(kind: str, prices: Mapping[str, float]) -> float:
     """The hourly price of a worker of `kind` from a {kind: price} table."""
     if kind in prices:
         return prices[kind]
     return prices.get("cpu" if kind == "cpu" else "cuda", 0.0)
 
 
-def worker_cost(seconds, kind, prices):
+def worker_cost(seconds: float, kind: str, prices: Mapping[str, float]) -> float:
     """What `seconds` on a worker of `kind` cost: the one cost function for estimates and for
     the figures recorded when a job ends."""
     return round(seconds / 3600 * price_per_hour(kind, prices), 6)
 
 
-def padded_vocab_size(size, multiple=PADDED_VOCAB_MULTIPLE):
+def padded_vocab_size(size: int, multiple: int = PADDED_VOCAB_MULTIPLE) -> int:
     """`size` rounded up to a multiple of `multiple`."""
     return -(-size // multiple) * multiple
 
 
-def padding_token_ids(model_vocab_size, tokenizer_size):
+def padding_token_ids(model_vocab_size: int, tokenizer_size: int) -> list[int]:
     """Ids a padded vocabulary has beyond the tokenizer's: generation must never produce them."""
     return list(range(tokenizer_size, model_vocab_size))
 
 
-def flops_per_token(*, parameters, n_layer, n_embd, seq, position_parameters=0, lora=False):
+def flops_per_token(
+    *,
+    parameters: int,
+    n_layer: int,
+    n_embd: int,
+    seq: int,
+    position_parameters: int = 0,
+    lora: bool = False,
+) -> int:
     """Training FLOPs per token, nanoGPT's estimate: 6 per weight (forward 2, backward 4; LoRA
     freezes the weights, so no weight gradients: 4) plus attention, 12 · layers · width · seq.
     Position embeddings are a lookup, not a multiply: pass their count to leave them out."""
@@ -98,7 +109,7 @@ PEAK_BF16_FLOPS = (
 )
 
 
-def peak_bf16_flops(device_name):
+def peak_bf16_flops(device_name: str | None) -> float | None:
     """The dense bf16 peak of a device by its CUDA name ("NVIDIA H100 80GB HBM3"), or None."""
     words = set(re.split(r"[^a-z0-9]+", (device_name or "").lower()))
     for needed, peak in PEAK_BF16_FLOPS:

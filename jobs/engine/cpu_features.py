@@ -13,7 +13,7 @@ from functools import cache
 BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 flags, Arm feature
 
 
-def has_bf16():
+def has_bf16() -> bool:
     override = os.environ.get("CPU_BF16", "auto").strip().lower()
     if override in ("1", "yes", "true", "on"):
         return True
@@ -23,7 +23,7 @@ def has_bf16():
 
 
 @cache
-def _cpuinfo_has_bf16(path="/proc/cpuinfo"):
+def _cpuinfo_has_bf16(path: str = "/proc/cpuinfo") -> bool:
     try:
         with open(path) as f:
             for line in f:

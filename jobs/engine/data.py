@@ -30,18 +30,30 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import torch
 
 from jobs.engine.constants import VALIDATION_MAX_ROWS, holdout_count
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 IGNORE_INDEX = -100  # label value the loss skips
 SMALLEST_BUCKET = 16  # narrower batches are padded to this width under FixedShapes
 CHUNK_EXAMPLES = 2000  # examples tokenised at a time: memory stays flat however large the file
 STORE_VERSION = 1  # bump when the files' layout changes: older cached stores are not read
+
+# One example as the model sees it: (text, carries_loss) segments.
+Segments: TypeAlias = Sequence[tuple[str, bool]]
+# A batch as collate makes it: input_ids, labels, attention mask (or None), real tokens.
+Batch: TypeAlias = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]
+# What tokenising reports: examples done, and the total (None when unknown).
+Progress: TypeAlias = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -49,16 +61,20 @@ class Examples:
     """A re-readable stream of examples: `read()` yields segment lists from the start each time.
     `count` (if known) drives progress; `key` names the data for the cache ("" : no cache)."""
 
-    read: object
+    read: Callable[[], Iterable[Segments]]
     count: int | None = None
     key: str = ""
 
     @classmethod
-    def of(cls, examples):
+    def of(cls, examples: "Examples | Sequence[Segments]") -> "Examples":
         """A list (tests, benchmarks) or an Examples already."""
-        if isinstance(examples, cls):
+        if isinstance(examples, Examples):
             return examples
         return cls(read=lambda: iter(examples), count=len(examples))
+
+
+# Examples as the engine takes them: a re-readable stream, or a list (tests, benchmarks).
+ExamplesLike: TypeAlias = Examples | Sequence[Segments]
 
 
 @dataclass
@@ -70,11 +86,11 @@ class TokenStore:
     offsets: np.ndarray  # int64, one more than there are examples
     eos_id: int
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.offsets) - 1
 
     @property
-    def num_tokens(self):
+    def num_tokens(self) -> int:
         return int(self.offsets[-1])
 
 
@@ -86,14 +102,16 @@ class Rows:
     starts: torch.Tensor  # int64 [rows]
     lengths: torch.Tensor  # int64 [rows]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.lengths)
 
     @property
-    def num_tokens(self):
+    def num_tokens(self) -> int:
         return int(self.lengths.sum())
 
-    def padded(self, index=None, width=None):
+    def padded(
+        self, index: torch.Tensor | None = None, width: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(input_ids, labels) of the rows at `index` (all by default), right-padded with EOS
         and IGNORE_INDEX to `width` (their longest by default) and cut to it."""
         index = torch.arange(len(self)) if index is None else index
@@ -113,25 +131,32 @@ class Rows:
 
     # A padded copy of every row: for tests and small comparisons, never for training.
     @property
-    def input_ids(self):
+    def input_ids(self) -> torch.Tensor:
         return self.padded()[0]
 
     @property
-    def labels(self):
+    def labels(self) -> torch.Tensor:
         return self.padded()[1]
 
 
 # --- Tokenising -----------------------------------------------------------------------------
 
 
-def tokenizer_fingerprint(tokenizer):
+def tokenizer_fingerprint(tokenizer: "PreTrainedTokenizerBase") -> str:
     """A short hash of everything that decides the tokenizer's ids (vocabulary, merges,
     normalisation, special tokens)."""
     text = tokenizer.backend_tokenizer.to_str() + repr(sorted(tokenizer.get_added_vocab()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_or_tokenise(examples, tokenizer, *, kind, cache_dir, on_progress=None):
+def load_or_tokenise(
+    examples: ExamplesLike,
+    tokenizer: "PreTrainedTokenizerBase",
+    *,
+    kind: str,
+    cache_dir: str | os.PathLike[str] | None,
+    on_progress: Progress | None = None,
+) -> tuple[TokenStore, bool]:
     """The TokenStore of `examples` (an Examples): read from cache_dir when a complete store of
     the same data and tokenizer is there, else tokenised (streamed) into it. Without a key or
     cache_dir the store goes to a temporary folder that is unlinked once mapped (Linux keeps the
@@ -153,7 +178,14 @@ def load_or_tokenise(examples, tokenizer, *, kind, cache_dir, on_progress=None):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def write_store(examples, tokenizer, folder, *, kind, on_progress=None):
+def write_store(
+    examples: Examples,
+    tokenizer: "PreTrainedTokenizerBase",
+    folder: str | os.PathLike[str],
+    *,
+    kind: str,
+    on_progress: Progress | None = None,
+) -> None:
     """Tokenise the stream a chunk at a time, appending to the store's files; written under a
     temporary name and renamed when complete. on_progress(examples done, total or None)."""
     folder = Path(folder)
@@ -190,7 +222,9 @@ def write_store(examples, tokenizer, folder, *, kind, on_progress=None):
             raise
 
 
-def _tokenise_chunk(chunk, tokenizer, *, eos):
+def _tokenise_chunk(
+    chunk: list[Segments], tokenizer: "PreTrainedTokenizerBase", *, eos: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat ids and loss flags of a chunk of examples, and each example's length. eos given
     (plain text, which is packed): each example ends with it, carrying loss."""
     texts = [text for example in chunk for text, _ in example]
@@ -211,7 +245,7 @@ def _tokenise_chunk(chunk, tokenizer, *, eos):
     return ids, loss, lengths + missing
 
 
-def open_store(folder):
+def open_store(folder: str | os.PathLike[str]) -> TokenStore:
     folder = Path(folder)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     lengths = np.fromfile(folder / "lengths.bin", dtype=np.int64)
@@ -225,7 +259,7 @@ def open_store(folder):
     )
 
 
-def _map(path, dtype):
+def _map(path: Path, dtype: str) -> np.ndarray:
     if path.stat().st_size == 0:  # np.memmap refuses an empty file
         return np.zeros(0, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r")
@@ -234,7 +268,9 @@ def _map(path, dtype):
 # --- Rows -----------------------------------------------------------------------------------
 
 
-def holdout_indices(n, *, fraction, seed, max_examples=VALIDATION_MAX_ROWS):
+def holdout_indices(
+    n: int, *, fraction: float, seed: int, max_examples: int = VALIDATION_MAX_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, held) example indices: a validation share of whole examples (never a piece of
     one), reproducibly for a seed."""
     n_eval = holdout_count(n, fraction=fraction, max_count=max_examples)
@@ -248,7 +284,7 @@ def holdout_indices(n, *, fraction, seed, max_examples=VALIDATION_MAX_ROWS):
     return np.flatnonzero(keep), held
 
 
-def packed_rows(store, *, block_size):
+def packed_rows(store: TokenStore, *, block_size: int) -> Rows:
     """Plain text: the whole stream (every example ends with EOS) cut into blocks."""
     total = store.num_tokens
     starts = torch.arange(0, total, block_size, dtype=torch.long)
@@ -257,7 +293,9 @@ def packed_rows(store, *, block_size):
     return Rows(store=store, starts=starts[keep], lengths=lengths[keep])
 
 
-def example_rows(store, *, block_size, index=None):
+def example_rows(
+    store: TokenStore, *, block_size: int, index: np.ndarray | None = None
+) -> tuple[Rows, int]:
     """Prompt/completion and chat: one row per example (those at `index`, or all), cut to
     block_size, loss only where the flags say so. Returns the rows and how many examples were
     dropped because truncation left no token to learn from (a prompt longer than the context)."""
@@ -279,7 +317,9 @@ def example_rows(store, *, block_size, index=None):
     return rows, int(len(starts) - keep.sum())
 
 
-def split_rows(rows, *, fraction, seed, max_rows=VALIDATION_MAX_ROWS):
+def split_rows(
+    rows: Rows, *, fraction: float, seed: int, max_rows: int = VALIDATION_MAX_ROWS
+) -> tuple[Rows, Rows | None]:
     """Hold out a validation share of packed blocks, reproducibly: (train, held or None).
 
     Packed text is held out by block, not by example: the number of training rows is then the
@@ -295,11 +335,17 @@ def split_rows(rows, *, fraction, seed, max_rows=VALIDATION_MAX_ROWS):
     return _select(rows, kept), _select(rows, held)
 
 
-def _select(rows, index):
+def _select(rows: Rows, index: torch.Tensor) -> Rows:
     return Rows(store=rows.store, starts=rows.starts[index], lengths=rows.lengths[index])
 
 
-def build_rows(examples, tokenizer, *, kind, block_size):
+def build_rows(
+    examples: ExamplesLike,
+    tokenizer: "PreTrainedTokenizerBase",
+    *,
+    kind: str,
+    block_size: int,
+) -> tuple[Rows, int]:
     """Rows of a list of examples, and the number dropped (tests and benchmarks)."""
     store, _ = load_or_tokenise(examples, tokenizer, kind=kind, cache_dir=None)
     if kind == "text":
@@ -307,7 +353,9 @@ def build_rows(examples, tokenizer, *, kind, block_size):
     return example_rows(store, block_size=block_size)
 
 
-def batches(rows, *, batch_size, shuffle, seed=0, limit=None):
+def batches(
+    rows: Rows, *, batch_size: int, shuffle: bool, seed: int = 0, limit: int | None = None
+) -> list[torch.Tensor]:
     """Index tensors, one per batch; the order depends only on the seed (resume replays it).
     Unshuffled, `limit` keeps the first rows only."""
     if shuffle:
@@ -325,7 +373,7 @@ class FixedShapes:
     max_len: int  # the run's max_seq_length
     packed: bool  # packed text: every batch max_len wide
 
-    def width(self, longest):
+    def width(self, longest: int) -> int:
         """Packed text: max_len. Otherwise the smallest power of two (at least SMALLEST_BUCKET)
         that holds the longest row, capped at max_len: at most about log2(max_len) shapes."""
         if self.packed:
@@ -334,7 +382,9 @@ class FixedShapes:
         return min(bucket, self.max_len)
 
 
-def collate(rows, index, device, fixed=None):
+def collate(
+    rows: Rows, index: torch.Tensor, device: torch.device, fixed: FixedShapes | None = None
+) -> Batch:
     """The batch at `index` as (input_ids, labels, attention mask, real tokens).
 
     Without `fixed`: trimmed to its longest row, and the mask is None when nothing is padded.
@@ -352,7 +402,9 @@ def collate(rows, index, device, fixed=None):
     return _to_device(input_ids, device), _to_device(labels, device), mask, int(lengths.sum())
 
 
-def _collate_fixed(rows, index, device, fixed):
+def _collate_fixed(
+    rows: Rows, index: torch.Tensor, device: torch.device, fixed: FixedShapes
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
     lengths = rows.lengths[index]
     width = fixed.width(int(lengths.max()))
     n = len(index)
@@ -373,7 +425,7 @@ def _collate_fixed(rows, index, device, fixed):
     )
 
 
-def _to_device(tensor, device):
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     # From pinned memory the copy is truly asynchronous: the CPU queues the next step's work
     # while the GPU still runs this one.
     if device.type == "cuda":

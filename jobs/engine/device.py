@@ -4,21 +4,27 @@ figures measured about the device (peak memory, model FLOPs utilisation). No Dja
 import os
 import resource
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import torch
 
 from jobs.engine import cpu_features
 from jobs.engine.constants import peak_bf16_flops
 
+if TYPE_CHECKING:
+    from jobs.engine.data import Batch
+    from jobs.engine.loop import TrainConfig
 
-def pick_device(name):
+
+def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
 
 
-def pick_precision(precision, device):
+def pick_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype, or None for plain fp32. "auto" is bf16 on a GPU that supports it
     (fp16 on an older one) and on a CPU with bf16 instructions (cpu_features), fp32 otherwise."""
     precision = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(precision, precision)
@@ -30,11 +36,13 @@ def pick_precision(precision, device):
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
-def autocast(device, amp_dtype):
+def autocast(
+    device: torch.device, amp_dtype: torch.dtype | None
+) -> torch.autocast | nullcontext[None]:
     return torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext()
 
 
-def compile_backend(cfg, device):
+def compile_backend(cfg: "TrainConfig", device: torch.device) -> str | None:
     """The torch.compile backend to use, or None not to compile.
 
     cfg.compile is "auto" (compile on CUDA only: on a CPU compiling costs more than it saves),
@@ -47,17 +55,19 @@ def compile_backend(cfg, device):
     return "inductor" if value in ("1", "true", "yes", "on") else value
 
 
-def device_name(device):
+def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def peak_memory(device):
+def peak_memory(device: torch.device) -> int:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
 
 
-def model_flops_utilisation(tokens_per_second, flops_per_token, name):
+def model_flops_utilisation(
+    tokens_per_second: float, flops_per_token: float, name: str
+) -> float | None:
     """Share of the device's dense bf16 peak the model's own FLOPs use, or None when the
     device is not in the table of peaks (a CPU, an unknown GPU)."""
     peak = peak_bf16_flops(name)
@@ -66,7 +76,7 @@ def model_flops_utilisation(tokens_per_second, flops_per_token, name):
     return tokens_per_second * flops_per_token / peak
 
 
-def available_cpus():
+def available_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -78,7 +88,7 @@ THREAD_MARGIN = 0.9  # more threads must take at most this share of one thread's
 SLOW_STEP_S = 10.0  # a step this slow decides after one round: measuring more costs too much
 
 
-def choose_num_threads(cfg, step, batch):
+def choose_num_threads(cfg: "TrainConfig", step: Callable[["Batch"], None], batch: "Batch") -> int:
     """The CPU thread count for this run: cfg.num_threads, or measured on the run's own step.
 
     `step(batch)` is one forward and backward pass of the real training step on a real batch
@@ -95,7 +105,7 @@ def choose_num_threads(cfg, step, batch):
     if len(candidates) == 1:
         torch.set_num_threads(1)
         return 1
-    timings = {n: [] for n in candidates}
+    timings: dict[int, list[float]] = {n: [] for n in candidates}
     with torch.random.fork_rng(devices=[]):
         for n in candidates:  # warm-up: allocators, kernels, the threads' pool
             torch.set_num_threads(n)

@@ -1,14 +1,27 @@
 """Loss, token accuracy and perplexity: of one batch (for the step) and over validation rows."""
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from jobs.engine import data, fused_loss
 from jobs.engine.device import autocast
+from jobs.engine.modelling import LanguageModel
+
+if TYPE_CHECKING:
+    from jobs.engine.loop import TrainConfig
 
 
-def loss_and_hits(model, forward, fused, input_ids, mask, labels):
+def loss_and_hits(
+    model: LanguageModel,
+    forward: Callable[..., Any],
+    fused: bool,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor | None,
+    labels: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch's mean loss and its [correct, predicted] token counts."""
     if fused:
         return fused_loss.loss_and_hits(model, input_ids, mask, labels)
@@ -17,7 +30,7 @@ def loss_and_hits(model, forward, fused, input_ids, mask, labels):
 
 
 @torch.no_grad()
-def token_hits(logits, labels):
+def token_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """[correct, predicted]: how many labelled tokens the model's top choice got right, and how
     many labelled tokens there were (token i is predicted from the logits at i - 1)."""
     target = labels[:, 1:]
@@ -27,7 +40,16 @@ def token_hits(logits, labels):
 
 
 @torch.no_grad()
-def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None, fused=False):
+def evaluate(
+    model: LanguageModel,
+    rows: data.Rows,
+    cfg: "TrainConfig",
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    *,
+    max_rows: int | None = None,
+    fused: bool = False,
+) -> dict[str, float | None]:
     """eval_loss (mean per predicted token), eval_accuracy and eval_perplexity over the first
     `max_rows` validation rows, or all of them (uncompiled: no recompiles)."""
     model.eval()
@@ -42,9 +64,9 @@ def evaluate(model, rows, cfg, device, amp_dtype, *, max_rows=None, fused=False)
     correct, count = (float(v) for v in hits)
     if not count:
         return {"eval_loss": None, "eval_accuracy": None, "eval_perplexity": None}
-    loss = total / count
+    mean = total / count
     return {
-        "eval_loss": loss,
+        "eval_loss": mean,
         "eval_accuracy": correct / count,
-        "eval_perplexity": math.exp(loss) if loss < 700 else None,  # beyond: a float overflows
+        "eval_perplexity": math.exp(mean) if mean < 700 else None,  # beyond: a float overflows
     }

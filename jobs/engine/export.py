@@ -9,13 +9,28 @@ The folder is written under a temporary name and renamed when complete:
 import copy
 import os
 import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 
 from jobs.engine.constants import padding_token_ids
+from jobs.engine.modelling import LanguageModel
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
-def export_model(model, tokenizer, folder, *, method, model_card, chat_template=None):
+def export_model(
+    model: LanguageModel,
+    tokenizer: "PreTrainedTokenizerBase",
+    folder: Path,
+    *,
+    method: str,
+    model_card: str,
+    chat_template: str | None = None,
+) -> LanguageModel:
     """Write the final model (merged for LoRA) and return the plain transformers model. A
     chat-trained model's tokenizer carries `chat_template`, its training format."""
     tmp = folder.with_name(f".{folder.name}.tmp")
@@ -39,14 +54,20 @@ def export_model(model, tokenizer, folder, *, method, model_card, chat_template=
     return model
 
 
-def write_model_card(folder, model_card):
+def write_model_card(folder: Path, model_card: str) -> None:
     """Replace the card of an exported model (and of its LoRA adapter)."""
     for part in ("model", "adapter"):
         if (folder / part).is_dir():
             (folder / part / "README.md").write_text(model_card, encoding="utf-8")
 
 
-def _save_tokenizer(tokenizer, folder, *, context, chat_template=None):
+def _save_tokenizer(
+    tokenizer: "PreTrainedTokenizerBase",
+    folder: Path,
+    *,
+    context: int,
+    chat_template: str | None = None,
+) -> None:
     """Save the tokenizer saying the model's context as its model_max_length, so a pipeline
     that truncates to it never feeds the model more positions than it has. A copy carries the
     change: the tokenizer may be the process's shared GPT-2 one (1,024 tokens)."""
@@ -57,12 +78,19 @@ def _save_tokenizer(tokenizer, folder, *, context, chat_template=None):
     tokenizer.save_pretrained(folder)
 
 
-def folder_size(folder):
+def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 @torch.no_grad()
-def generate_samples(model, tokenizer, prompts, *, max_new_tokens=30, seed=0):
+def generate_samples(
+    model: LanguageModel,
+    tokenizer: "PreTrainedTokenizerBase",
+    prompts: Iterable[str],
+    *,
+    max_new_tokens: int = 30,
+    seed: int = 0,
+) -> list[dict[str, str]]:
     """[{"prompt", "output"}] with light sampling (seeded, so a rerun gives the same text)."""
     model.eval()
     device = next(model.parameters()).device
@@ -87,6 +115,7 @@ def generate_samples(model, tokenizer, prompts, *, max_new_tokens=30, seed=0):
                 pad_token_id=tokenizer.eos_token_id,
                 **options,
             )
-            text = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+            # One sequence decodes to one str (decode returns a list for a batch only).
+            text = cast(str, tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
             samples.append({"prompt": prompt, "output": text})
     return samples

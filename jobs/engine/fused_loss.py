@@ -20,21 +20,33 @@ training steps and evaluations alike.
 No Django here.
 """
 
+from typing import TYPE_CHECKING, Any
+
 import torch
+from torch.autograd.function import FunctionCtx
 
 from jobs.engine.constants import (
     FUSED_LOSS_CHUNK_TOKENS as CHUNK_TOKENS,  # 256 × 50,257 fp32: 51 MB
 )
+from jobs.engine.modelling import LanguageModel
+
+if TYPE_CHECKING:
+    from jobs.engine.loop import TrainConfig
 
 IGNORE_INDEX = -100
 
 
-def supports(model):
+def supports(model: LanguageModel) -> bool:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     return getattr(base.config, "model_type", "") == "gpt2" and hasattr(base, "lm_head")
 
 
-def loss_and_hits(model, input_ids, attention_mask, labels):
+def loss_and_hits(
+    model: LanguageModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    labels: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean loss over labelled tokens, [correct, predicted]) for a batch, with gradients that
     flow through the transformer and the head's weight when backward() is called (with
     gradients disabled, as in evaluation, none are computed). A token is correct when it is
@@ -62,7 +74,15 @@ def loss_and_hits(model, input_ids, attention_mask, labels):
 
 class _HeadCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, where, targets, dtype, grads):
+    def forward(
+        ctx: FunctionCtx,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        where: tuple[torch.Tensor, ...],
+        targets: torch.Tensor,
+        dtype: torch.dtype,
+        grads: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         count = len(targets)
         picked = hidden[:, :-1][where]  # [labelled tokens, width]
         grad_picked = torch.zeros_like(picked) if grads and hidden.requires_grad else None
@@ -70,7 +90,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
         total, correct = torch.zeros((), dtype=torch.float64), torch.zeros(())
         inputs, matrix = picked.to(dtype), weight.to(dtype)  # the matmuls' operands
         size = (min(CHUNK_TOKENS, count), weight.shape[0])
-        fp32 = {"dtype": torch.float32, "device": hidden.device}
+        fp32: dict[str, Any] = {"dtype": torch.float32, "device": hidden.device}
         # The matmuls' results (logits, then gradients), the logits in fp32, their softmax.
         logits = torch.empty(size, dtype=dtype, device=hidden.device)
         scores = logits if dtype == torch.float32 else torch.empty(size, **fp32)
@@ -110,14 +130,18 @@ class _HeadCrossEntropy(torch.autograd.Function):
             grad_hidden[:, :-1][where] = grad_picked / max(count, 1)
         if grad_weight is not None:
             grad_weight /= max(count, 1)
-        ctx.save_for_backward(grad_hidden, grad_weight)
+        # torch documents None as accepted here (and skipped); its stubs ask for Tensors only.
+        ctx.save_for_backward(grad_hidden, grad_weight)  # type: ignore[arg-type]
         ctx.mark_non_differentiable(correct)
         loss = (total / max(count, 1)).to(hidden.dtype)
         return loss, correct
 
     @staticmethod
-    def backward(ctx, grad_loss, _grad_correct):
-        grad_hidden, grad_weight = ctx.saved_tensors
+    def backward(
+        ctx: FunctionCtx, grad_loss: torch.Tensor, _grad_correct: torch.Tensor
+    ) -> tuple[torch.Tensor | None, ...]:
+        # Set on the ctx autograd passes to backward; FunctionCtx's stubs do not declare it.
+        grad_hidden, grad_weight = ctx.saved_tensors  # type: ignore[attr-defined]
         return (
             None if grad_hidden is None else grad_hidden * grad_loss,
             None if grad_weight is None else grad_weight * grad_loss,
@@ -128,7 +152,13 @@ class _HeadCrossEntropy(torch.autograd.Function):
         )
 
 
-def wanted(cfg, model, device, amp_dtype, backend):
+def wanted(
+    cfg: "TrainConfig",
+    model: LanguageModel,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    backend: str | None,
+) -> bool:
     """Whether the step computes the head and loss in one chunked pass (this module)."""
     value = str(cfg.fused_loss).lower()
     if value in ("0", "false", "no", "off"):

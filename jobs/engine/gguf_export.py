@@ -13,10 +13,17 @@ layers, stored (in, out); GGUF wants them as a Linear layer's (out, in), so they
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gguf
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from jobs.engine.modelling import LanguageModel
 
 QUANTS = {
     "f16": (gguf.LlamaFileType.MOSTLY_F16, gguf.GGMLQuantizationType.F16),
@@ -54,8 +61,15 @@ class GGUFUnsupported(ValueError):
 
 
 def export_gguf(
-    model, tokenizer, folder, *, name, stem="model", template_kind="text", quants=tuple(QUANTS)
-):
+    model: "LanguageModel",
+    tokenizer: "PreTrainedTokenizerBase",
+    folder: str | os.PathLike[str],
+    *,
+    name: str,
+    stem: str = "model",
+    template_kind: str = "text",
+    quants: Iterable[str] = tuple(QUANTS),
+) -> dict[str, Path]:
     """Write <stem>-<quant>.gguf per quantisation and the Ollama Modelfile into `folder` (each
     file under a temporary name, then renamed). Returns {quant: path}."""
     if getattr(model.config, "model_type", "") != "gpt2":
@@ -77,7 +91,14 @@ def export_gguf(
     return paths
 
 
-def write_gguf(model, tokenizer, path, *, quant, name):
+def write_gguf(
+    model: "LanguageModel",
+    tokenizer: "PreTrainedTokenizerBase",
+    path: Path,
+    *,
+    quant: str,
+    name: str,
+) -> None:
     """One GGUF file of `model` (a transformers GPT2LMHeadModel) in `quant` (f16 or q8_0)."""
     file_type, weight_type = QUANTS[quant]
     config = model.config
@@ -113,7 +134,12 @@ def write_gguf(model, tokenizer, path, *, quant, name):
     writer.close()
 
 
-def _add_tensor(writer, name, array, weight_type):
+def _add_tensor(
+    writer: gguf.GGUFWriter,
+    name: str,
+    array: np.ndarray,
+    weight_type: gguf.GGMLQuantizationType,
+) -> None:
     """Matrices in the file's type; vectors (norms, biases) stay f32, as llama.cpp keeps them.
     q8_0 needs rows in whole blocks of 32: a narrower matrix stays f16."""
     if array.ndim < 2:
@@ -125,7 +151,9 @@ def _add_tensor(writer, name, array, weight_type):
     writer.add_tensor(name, data, raw_dtype=weight_type)
 
 
-def _add_vocabulary(writer, tokenizer, vocab_size):
+def _add_vocabulary(
+    writer: gguf.GGUFWriter, tokenizer: "PreTrainedTokenizerBase", vocab_size: int
+) -> None:
     """The byte-level BPE vocabulary (one entry per row of the embedding: a padded vocabulary's
     spare rows become unused tokens), its merges and the end-of-text token."""
     by_id = {i: token for token, i in tokenizer.get_vocab().items()}
@@ -149,7 +177,7 @@ def _add_vocabulary(writer, tokenizer, vocab_size):
     writer.add_add_bos_token(False)
 
 
-def modelfile(gguf_file, template_kind):
+def modelfile(gguf_file: str, template_kind: str) -> str:
     """An Ollama Modelfile for `gguf_file` beside it, prompting as the training data did."""
     template = OLLAMA_TEMPLATES.get(template_kind, OLLAMA_TEMPLATES["text"])
     return f'FROM ./{gguf_file}\nTEMPLATE """{template}"""\nPARAMETER stop "<|endoftext|>"\n' + (

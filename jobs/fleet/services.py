@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import threading
+from typing import Self
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 WORKER_ID_VARIABLE = "LLMTUNER_WORKER_ID"
 
 
-def worker_measure():
+def worker_measure() -> tuple[str, str, int]:
     """(kind, device name, memory bytes) of this machine: the first GPU nvidia-smi lists, else
     the CPU and its RAM. WORKER_KIND names the kind when the GPU's own name is not a known
     profile (h100, h200, a100, l4, t4 are)."""
@@ -45,7 +46,7 @@ def worker_measure():
     return "cpu", platform.processor() or platform.machine() or "cpu", psutil.virtual_memory().total
 
 
-def _first_gpu():
+def _first_gpu() -> tuple[str, int] | None:
     if not shutil.which("nvidia-smi"):
         return None
     try:
@@ -65,7 +66,7 @@ def _first_gpu():
     return name.strip(), int(float(mib)) * 2**20
 
 
-def worker_register(*, pool=None):
+def worker_register(*, pool: str | None = None) -> Worker:
     """Register (or re-register) this qcluster process; returns the Worker. Its id goes to the
     environment so the job processes it forks can name it."""
     kind, device_name, memory = worker_measure()
@@ -89,55 +90,55 @@ def worker_register(*, pool=None):
     return worker
 
 
-def worker_beat(*, worker_id):
+def worker_beat(*, worker_id: int) -> None:
     Worker.objects.filter(pk=worker_id).update(last_seen=timezone.now())
 
 
-def worker_stopping(*, worker_id):
+def worker_stopping(*, worker_id: int) -> None:
     """SIGTERM reached the worker: its running job checkpoints and goes back to the queue."""
     Worker.objects.filter(pk=worker_id).update(stopping=True)
 
 
-def worker_stopped(*, worker_id):
+def worker_stopped(*, worker_id: int) -> None:
     Worker.objects.filter(pk=worker_id).update(stopped_at=timezone.now(), current_job=None)
 
 
-def worker_running(*, job_id):
+def worker_running(*, job_id: int | None) -> None:
     """From a job's process: its worker now runs `job_id` (None: nothing)."""
     worker_id = os.environ.get(WORKER_ID_VARIABLE)
     if worker_id:
         Worker.objects.filter(pk=worker_id).update(current_job_id=job_id, last_seen=timezone.now())
 
 
-def worker_lost_job(*, job_id):
+def worker_lost_job(*, job_id: int) -> None:
     """A job requeued because its process died: no worker runs it any more."""
     Worker.objects.filter(current_job_id=job_id).update(current_job=None)
 
 
-def is_stopping():
+def is_stopping() -> bool:
     """From a job's process: whether its worker was told to stop (SIGTERM to the qcluster)."""
     worker_id = os.environ.get(WORKER_ID_VARIABLE)
-    return bool(worker_id) and Worker.objects.filter(pk=worker_id, stopping=True).exists()
+    return bool(worker_id and Worker.objects.filter(pk=worker_id, stopping=True).exists())
 
 
 class RegistryBeat:
     """A thread keeping the registry's last_seen fresh. It opens a connection per beat and
     closes it, so the processes the qcluster forks inherit no open database connection."""
 
-    def __init__(self, worker_id):
+    def __init__(self, worker_id: int) -> None:
         self.worker_id = worker_id
         self.interval = max(2.0, settings.JOB_HEARTBEAT_TIMEOUT_S / 4)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-registry", daemon=True)
 
-    def start(self):
+    def start(self) -> Self:
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop.set()
 
-    def _run(self):
+    def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
                 close_old_connections()

@@ -1,10 +1,12 @@
 """The BaseModel record (re-exported by jobs.models, which Django loads as the app's models)."""
 
+from typing import Self
+
 from django.db import models
 
 
-class BaseModelQuerySet(models.QuerySet):
-    def active(self):
+class BaseModelQuerySet(models.QuerySet["BaseModel"]):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
 
@@ -40,5 +42,5 @@ class BaseModel(models.Model):
     class Meta:
         ordering = ["sort_order", "parameters"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name

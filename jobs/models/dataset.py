@@ -1,6 +1,7 @@
 """The Dataset record (re-exported by jobs.models, which Django loads as the app's models)."""
 
 import uuid
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
@@ -10,37 +11,40 @@ from django.utils import timezone
 
 from accounts.teams.models import Membership, Role
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 # Sent when a dataset's validation has finished, valid or not (dataset=the dataset, saved).
 dataset_validated = Signal()
 
 
-def dataset_upload_path(instance, filename):
+def dataset_upload_path(instance: "Dataset", filename: str) -> str:
     # The user's filename is data (Dataset.original_filename), never part of a path.
     return f"datasets/{instance.owner_id}/{uuid.uuid4().hex}"
 
 
-class DatasetQuerySet(models.QuerySet):
-    def for_user(self, user):
+class DatasetQuerySet(models.QuerySet["Dataset"]):
+    def for_user(self, user: "User") -> Self:
         """The user's own datasets, in any space: what their quota counts."""
         return self.filter(owner=user, deleted_at__isnull=True)
 
-    def visible_to(self, user):
+    def visible_to(self, user: "User | AnonymousUser") -> Self:
         """What `user` may see: their own datasets and those of every team they are in. The one
         "visible to" rule for datasets (jobs.sharing.access has the "may change" check)."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         teams = Membership.objects.team_ids(user, lazy=False)  # why a list: Job.visible_to
         return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
 
-    def usable_by(self, user):
+    def usable_by(self, user: "User | AnonymousUser") -> Self:
         """Visible datasets `user` may train on: their own and their teams' where they are at
         least a member (a viewer only looks)."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         teams = Membership.objects.team_ids(user, least=Role.MEMBER, lazy=False)
         return self.filter(Q(owner=user) | Q(team__in=teams), deleted_at__isnull=True)
 
-    def usable(self):
+    def usable(self) -> Self:
         return self.filter(status=Dataset.Status.VALID, deleted_at__isnull=True)
 
 
@@ -111,14 +115,14 @@ class Dataset(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
-    def is_valid(self):
+    def is_valid(self) -> bool:
         return self.status == self.Status.VALID
 
-    def unusable_reason(self):
+    def unusable_reason(self) -> str | None:
         """Why a job cannot train on this dataset, or None when it can: the one wording that
         launching, estimating and the wizard show (usable() selects the same datasets)."""
         if self.deleted_at is not None:

@@ -6,35 +6,23 @@ visibility rule and the fair claim in jobs/models/job_queries.py. No other modul
 (the queue, the engine, files).
 """
 
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-# Re-exported: `from jobs.models import Dataset` keeps working; migration 0001 names
-# jobs.models.dataset_upload_path.
-from jobs.models.base_model import BaseModel, BaseModelQuerySet  # noqa: F401
-from jobs.models.dataset import Dataset, DatasetQuerySet, dataset_upload_path  # noqa: F401
-from jobs.models.job_lifecycle import JobLifecycle
-from jobs.models.job_queries import JobQuerySet, job_state_changed  # noqa: F401
-from jobs.models.notifications import (  # noqa: F401
-    EmailPreference,
-    Notification,
-    Webhook,
-    WebhookDelivery,
-)
-from jobs.models.records import Checkpoint, JobEvent, MetricPoint  # noqa: F401
-from jobs.models.worker import Worker, WorkerQuerySet  # noqa: F401
+from jobs.models.base_model import BaseModel
+from jobs.models.dataset import Dataset
+from jobs.models.job_lifecycle import JobLifecycle, JobStatus
+from jobs.models.job_queries import JobQuerySet
+from jobs.models.records import JobEvent
 from jobs.storage import files
 
 
 class Job(JobLifecycle, models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        PAUSED = "paused", "Paused"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = JobStatus  # with the transitions between them, in job_lifecycle.py
 
     class Method(models.TextChoices):
         FULL = "full", "Full fine-tuning"
@@ -133,46 +121,48 @@ class Job(JobLifecycle, models.Model):
             models.Index(fields=["owner", "-created_at"], name="jobs_job_owner_newest"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} (#{self.pk})"
 
     @property
-    def is_finished(self):
+    def is_finished(self) -> bool:
         return self.status in self.FINISHED
 
     @property
-    def folder(self):
+    def folder(self) -> Path:
         """The job's files: checkpoints/, final/ (model/, and adapter/ for LoRA), model.zip."""
         return files.local_root() / "jobs" / str(self.pk)
 
     @property
-    def model_folder(self):
+    def model_folder(self) -> Path | None:
         """The loadable Hugging Face folder of a succeeded job (the merged model for LoRA)."""
         return files.local_root() / self.output_dir / "model" if self.output_dir else None
 
-    def checkpoint_model_dir(self, step):
+    def checkpoint_model_dir(self, step: int) -> Path:
         """Where the checkpoint at `step` is saved as a model (model/, adapter/ for LoRA) once
         someone downloads it or trains from it."""
         return self.folder / "checkpoint-models" / f"step-{step:08d}"
 
     @property
-    def gguf_folder(self):
+    def gguf_folder(self) -> Path | None:
         """The GGUF files and Ollama Modelfile of a succeeded GPT-2 job, beside its model."""
         return files.local_root() / self.output_dir / "gguf" if self.output_dir else None
 
     @property
-    def gguf_stem(self):
+    def gguf_stem(self) -> str:
         return f"llm-tuner-job-{self.pk}"
 
-    def gguf_file(self, quant):
+    def gguf_file(self, quant: str) -> Path:
         """The GGUF file in `quant` (f16, q8_0), named as it downloads: the Modelfile's FROM."""
-        return self.gguf_folder / f"{self.gguf_stem}-{quant}.gguf"
+        folder = self.gguf_folder
+        assert folder is not None, f"Job {self.pk} has no model folder (output_dir is empty)"
+        return folder / f"{self.gguf_stem}-{quant}.gguf"
 
     @property
-    def has_gguf(self):
+    def has_gguf(self) -> bool:
         return self.has_model() and files.exists(f"{self.output_dir}/gguf/Modelfile")
 
-    def has_model(self):
+    def has_model(self) -> bool:
         """Whether the job succeeded and its model's files are there to load or download."""
         return (
             self.status == self.Status.SUCCEEDED
@@ -180,11 +170,11 @@ class Job(JobLifecycle, models.Model):
             and files.exists(f"{self.output_dir}/model/config.json")
         )
 
-    def local_model_folder(self):
+    def local_model_folder(self) -> Path:
         """model_folder on this machine, downloaded from the object store first if need be."""
         return files.fetch_folder(f"{self.output_dir}/model")
 
-    def no_model_reason(self):
+    def no_model_reason(self) -> str:
         """Why there is no model to download or generate with (the API and the portal alike)."""
         if self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.PAUSED):
             return f"Job {self.pk} is {self.status}: its model exists once it has succeeded."
@@ -193,7 +183,7 @@ class Job(JobLifecycle, models.Model):
         return f"Job {self.pk}'s model files are missing."
 
     @property
-    def progress_percent(self):
+    def progress_percent(self) -> int:
         if self.status == self.Status.SUCCEEDED:
             return 100
         if not self.total_steps:
@@ -201,7 +191,7 @@ class Job(JobLifecycle, models.Model):
         return min(100, round(100 * self.step / self.total_steps))
 
     @property
-    def duration_seconds(self):
+    def duration_seconds(self) -> float | None:
         if not self.started_at:
             return None
         end = self.finished_at or timezone.now()
@@ -209,7 +199,14 @@ class Job(JobLifecycle, models.Model):
 
     # --- Lifecycle ------------------------------------------------------------------------
 
-    def log(self, message, *, level="info", kind="log", data=None):
+    def log(
+        self,
+        message: str,
+        *,
+        level: str = "info",
+        kind: str = "log",
+        data: dict[str, Any] | None = None,
+    ) -> JobEvent:
         return JobEvent.objects.create(
             job=self, level=level, kind=kind, message=message, data=data or {}
         )

@@ -7,19 +7,84 @@ the new status, or None) and, when it took, writes one JobEvent of kind "state" 
 `job_state_changed`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs.models.job_queries import job_state_changed
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from django.db.models import Manager, QuerySet
+
+    from jobs.models.records import JobEvent
+
+
+class JobStatus(models.TextChoices):
+    """A job's states (Job.Status): queued → running → succeeded | failed | cancelled, and
+    paused, which resumes to queued."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
 
 class JobLifecycle:
     """The state transitions of a Job (mixed into the model; uses its fields and `log`)."""
 
-    def _move(self, read, status, message, *, level="info", data=None, **fields):
+    Status = JobStatus
+
+    if TYPE_CHECKING:
+        # What these methods use of Job (jobs/models/job.py), declared for mypy only.
+        objects: Manager[Any]
+        pk: int
+        status: str
+        worker: str
+        cancel_requested: bool
+        pause_requested: bool
+        heartbeat_at: datetime | None
+        queued_at: datetime
+        restart_count: int
+
+        @property
+        def is_finished(self) -> bool: ...
+
+        def log(
+            self,
+            message: str,
+            *,
+            level: str = ...,
+            kind: str = ...,
+            data: dict[str, Any] | None = ...,
+        ) -> JobEvent: ...
+
+        def refresh_from_db(
+            self,
+            using: str | None = None,
+            fields: Iterable[str] | None = None,
+            from_queryset: QuerySet[Any] | None = None,
+        ) -> None: ...
+
+    def _move(
+        self,
+        read: dict[str, Any],
+        status: str,
+        message: str,
+        *,
+        level: str = "info",
+        data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
         """The one way a job changes state: one UPDATE conditional on `read` (the state the
         caller saw), then, if it took, one state event. Returns whether it took."""
         took = type(self).objects.filter(pk=self.pk, **read).update(status=status, **fields)
@@ -29,10 +94,10 @@ class JobLifecycle:
             job_state_changed.send(sender=type(self), job=self, status=status)
         return bool(took)
 
-    def _owned_by(self, worker):
+    def _owned_by(self, worker: str) -> dict[str, str]:
         return {"status": self.Status.RUNNING, "worker": worker}
 
-    def claim(self, worker):
+    def claim(self, worker: str) -> bool:
         """queued -> running for `worker`, unless a cancel was asked for or someone else has it."""
         now = timezone.now()
         return self._move(
@@ -46,17 +111,17 @@ class JobLifecycle:
             error="",
         )
 
-    def heartbeat(self, worker):
+    def heartbeat(self, worker: str) -> bool:
         """`worker` is alive and still running this job; False once it no longer owns it."""
         return self.record_progress(worker)
 
-    def record_progress(self, worker, **fields):
+    def record_progress(self, worker: str, **fields: Any) -> bool:
         """Progress figures (step, losses, ETA, device...) with a fresh heartbeat, written only
         while `worker` owns the running job: False tells a worker that lost it to stop."""
         owned = type(self).objects.filter(pk=self.pk, **self._owned_by(worker))
         return bool(owned.update(heartbeat_at=timezone.now(), **fields))
 
-    def stop_reason(self, worker):
+    def stop_reason(self, worker: str) -> str | None:
         """Read afresh: why `worker` should stop ("cancelled", "paused", "lost to another
         worker"), or None to go on."""
         fields = ("status", "worker", "cancel_requested", "pause_requested")
@@ -67,7 +132,9 @@ class JobLifecycle:
             return "cancelled"
         return "paused" if row["pause_requested"] else None
 
-    def finish(self, worker, status, message, *, actual, **fields):
+    def finish(
+        self, worker: str, status: str, message: str, *, actual: dict[str, Any], **fields: Any
+    ) -> bool:
         """running -> succeeded or cancelled at the end of `worker`'s run, with the measured
         figures (`actual`) and the final progress (`fields`)."""
         if status not in (self.Status.SUCCEEDED, self.Status.CANCELLED):
@@ -85,7 +152,7 @@ class JobLifecycle:
             **fields,
         )
 
-    def fail(self, worker, reason, details=""):
+    def fail(self, worker: str, reason: str, details: str = "") -> bool:
         """running -> failed while `worker` owns the job; `details` (a traceback) is logged."""
         return self._move(
             self._owned_by(worker),
@@ -97,7 +164,7 @@ class JobLifecycle:
             finished_at=timezone.now(),
         )
 
-    def request_cancel(self):
+    def request_cancel(self) -> bool:
         """As the state read allows: a queued job is cancelled at once; a running one is asked
         to stop (its worker checks about once a second and keeps its checkpoints). A finished
         job is refused. False: the job moved meanwhile; read it again before asking again."""
@@ -127,7 +194,7 @@ class JobLifecycle:
         self.log("Cancel requested: stopping after the current step", kind="state")
         return True
 
-    def request_pause(self):
+    def request_pause(self) -> bool:
         """As the state read allows: a queued job is paused at once; a running one is asked to
         write a checkpoint and stop (its worker checks about once a second, then calls hold).
         A finished or already paused job is refused. False: the job moved meanwhile."""
@@ -149,7 +216,7 @@ class JobLifecycle:
         self.log("Pause requested: writing a checkpoint, then stopping", kind="state")
         return True
 
-    def hold(self, worker, message, **fields):
+    def hold(self, worker: str, message: str, **fields: Any) -> bool:
         """running -> paused at the end of `worker`'s run that stopped for a pause; the newest
         checkpoint is where resume continues."""
         return self._move(
@@ -163,7 +230,7 @@ class JobLifecycle:
             **fields,
         )
 
-    def resume(self):
+    def resume(self) -> bool:
         """paused -> queued (its caller enqueues a task); the run continues from the newest
         checkpoint. A job that is not paused is refused with the reason."""
         if self.status != self.Status.PAUSED:
@@ -177,7 +244,7 @@ class JobLifecycle:
             queued_at=timezone.now(),
         )
 
-    def requeue_for_dead_worker(self):
+    def requeue_for_dead_worker(self) -> str | None:
         """A running job whose heartbeat stopped (see JobQuerySet.stale): its worker died.
         Cancelled if a cancel was asked for, else queued again to resume from its newest
         checkpoint, or failed past JOB_MAX_RESTARTS. Conditional on the heartbeat read, so a
@@ -204,7 +271,7 @@ class JobLifecycle:
             worker="",
         )
 
-    def preempt(self, worker, message, **fields):
+    def preempt(self, worker: str, message: str, **fields: Any) -> bool:
         """running -> queued when `worker` is being stopped (SIGTERM: spot capacity reclaimed, a
         deploy) after writing a checkpoint; another worker continues from it. Not a restart:
         JOB_MAX_RESTARTS counts deaths, not orderly stops. A cancel asked for meanwhile wins."""
@@ -230,7 +297,7 @@ class JobLifecycle:
             **fields,
         )
 
-    def stall(self, worker, seconds):
+    def stall(self, worker: str, seconds: float) -> str | None:
         """A run of `worker` that made no step for `seconds` (JOB_STALL_TIMEOUT_S) while its
         heartbeat thread lived: requeued as a restart, or failed past JOB_MAX_RESTARTS."""
         why = f"No training step for {seconds} s (JOB_STALL_TIMEOUT_S) on worker {worker}"
@@ -241,7 +308,7 @@ class JobLifecycle:
             worker="",
         )
 
-    def requeue_lost_task(self):
+    def requeue_lost_task(self) -> str | None:
         """A queued job whose task left the queue without running it: queued again (its caller
         enqueues a new task), or failed past JOB_MAX_RESTARTS. Conditional on when it was
         queued and its restarts as read, so two reapers at once handle it once. Returns the new
@@ -255,7 +322,9 @@ class JobLifecycle:
         why = "Its task left the queue without running it"
         return self._requeue_or_fail(read, why=why, requeued="queued again")
 
-    def _requeue_or_fail(self, read, *, why, requeued, **fields):
+    def _requeue_or_fail(
+        self, read: dict[str, Any], *, why: str, requeued: str, **fields: Any
+    ) -> str | None:
         # `why` starts both the log line and, past the limit, the reason the job failed.
         restarts, limit = self.restart_count, settings.JOB_MAX_RESTARTS
         if restarts >= limit:

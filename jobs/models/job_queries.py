@@ -4,7 +4,8 @@ JobQuerySet is Job.objects (jobs/models/job.py). `job_state_changed` is sent for
 a job's state; the claim here and the lifecycle methods on Job send it.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import connection, models
@@ -15,18 +16,23 @@ from django.utils import timezone
 from accounts.teams.models import Membership
 from jobs.models.share import JobShare
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from jobs.models.job import Job
+
 # Sent once for every change of a job's state, right after its state event is written (inside
 # the caller's transaction): job=the job as it is now, status=its new state. Notifications
 # (jobs.notifications.events) listen; nothing else may act on a state change behind _move.
 job_state_changed = Signal()
 
 
-class JobQuerySet(models.QuerySet):
-    def for_user(self, user):
+class JobQuerySet(models.QuerySet["Job"]):
+    def for_user(self, user: "User") -> Self:
         """The user's own jobs, in any space: what their quotas count."""
         return self.filter(owner=user)
 
-    def visible_to(self, user, *, lazy=False):
+    def visible_to(self, user: "User | AnonymousUser", *, lazy: bool = False) -> Self:
         """What `user` may see: their own jobs, their teams' jobs and jobs shared with them. The
         one "visible to" rule for jobs (jobs.sharing.access has the "may change" check).
 
@@ -35,7 +41,7 @@ class JobQuerySet(models.QuerySet):
         subqueries made it walk every job of every user (measured: 14 ms at 30,000 jobs for a
         user with none, growing with the table). lazy=True keeps them as subqueries, for one
         statement narrowed by id anyway (the live page's poll)."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         shares = JobShare.objects.filter(user=user).values_list("job_id", flat=True)
         return self.filter(
@@ -44,31 +50,31 @@ class JobQuerySet(models.QuerySet):
             | Q(pk__in=shares if lazy else list(shares))
         )
 
-    def active(self):
+    def active(self) -> Self:
         # A paused job will run again: it keeps its datasets in use like a queued one.
         status = self.model.Status
         return self.filter(status__in=[status.QUEUED, status.RUNNING, status.PAUSED])
 
-    def stale(self, *, seconds=None):
+    def stale(self, *, seconds: float | None = None) -> Self:
         """Running jobs whose worker has not written a heartbeat for a while."""
         seconds = seconds or settings.JOB_HEARTBEAT_TIMEOUT_S
         cutoff = timezone.now() - timedelta(seconds=seconds)
         return self.filter(status=self.model.Status.RUNNING, heartbeat_at__lt=cutoff)
 
-    def create_queued(self, **fields):
+    def create_queued(self, **fields: Any) -> "Job":
         """A new job, queued, with the state event that opens its log."""
         job = self.create(status=self.model.Status.QUEUED, **fields)
         job.log("Queued", kind="state", data={"status": self.model.Status.QUEUED})
         job_state_changed.send(sender=self.model, job=job, status=self.model.Status.QUEUED)
         return job
 
-    def claim(self, job_id, worker):
+    def claim(self, job_id: int, worker: str) -> "Job | None":
         """The job for `worker` to run, now running, or None: it is not queued any more (another
         worker has it, it was cancelled) or no longer exists."""
         job = self.filter(pk=job_id).first()
         return job if job is not None and job.claim(worker) else None
 
-    def claim_next(self, pool, worker):
+    def claim_next(self, pool: str, worker: str) -> "Job | None":
         """The fairest queued job of `pool`, now running for `worker`, or None: one statement.
 
         Fair share: the job of the user with the fewest running jobs in the pool; among users
@@ -109,6 +115,7 @@ class JobQuerySet(models.QuerySet):
                 LIMIT 1{lock}
             ) AND status = %s
             RETURNING id"""
+        params: list[str | int | datetime]
         params = [running, worker, now, now, pool, running, pool, now - timedelta(days=1)]
         params += [queued, pool, settings.USER_MAX_RUNNING_JOBS, queued]
         with connection.cursor() as cursor:

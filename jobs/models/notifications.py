@@ -3,12 +3,17 @@ endpoints and each delivery to them (re-exported by jobs.models, which Django lo
 
 import base64
 import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.teams.models import Membership, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 # The events a webhook can subscribe to, in the order the portal lists them.
 EVENT_TYPES = (
@@ -33,20 +38,20 @@ class EmailPreference(models.Model):
     # Entries of the notifications menu newer than this are shown as unread.
     seen_until = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Email choices of {self.user}"
 
     @classmethod
-    def for_user(cls, user):
+    def for_user(cls, user: "User") -> "EmailPreference":
         """The user's choices (an unsaved row with the defaults until they change one)."""
         return cls.objects.filter(user=user).first() or cls(user=user)
 
-    def wants(self, status):
+    def wants(self, status: str) -> bool:
         return bool(getattr(self, f"job_{status}", False))
 
 
-class NotificationQuerySet(models.QuerySet):
-    def for_user(self, user):
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def for_user(self, user: "User") -> Self:
         return self.filter(user=user)
 
 
@@ -68,16 +73,16 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="jobs_notif_user_newest")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
-def new_webhook_secret():
+def new_webhook_secret() -> str:
     # Standard Webhooks: "whsec_" and the base64 of 24 to 64 random bytes.
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _seen_by(user, prefix=""):
+def _seen_by(user: "User", prefix: str = "") -> models.Q:
     """Who sees (and so manages) a webhook: its owner while it is personal, and the team's
     admins while it is a team's, the rule of jobs.sharing.access.may_change(user, team). A member or
     viewer of the team does not see the team's endpoints: their URLs and delivery logs are
@@ -87,19 +92,19 @@ def _seen_by(user, prefix=""):
     return personal | models.Q(**{f"{prefix}team__in": admin_of})
 
 
-class WebhookQuerySet(models.QuerySet):
-    def for_user(self, user):
+class WebhookQuerySet(models.QuerySet["Webhook"]):
+    def for_user(self, user: "User") -> Self:
         """The user's personal endpoints (what WEBHOOKS_PER_USER counts); never a view's scope."""
         return self.filter(owner=user, team__isnull=True)
 
-    def visible_to(self, user):
+    def visible_to(self, user: "User | AnonymousUser") -> Self:
         """The endpoints `user` sees and manages: personal ones and those of teams they
         administer. The one scope of the webhooks API, pages and deliveries."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         return self.filter(_seen_by(user))
 
-    def receiving(self, *, owner_id, team_id, event_type):
+    def receiving(self, *, owner_id: int, team_id: int | None, event_type: str) -> list["Webhook"]:
         """The endpoints an event of a dataset or job goes to: its owner's personal ones and,
         when it belongs to a team, the team's, each only if subscribed to `event_type`."""
         space = models.Q(owner_id=owner_id, team__isnull=True)
@@ -134,18 +139,18 @@ class Webhook(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.url
 
 
-class WebhookDeliveryQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):
+    def visible_to(self, user: "User | AnonymousUser") -> Self:
         """Deliveries to the endpoints `user` sees (Webhook.objects.visible_to's rule)."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         return self.filter(_seen_by(user, prefix="webhook__"))
 
-    def due(self, now=None):
+    def due(self, now: datetime | None = None) -> Self:
         """Pending deliveries whose next attempt is due and that no worker is sending now."""
         now = now or timezone.now()
         free = models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
@@ -186,5 +191,5 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["webhook", "-created_at"], name="jobs_whdelivery_newest"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.event_type} to {self.webhook.url}: {self.state}"

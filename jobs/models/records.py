@@ -1,7 +1,7 @@
 """What a running job leaves behind: metric points, log events and checkpoint records.
 
 Written by the worker as it trains (jobs.training.recording) and read by the live pages and the
-API; the Job itself and its state changes are in jobs/models.py.
+API; the Job itself and its state changes are in jobs/models/job.py.
 """
 
 from django.db import models
@@ -27,7 +27,7 @@ class MetricPoint(models.Model):
         ordering = ["step", "id"]
         indexes = [models.Index(fields=["job", "step"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"job {self.job_id} step {self.step}"
 
 
@@ -49,7 +49,7 @@ class JobEvent(models.Model):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"[{self.level}] {self.message[:60]}"
 
 
@@ -70,5 +70,5 @@ class Checkpoint(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"job {self.job_id} step {self.step}"

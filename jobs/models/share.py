@@ -19,5 +19,5 @@ class JobShare(models.Model):
             models.UniqueConstraint(fields=["job", "user"], name="one_share_per_job_user")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"job {self.job_id} shared with {self.user}"

@@ -6,14 +6,15 @@ A worker is one qcluster process (its forked children run the jobs, one at a tim
 """
 
 from datetime import timedelta
+from typing import Self
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
-class WorkerQuerySet(models.QuerySet):
-    def live(self):
+class WorkerQuerySet(models.QuerySet["Worker"]):
+    def live(self) -> Self:
         """Seen within JOB_HEARTBEAT_TIMEOUT_S and not stopped: a pool with one can run jobs."""
         cutoff = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_S)
         return self.filter(last_seen__gte=cutoff, stopped_at=None)
@@ -40,10 +41,10 @@ class Worker(models.Model):
     class Meta:
         ordering = ["pool", "name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.pool})"
 
     @property
-    def is_live(self):
+    def is_live(self) -> bool:
         cutoff = timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_S)
         return self.stopped_at is None and self.last_seen >= cutoff

@@ -11,7 +11,9 @@ for one delivery send it once.
 import json
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,6 +38,11 @@ from jobs.notifications import sending
 from jobs.sharing import access
 from tunerproject.ids import is_id
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from jobs.models import Job
+
 logger = logging.getLogger(__name__)
 
 MENU_SIZE = 8  # entries in the notifications menu
@@ -44,7 +51,9 @@ DUE_PER_SWEEP = 50  # deliveries one sweep sends at most; the next sweep takes t
 # --- Email ----------------------------------------------------------------------------------
 
 
-def email_preference_update(*, user, job_succeeded, job_failed, job_cancelled):
+def email_preference_update(
+    *, user: "User", job_succeeded: bool, job_failed: bool, job_cancelled: bool
+) -> EmailPreference:
     preference = EmailPreference.for_user(user)
     preference.job_succeeded = bool(job_succeeded)
     preference.job_failed = bool(job_failed)
@@ -53,7 +62,7 @@ def email_preference_update(*, user, job_succeeded, job_failed, job_cancelled):
     return preference
 
 
-def notification_email_send(*, notification_id):
+def notification_email_send(*, notification_id: int) -> bool:
     """The email about one ended job, to its owner, once. Returns whether it was sent."""
     notification = (
         Notification.objects.select_related("user", "job", "job__base_model")
@@ -78,7 +87,7 @@ def notification_email_send(*, notification_id):
     return True
 
 
-def job_figures(job):
+def job_figures(job: "Job") -> dict[str, Any]:
     """What an email says about how a job went: losses, steps, time and cost as people read
     them. A run that did not finish has no measured cost: it is priced from its duration."""
     actual = job.actual or {}
@@ -96,11 +105,11 @@ def job_figures(job):
     }
 
 
-def _loss(value):
+def _loss(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def _duration(seconds):
+def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -111,7 +120,12 @@ def _duration(seconds):
 # --- The notifications menu -----------------------------------------------------------------
 
 
-def notifications_menu(*, user):
+class NotificationsMenu(TypedDict):
+    entries: list[Notification]
+    unread: int
+
+
+def notifications_menu(*, user: "User") -> NotificationsMenu:
     """The newest entries and how many of them arrived since the user last opened the menu."""
     preference = EmailPreference.for_user(user)
     entries = list(Notification.objects.for_user(user).select_related("job")[:MENU_SIZE])
@@ -120,7 +134,7 @@ def notifications_menu(*, user):
     return {"entries": entries, "unread": unread}
 
 
-def notifications_mark_seen(*, user):
+def notifications_mark_seen(*, user: "User") -> None:
     preference = EmailPreference.for_user(user)
     preference.seen_until = timezone.now()
     preference.save()
@@ -129,7 +143,9 @@ def notifications_mark_seen(*, user):
 # --- Webhooks -------------------------------------------------------------------------------
 
 
-def webhook_create(*, owner, url, events, team=None):
+def webhook_create(
+    *, owner: "User", url: str | None, events: Collection[str] | None, team: Team | None = None
+) -> Webhook:
     """1. Refuse a URL that is not http(s) or resolves to a private address (unless
        WEBHOOK_ALLOW_PRIVATE), an unknown or empty list of events, or one endpoint too many
        (WEBHOOKS_PER_USER for the owner's personal ones, as many again for each team).
@@ -153,7 +169,7 @@ def webhook_create(*, owner, url, events, team=None):
     return Webhook.objects.create(owner=owner, team=team, url=url, events=ordered)
 
 
-def webhook_team_for(*, user, team_id):
+def webhook_team_for(*, user: "User", team_id: int | str | None) -> Team | None:
     """The Team a new webhook of `user` belongs to, or None for a personal one: a team they are
     not in reads as unknown (400, as for datasets and jobs); one they are in without being its
     admin is a 403 saying so (access.may_change(user, team) is the admin check)."""
@@ -170,11 +186,11 @@ def webhook_team_for(*, user, team_id):
     return team
 
 
-def webhook_delete(*, webhook):
+def webhook_delete(*, webhook: Webhook) -> None:
     webhook.delete()  # its deliveries go with it
 
 
-def webhook_redeliver(*, delivery):
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again, by a new task (same event id and body, a fresh signature)."""
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -186,7 +202,7 @@ def webhook_redeliver(*, delivery):
     return delivery
 
 
-def webhook_deliver(*, delivery_id, now=None):
+def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str | None:
     """1. Take the delivery's lock (pending, and no other worker sending it); else do nothing.
     2. POST the body, signed, to the endpoint (sending.post: public addresses only, the
        response read and the time bounded).
@@ -205,7 +221,7 @@ def webhook_deliver(*, delivery_id, now=None):
     return _record(delivery, outcome, now)
 
 
-def _send(delivery):
+def _send(delivery: WebhookDelivery) -> sending.Outcome:
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -225,7 +241,7 @@ def _send(delivery):
     )
 
 
-def _record(delivery, outcome, now):
+def _record(delivery: WebhookDelivery, outcome: sending.Outcome, now: datetime) -> str:
     attempts = delivery.attempts + 1
     if outcome.ok:
         state, next_at = WebhookDelivery.State.SUCCEEDED, None
@@ -247,12 +263,12 @@ def _record(delivery, outcome, now):
     return state
 
 
-def retry_delay(attempts):
+def retry_delay(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: the base, doubled each time."""
     return timedelta(seconds=settings.WEBHOOK_RETRY_BASE_S * 2 ** (attempts - 1))
 
 
-def webhook_deliver_due(*, now=None):
+def webhook_deliver_due(*, now: datetime | None = None) -> dict[int, str | None]:
     """Send the deliveries whose retry is due (and any whose first task was lost), oldest
     first, at most DUE_PER_SWEEP. Returns {delivery id: new state}."""
     now = now or timezone.now()

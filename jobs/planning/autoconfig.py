@@ -28,6 +28,8 @@ Contract:
 """
 
 import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 
@@ -39,19 +41,22 @@ from jobs.planning.devices import device_profile
 from jobs.planning.hyperparameters import HYPERPARAMETERS, validate_requested
 from jobs.planning.rules import RULES, Context, bytes_text
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # --- Resolve --------------------------------------------------------------------------------
 
 
 def resolve(
     *,
-    dataset,
-    base_model,
-    method,
-    requested,
-    validation_dataset=None,
-    parent_job=None,
-    device_kind=None,
-):
+    dataset: Dataset,
+    base_model: BaseModel,
+    method: str,
+    requested: Mapping[str, Any] | None,
+    validation_dataset: Dataset | None = None,
+    parent_job: Job | None = None,
+    device_kind: str | None = None,
+) -> dict[str, Any]:
     """1. Check the requested names, types and ranges (the user's fixed values).
     2. Run each rule in order; a fixed value replaces the rule's and says "set by you".
     3. Refuse combinations that cannot work (context, memory, LoRA, precision).
@@ -85,7 +90,7 @@ def resolve(
     }
 
 
-def _check_datasets(dataset, validation_dataset):
+def _check_datasets(dataset: Dataset, validation_dataset: Dataset | None) -> None:
     if validation_dataset is None:
         return
     if (validation_dataset.kind or "text") != (dataset.kind or "text"):
@@ -100,7 +105,7 @@ def _check_datasets(dataset, validation_dataset):
         )
 
 
-def _check_fixed(ctx):
+def _check_fixed(ctx: Context) -> None:
     """Refusals that depend only on what the user fixed, the model and the worker."""
     errors, fixed, model = {}, ctx.fixed, ctx.base_model
     if ctx.method != Job.Method.LORA:
@@ -131,7 +136,7 @@ def _check_fixed(ctx):
         raise ValidationError(errors)
 
 
-def _check_combination(ctx):
+def _check_combination(ctx: Context) -> None:
     """Refusals that need the resolved values: memory and rows."""
     train, _ = ctx.splits()
     if train.rows < 1:
@@ -164,7 +169,7 @@ def _check_combination(ctx):
     )
 
 
-def _plan(ctx):
+def _plan(ctx: Context) -> dict[str, Any]:
     """Steps, tokens and the work the time estimate needs, as the engine will run them."""
     hp = ctx.hp
     train, evaluation = ctx.splits()
@@ -201,8 +206,14 @@ def _plan(ctx):
 
 
 def job_estimate(
-    *, owner, dataset, base_model_key, method, hyperparameters=None, validation_dataset=None
-):
+    *,
+    owner: "User",
+    dataset: Dataset | None,
+    base_model_key: str,
+    method: str,
+    hyperparameters: Mapping[str, Any] | None = None,
+    validation_dataset: Dataset | None = None,
+) -> dict[str, Any]:
     """What job_launch would store, without launching: resolved values, reasons, steps, tokens
     and the estimate, with the estimate for each live pool of workers (`pools`)."""
     _, _, planned = plan_request_on_pools(
@@ -216,7 +227,9 @@ def job_estimate(
     return planned
 
 
-def plan_request_on_pools(*, method, **request):
+def plan_request_on_pools(
+    *, method: str, **request: Any
+) -> tuple[BaseModel, Job | None, dict[str, Any]]:
     """plan_request's (base model, parent job, plan), the plan's estimate carrying `pools`: the
     estimate on each live pool of workers (jobs.planning.routing), which launch routes by."""
     base_model, parent_job, planned = plan_request(method=method, **request)
@@ -230,11 +243,17 @@ def plan_request_on_pools(*, method, **request):
 
 
 def plan_request(
-    *, owner, dataset, base_model_key, method, hyperparameters=None, validation_dataset=None
-):
+    *,
+    owner: "User",
+    dataset: Dataset | None,
+    base_model_key: str,
+    method: str,
+    hyperparameters: Mapping[str, Any] | None = None,
+    validation_dataset: Dataset | None = None,
+) -> tuple[BaseModel, Job | None, dict[str, Any]]:
     """The one check of a launch or estimate request: (root base model, parent job or None,
     plan_job's result). Refuses with field errors what cannot be trained."""
-    check_dataset(owner, dataset, "dataset")
+    dataset = check_dataset(owner, dataset, "dataset")
     if validation_dataset is not None:
         check_dataset(owner, validation_dataset, "validation_dataset")
     if method not in Job.Method.values:
@@ -253,8 +272,15 @@ def plan_request(
 
 
 def plan_job(
-    *, dataset, base_model, parent_job, method, requested, validation_dataset=None, viewer=None
-):
+    *,
+    dataset: Dataset,
+    base_model: BaseModel,
+    parent_job: Job | None,
+    method: str,
+    requested: Mapping[str, Any] | None,
+    validation_dataset: Dataset | None = None,
+    viewer: "User | None" = None,
+) -> dict[str, Any]:
     """Resolved hyperparameters with reasons, steps, tokens and the estimate: what a job stores.
     The estimate is calibrated by the finished jobs `viewer` may see (all of them when None)."""
     resolved = resolve(
@@ -277,12 +303,14 @@ def plan_job(
     return {**{k: v for k, v in resolved.items() if k != "plan"}, "estimate": estimate}
 
 
-def check_dataset(owner, dataset, field):
+def check_dataset(owner: "User", dataset: Dataset | None, field: str) -> Dataset:
     """Refuse a dataset a job of `owner` cannot train on, under `field`: one they cannot see (or
     a deleted one) reads as unknown, a team's they only view says so, and an unusable one says
-    why (Dataset.unusable_reason)."""
-    datasets = Dataset.objects.filter(pk=dataset.pk) if dataset is not None else None
-    if datasets is None or not datasets.visible_to(owner).exists():
+    why (Dataset.unusable_reason). Returns the dataset, checked."""
+    if dataset is None:
+        raise ValidationError({field: ["Unknown dataset."]})
+    datasets = Dataset.objects.filter(pk=dataset.pk)
+    if not datasets.visible_to(owner).exists():
         raise ValidationError({field: ["Unknown dataset."]})
     if not datasets.usable_by(owner).exists():
         raise ValidationError(
@@ -291,3 +319,4 @@ def check_dataset(owner, dataset, field):
     reason = dataset.unusable_reason()
     if reason:
         raise ValidationError({field: [reason]})
+    return dataset

@@ -8,6 +8,7 @@ Never initialise CUDA here: this runs in the web process, and forked workers mus
 """
 
 import sys
+from typing import Any
 
 from django.conf import settings
 
@@ -19,7 +20,7 @@ from jobs.engine import cpu_features  # no torch: /proc/cpuinfo
 # fp32 loop timed on two idle cores here with two threads, batch 8 x 128 tokens, built-in
 # models (padded vocabulary): 98 GFLOP/s for the 64-wide built-in, 127 for the 256-wide (the
 # chunked head reusing its buffers; before it, 45 and 94). A busy machine is slower.
-_CUDA = {
+_CUDA: dict[str, Any] = {
     "peak_flops": 0.35 * 989e12,
     "width_half": 768,
     "memory_bytes": 80e9,
@@ -36,7 +37,7 @@ _CUDA = {
     "setup_seconds": 60.0,
     "startup_seconds": 40.0,
 }
-DEVICE_PROFILES = {
+DEVICE_PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {
         "peak_flops": 141e9,
         "width_half": 28,
@@ -85,12 +86,12 @@ PRECISION_SPEED = {
 }
 
 
-def device_family(kind):
+def device_family(kind: str) -> str:
     """ "cpu" or "cuda": the family whose figures a kind of worker shares."""
     return "cpu" if kind == "cpu" else "cuda"
 
 
-def device_profile(kind=None):
+def device_profile(kind: str | None = None) -> dict[str, Any]:
     """The profile of a kind of worker, with its device memory in bytes resolved."""
     kind = kind or settings.WORKER_KIND
     profile = dict(DEVICE_PROFILES.get(kind) or DEVICE_PROFILES[device_family(kind)])
@@ -103,7 +104,7 @@ def device_profile(kind=None):
     return profile
 
 
-def _device_memory(profile):
+def _device_memory(profile: dict[str, Any]) -> int:
     configured = getattr(settings, "WORKER_DEVICE_MEMORY_MB", 0)
     if configured:
         return int(configured * 1024 * 1024)

@@ -22,8 +22,11 @@ The workers' figures are in devices.py.
 
 import math
 import statistics
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from jobs.engine.constants import (
     BYTES_PER_TRAINABLE_WEIGHT,
@@ -37,8 +40,11 @@ from jobs.engine.constants import (
     worker_cost,
 )
 from jobs.engine.constants import flops_per_token as shared_flops_per_token
-from jobs.models import Job
+from jobs.models import BaseModel, Job
 from jobs.planning.devices import PRECISION_SPEED, device_family, device_profile
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 HISTORY_LIMIT = 20  # most recent finished jobs a calibration looks at
 
@@ -70,7 +76,9 @@ LORA_WIDTHS_PER_RANK = sum(i + o for shapes in LORA_TARGET_SHAPES.values() for i
 # --- The model of the work ------------------------------------------------------------------
 
 
-def trainable_parameters(base_model, method, lora_r=DEFAULT_LORA_R):
+def trainable_parameters(
+    base_model: BaseModel, method: str, lora_r: int | None = DEFAULT_LORA_R
+) -> int:
     """Every weight, or for LoRA the adapters the engine adds to LORA_TARGET_MODULES."""
     if method != Job.Method.LORA:
         return base_model.parameters
@@ -78,7 +86,7 @@ def trainable_parameters(base_model, method, lora_r=DEFAULT_LORA_R):
     return base_model.layers * rank * LORA_WIDTHS_PER_RANK * base_model.hidden_size
 
 
-def flops_per_token(base_model, seq, method):
+def flops_per_token(base_model: BaseModel, seq: int, method: str) -> int:
     """Training FLOPs per token (nanoGPT's estimate, stated once in jobs.engine.constants)."""
     return shared_flops_per_token(
         parameters=base_model.parameters,
@@ -90,7 +98,7 @@ def flops_per_token(base_model, seq, method):
     )
 
 
-def sustained_flops(profile, base_model, precision):
+def sustained_flops(profile: dict[str, Any], base_model: BaseModel, precision: str | None) -> float:
     width = max(base_model.hidden_size, 1)
     speed = PRECISION_SPEED[profile["family"]].get(precision or "fp32", 1.0)
     return profile["peak_flops"] * width / (width + profile["width_half"]) * speed
@@ -98,15 +106,15 @@ def sustained_flops(profile, base_model, precision):
 
 def peak_memory_bytes(
     *,
-    base_model,
-    method,
-    batch_size,
-    max_seq_length,
-    precision,
-    lora_r=DEFAULT_LORA_R,
-    device_kind=None,
-    data_tokens=0,
-):
+    base_model: BaseModel,
+    method: str,
+    batch_size: int,
+    max_seq_length: int,
+    precision: str | None,
+    lora_r: int | None = DEFAULT_LORA_R,
+    device_kind: str | None = None,
+    data_tokens: int = 0,
+) -> int:
     """Peak memory of a training step; on CPU, of the whole worker process (what the engine
     measures there)."""
     family = device_family(device_kind or settings.WORKER_KIND)
@@ -126,7 +134,14 @@ def peak_memory_bytes(
     return int(total)
 
 
-def job_memory_bytes(*, base_model, method, hyperparameters, device_kind, data_tokens):
+def job_memory_bytes(
+    *,
+    base_model: BaseModel,
+    method: str,
+    hyperparameters: dict[str, Any],
+    device_kind: str | None,
+    data_tokens: int,
+) -> int:
     """peak_memory_bytes of a job with these (resolved) hyperparameters."""
     hp = hyperparameters
     return peak_memory_bytes(
@@ -141,11 +156,13 @@ def job_memory_bytes(*, base_model, method, hyperparameters, device_kind, data_t
     )
 
 
-def _vocab(base_model):
+def _vocab(base_model: BaseModel) -> int:
     return int((base_model.config or {}).get("vocab_size") or GPT2_VOCAB_SIZE)
 
 
-def default_plan(*, hyperparameters, total_steps, total_tokens):
+def default_plan(
+    *, hyperparameters: dict[str, Any], total_steps: int, total_tokens: float
+) -> dict[str, Any]:
     """The work of a run when only its totals are known (no padding, the automatic holdout)."""
     epochs = max(int(hyperparameters.get("epochs") or 1), 1)
     eval_steps, save_steps = hyperparameters.get("eval_steps"), hyperparameters.get("save_steps")
@@ -163,7 +180,14 @@ def default_plan(*, hyperparameters, total_steps, total_tokens):
     }
 
 
-def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
+def time_breakdown(
+    *,
+    base_model: BaseModel,
+    method: str,
+    hyperparameters: dict[str, Any],
+    plan: dict[str, Any],
+    profile: dict[str, Any],
+) -> dict[str, float]:
     """Modelled seconds of each part of the training loop, before calibration."""
     hp = hyperparameters
     flops = sustained_flops(profile, base_model, hp.get("precision"))
@@ -204,7 +228,7 @@ def time_breakdown(*, base_model, method, hyperparameters, plan, profile):
 # --- Calibration ----------------------------------------------------------------------------
 
 
-def finished_jobs(kind, viewer=None):
+def finished_jobs(kind: str, viewer: "User | None" = None) -> QuerySet[Job]:
     """Succeeded jobs on this kind of worker that recorded how long they took, newest first;
     only those `viewer` may see when given (an estimate never counts what its user cannot see)."""
     jobs = Job.objects.visible_to(viewer) if viewer is not None else Job.objects.all()
@@ -217,7 +241,14 @@ def finished_jobs(kind, viewer=None):
     )
 
 
-def calibration(*, base_model, method, profile, max_seq_length=None, viewer=None):
+def calibration(
+    *,
+    base_model: BaseModel,
+    method: str,
+    profile: dict[str, Any],
+    max_seq_length: int | None = None,
+    viewer: "User | None" = None,
+) -> dict[str, Any]:
     """What finished jobs measured: {"time", "memory"} (measured / modelled factors, None
     without history), "setup" (seconds a job spends outside its training loop) and "basis".
 
@@ -249,33 +280,33 @@ def calibration(*, base_model, method, profile, max_seq_length=None, viewer=None
     return result
 
 
-def _similar_length(job, max_seq_length):
+def _similar_length(job: Job, max_seq_length: int | None) -> bool:
     theirs = (job.hyperparameters or {}).get("max_seq_length")
     if not max_seq_length or not theirs:
         return True
     return 0.5 <= theirs / max_seq_length <= 2
 
 
-def memory_factor(*, base_model, method, profile):
+def memory_factor(*, base_model: BaseModel, method: str, profile: dict[str, Any]) -> float:
     return calibration(base_model=base_model, method=method, profile=profile)["memory"] or 1.0
 
 
-def _setup_seconds(job):
+def _setup_seconds(job: Job) -> float | None:
     """Loading, tokenising, exporting and sampling: the job's wall time outside the loop."""
     if not (job.started_at and job.finished_at) or job.restart_count:
         return None
     return max(0.0, (job.finished_at - job.started_at).total_seconds() - job.actual["seconds"])
 
 
-def _jobs(n):
+def _jobs(n: int) -> str:
     return f"{n} finished job{'s' if n != 1 else ''}"
 
 
-def time_ratio(job, profile):
+def time_ratio(job: Job, profile: dict[str, Any]) -> float | None:
     """A finished job's measured loop seconds / the seconds modelled for the work it did."""
     actual = job.actual
     seconds = actual.get("seconds")
-    if not seconds:
+    if not seconds or job.base_model is None:  # no base model: nothing to model it with
         return None
     modelled = sum(
         time_breakdown(
@@ -289,7 +320,7 @@ def time_ratio(job, profile):
     return seconds / modelled if modelled > 0 else None
 
 
-def _plan_of(job):
+def _plan_of(job: Job) -> dict[str, Any]:
     """The work a finished job did: its stored plan scaled to the tokens and steps it really ran."""
     actual, stored = job.actual, (job.estimate or {}).get("plan")
     steps = int(actual.get("total_steps") or job.total_steps or 1)
@@ -304,9 +335,11 @@ def _plan_of(job):
     return {**stored, "total_steps": steps, "compute_tokens": stored["compute_tokens"] * scale}
 
 
-def _memory_ratio(job, profile):
+def _memory_ratio(job: Job, profile: dict[str, Any]) -> float | None:
     peak, hp = job.actual.get("peak_memory_bytes"), job.hyperparameters
     if not peak or not hp.get("batch_size") or not hp.get("max_seq_length"):
+        return None
+    if job.base_model is None:  # nothing to model it with
         return None
     modelled = job_memory_bytes(
         base_model=job.base_model,
@@ -318,9 +351,9 @@ def _memory_ratio(job, profile):
     return peak / modelled
 
 
-def _median(values):
-    values = [v for v in values if v]
-    return statistics.median(values) if values else None
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v]
+    return statistics.median(present) if present else None
 
 
 # --- The estimate ---------------------------------------------------------------------------
@@ -328,15 +361,15 @@ def _median(values):
 
 def estimate_job(
     *,
-    base_model,
-    method,
-    hyperparameters,
-    total_steps,
-    total_tokens,
-    device_kind=None,
-    plan=None,
-    viewer=None,
-):
+    base_model: BaseModel,
+    method: str,
+    hyperparameters: dict[str, Any],
+    total_steps: int,
+    total_tokens: float,
+    device_kind: str | None = None,
+    plan: dict[str, Any] | None = None,
+    viewer: "User | None" = None,
+) -> dict[str, Any]:
     """1. Model the loop's seconds and the peak memory on this kind of worker.
     2. Scale both by what finished jobs measured (see calibration()).
     3. Compare the memory with the device's and price the time."""
@@ -391,7 +424,7 @@ def estimate_job(
     }
 
 
-def engine_path(profile, hyperparameters):
+def engine_path(profile: dict[str, Any], hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """How the engine will run the step on this kind of worker (jobs/engine/loop.py): on a
     CPU the chunked head-and-loss pass (fp32, or bf16 where the CPU has bf16 instructions) and
     a thread count timed on the first batch; on CUDA bf16 autocast, TF32 and torch.compile
@@ -410,5 +443,5 @@ def engine_path(profile, hyperparameters):
     return {"precision": precision, "fused_loss": False, "compile": True, "threads": None}
 
 
-def _currency():
+def _currency() -> str:
     return getattr(settings, "WORKER_PRICE_CURRENCY", "") or "USD"

@@ -3,6 +3,9 @@ a user may fix, and the check of a request's fixed values. Auto-configuration (r
 every value the user leaves out; forms and the API derive their fields from here.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
@@ -90,7 +93,7 @@ class HyperparametersSerializer(serializers.Serializer):
     )
 
 
-def validate_requested(requested):
+def validate_requested(requested: Mapping[str, Any] | None) -> dict[str, Any]:
     """The user's fixed values, typed; ValidationError naming unknown or out-of-range ones."""
     requested = dict(requested or {})
     unknown = sorted(set(requested) - set(HYPERPARAMETERS))

@@ -18,12 +18,12 @@ from jobs.models import Dataset
 class Lengths:
     """Token lengths of a set of examples: (length, count) pairs, from the dataset's histogram."""
 
-    pairs: tuple  # (middle, count, start, end) per histogram bin
+    pairs: tuple[tuple[float, float, float, float], ...]  # (middle, count, start, end) per bin
     total_tokens: float
-    longest: int
+    longest: float  # in tokens; the mean length when there is no histogram
 
     @classmethod
-    def of(cls, dataset, share=1.0):
+    def of(cls, dataset: Dataset, share: float = 1.0) -> "Lengths":
         stats = dataset.stats or {}
         bins = [b for b in stats.get("histogram") or [] if b.get("count")]
         if bins:
@@ -39,10 +39,10 @@ class Lengths:
         return cls(pairs=pairs, total_tokens=dataset.total_tokens * share, longest=longest)
 
     @property
-    def count(self):
+    def count(self) -> float:
         return sum(p[1] for p in self.pairs)
 
-    def share_within(self, limit):
+    def share_within(self, limit: float) -> float:
         """Share of examples of at most `limit` tokens (uniform within a histogram bin)."""
         inside = 0.0
         for _, count, start, end in self.pairs:
@@ -54,12 +54,12 @@ class Lengths:
             )
         return inside / self.count if self.count else 1.0
 
-    def tokens_cut_to(self, limit):
+    def tokens_cut_to(self, limit: float) -> float:
         """Tokens left once every example is cut to `limit`."""
         excess = sum(count * max(0.0, mid - limit) for mid, count, _, _ in self.pairs)
         return max(0.0, self.total_tokens - excess)
 
-    def expected_longest_of(self, batch, limit):
+    def expected_longest_of(self, batch: int, limit: float) -> float:
         """Expected length of the longest of `batch` random examples, cut to `limit`: a batch
         is padded to its longest row, so this is the width the model computes on."""
         total, below, expected = self.count, 0.0, 0.0
@@ -79,7 +79,7 @@ class Split:
     width: Callable[[int], float]  # batch size -> padded width of a batch
 
     @classmethod
-    def make(cls, lengths, *, kind, seq):
+    def make(cls, lengths: Lengths, *, kind: str, seq: int) -> "Split":
         if kind == Dataset.Kind.TEXT or not kind:
             stream = lengths.total_tokens + lengths.count  # an EOS after each text
             # Blocks of seq tokens; a last block of one token has nothing to predict
@@ -92,7 +92,7 @@ class Split:
             width=lambda batch: lengths.expected_longest_of(batch, seq),
         )
 
-    def hold_out_blocks(self):
+    def hold_out_blocks(self) -> tuple["Split", "Split | None"]:
         """(train, held-out or None): the engine's split of packed blocks (data.split_rows)."""
         held = holdout_count(self.rows)
         if not held:
@@ -101,6 +101,6 @@ class Split:
         train = Split(rows=self.rows - held, tokens=self.tokens * (1 - share), width=self.width)
         return train, Split(rows=held, tokens=self.tokens * share, width=self.width)
 
-    def compute_tokens(self, batch):
+    def compute_tokens(self, batch: int) -> float:
         """Tokens the model runs on per pass, padding included."""
         return math.ceil(self.rows / batch) * batch * self.width(batch) if self.rows else 0

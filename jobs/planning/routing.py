@@ -6,15 +6,18 @@ live worker anywhere (a single machine whose worker starts after the web server,
 default) the job goes to the chosen pool or DEFAULT_POOL and waits there for a worker.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Min
 
+from jobs.models import BaseModel
 from jobs.models.worker import Worker
 from jobs.planning import estimates
 
 
-def live_pools():
+def live_pools() -> dict[str, dict[str, Any]]:
     """{pool: {"kind", "workers", "memory_bytes"}}: the smallest device memory among its live
     workers (a job must fit whichever one takes it)."""
     rows = (
@@ -22,7 +25,7 @@ def live_pools():
         .values("pool", "kind")
         .annotate(workers=Count("id"), memory_bytes=Min("memory_bytes"))
     )
-    pools = {}
+    pools: dict[str, dict[str, Any]] = {}
     for row in rows:
         pool = pools.setdefault(
             row["pool"], {"kind": row["kind"], "workers": 0, "memory_bytes": row["memory_bytes"]}
@@ -32,7 +35,13 @@ def live_pools():
     return pools
 
 
-def pool_estimates(*, base_model, method, hyperparameters, estimate):
+def pool_estimates(
+    *,
+    base_model: BaseModel,
+    method: str,
+    hyperparameters: dict[str, Any],
+    estimate: dict[str, Any],
+) -> list[dict[str, Any]]:
     """[{pool, kind, workers, device_memory_bytes, peak_memory_bytes, fits, seconds,
     wall_seconds, cost, currency}] for every live pool, cheapest first: the job's estimate
     recomputed for each pool's kind of worker, its memory set against the pool's."""
@@ -64,7 +73,7 @@ def pool_estimates(*, base_model, method, hyperparameters, estimate):
     return sorted(offers, key=lambda o: (o["cost"], o["wall_seconds"], o["pool"]))
 
 
-def route(*, requested_pool, offers):
+def route(*, requested_pool: str | None, offers: list[dict[str, Any]]) -> str:
     """The pool for the job (a name), or ValidationError on `pool` saying why none can take it."""
     requested = (requested_pool or "").strip()
     if not offers:
@@ -87,7 +96,7 @@ def route(*, requested_pool, offers):
     return fitting[0]["pool"]
 
 
-def _too_big(offer):
+def _too_big(offer: dict[str, Any]) -> str:
     need, has = offer["peak_memory_bytes"] / 2**30, offer["device_memory_bytes"] / 2**30
     return (
         f"pool '{offer['pool']}' has {has:.1f} GiB of device memory, "

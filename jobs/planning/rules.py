@@ -5,12 +5,14 @@ worker, and the values earlier rules (or the user) chose. autoconfig.resolve run
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 from jobs.engine.constants import holdout_count
-from jobs.models import Dataset, Job
+from jobs.models import BaseModel, Dataset, Job
 from jobs.planning import estimates
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.planning.lengths import Lengths, Split
@@ -36,26 +38,26 @@ EARLY_STOPPING_MIN_DELTA = 0.001
 class Context:
     """Everything a rule reads: the job's inputs, the worker, and the values chosen so far."""
 
-    dataset: object
-    validation_dataset: object
-    base_model: object
+    dataset: Dataset
+    validation_dataset: Dataset | None
+    base_model: BaseModel
     method: str
     pretrained: bool
-    device: dict
-    fixed: dict
-    hp: dict = field(default_factory=dict)
-    reasons: dict = field(default_factory=dict)
+    device: dict[str, Any]  # devices.device_profile
+    fixed: dict[str, Any]  # the values the user set
+    hp: dict[str, Any] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
     memory_factor: float | None = None  # measured / modelled peaks of this model, read once
 
     @property
-    def kind(self):
+    def kind(self) -> str:
         return self.dataset.kind or Dataset.Kind.TEXT
 
     @property
-    def packed(self):
+    def packed(self) -> bool:
         return self.kind == Dataset.Kind.TEXT
 
-    def train_and_eval_lengths(self):
+    def train_and_eval_lengths(self) -> tuple[Lengths, Lengths | None]:
         """Lengths of the training and held-out examples; packed text is held out later, by
         block (see splits), so all of it is training text here."""
         n = self.dataset.num_examples
@@ -66,7 +68,7 @@ class Context:
             return Lengths.of(self.dataset), None
         return Lengths.of(self.dataset, (n - held) / n), Lengths.of(self.dataset, held / n)
 
-    def splits(self, seq=None):
+    def splits(self, seq: int | None = None) -> tuple[Split, Split | None]:
         seq = seq or self.hp["max_seq_length"]
         train, held = self.train_and_eval_lengths()
         if self.packed and self.validation_dataset is None:
@@ -74,17 +76,17 @@ class Context:
         evaluation = Split.make(held, kind=self.kind, seq=seq) if held is not None else None
         return Split.make(train, kind=self.kind, seq=seq), evaluation
 
-    def steps_per_epoch(self, batch=None, accum=None):
+    def steps_per_epoch(self, batch: int | None = None, accum: int | None = None) -> int:
         batch = batch or self.hp["batch_size"]
         accum = accum or self.hp["gradient_accumulation_steps"]
         train, _ = self.splits()
         return max(1, math.ceil(math.ceil(train.rows / batch) / accum))
 
     @property
-    def total_steps(self):
+    def total_steps(self) -> int:
         return self.steps_per_epoch() * self.hp["epochs"]
 
-    def memory(self, batch):
+    def memory(self, batch: int) -> float:
         if self.memory_factor is None:
             self.memory_factor = estimates.memory_factor(
                 base_model=self.base_model, method=self.method, profile=self.device
@@ -98,7 +100,7 @@ class Context:
         )
 
     @property
-    def data_tokens(self):
+    def data_tokens(self) -> int:
         """Tokens of every dataset the worker loads (the CPU memory model counts them)."""
         extra = self.validation_dataset.total_tokens if self.validation_dataset is not None else 0
         return self.dataset.total_tokens + extra
@@ -107,7 +109,7 @@ class Context:
 # --- The rules, in the order they run (later rules read earlier values) --------------------
 
 
-def _precision(ctx):
+def _precision(ctx: Context) -> tuple[str, str]:
     if ctx.device["bf16"] and ctx.device["family"] == "cpu":
         return "bf16", (
             "bf16: the CPU has bf16 instructions; about 1.3x the speed of fp32 (loss in fp32)"
@@ -119,7 +121,7 @@ def _precision(ctx):
     return "fp32", f"fp32: {ctx.device['kind']} workers train in full precision"
 
 
-def _max_seq_length(ctx):
+def _max_seq_length(ctx: Context) -> tuple[int, str]:
     """The smallest power of two that 99% of examples fit in, within the model's context."""
     train, _ = ctx.train_and_eval_lengths()
     context = ctx.base_model.context_length
@@ -142,7 +144,7 @@ def _max_seq_length(ctx):
     )
 
 
-def _packed_seq_length(ctx, train, covering):
+def _packed_seq_length(ctx: Context, train: Lengths, covering: int) -> tuple[int, str]:
     """Packed text fills every block, so a window of at least MIN_PACKED_LENGTH costs no
     padding; it must still make 32 blocks or more (about 29 once a tenth is held out for
     validation), so an epoch makes a few batches."""
@@ -167,20 +169,20 @@ def _packed_seq_length(ctx, train, covering):
     )
 
 
-def _lora_r(ctx):
+def _lora_r(ctx: Context) -> tuple[int | None, str]:
     if ctx.method != Job.Method.LORA:
         return None, "not used: full fine-tuning trains every weight"
     rank = 16 if ctx.base_model.parameters > 300e6 else 8
     return rank, f"rank {rank}: enough capacity for a {_params(ctx.base_model)} model"
 
 
-def _lora_alpha(ctx):
+def _lora_alpha(ctx: Context) -> tuple[int | None, str]:
     if ctx.method != Job.Method.LORA:
         return None, "not used: full fine-tuning"
     return 2 * ctx.hp["lora_r"], f"alpha {2 * ctx.hp['lora_r']}: twice the rank, the usual scaling"
 
 
-def _lora_dropout(ctx):
+def _lora_dropout(ctx: Context) -> tuple[float | None, str]:
     if ctx.method != Job.Method.LORA:
         return None, "not used: full fine-tuning"
     if ctx.dataset.num_examples < 1000:
@@ -191,7 +193,7 @@ def _lora_dropout(ctx):
     return 0.05, f"dropout 0.05: {ctx.dataset.num_examples:,} examples"
 
 
-def _batch_size(ctx):
+def _batch_size(ctx: Context) -> tuple[int, str]:
     """The device's usual batch, halved until it leaves enough steps and fits in memory."""
     train, _ = ctx.splits()
     usual = ctx.device["batch"]
@@ -216,7 +218,7 @@ def _batch_size(ctx):
     )
 
 
-def _gradient_accumulation_steps(ctx):
+def _gradient_accumulation_steps(ctx: Context) -> tuple[int, str]:
     train, _ = ctx.splits()
     batch = ctx.hp["batch_size"]
     wanted = max(1, EFFECTIVE_BATCH // batch)
@@ -229,7 +231,7 @@ def _gradient_accumulation_steps(ctx):
     return accum, f"{accum}: more would leave fewer than {MIN_STEPS_PER_EPOCH} steps per epoch"
 
 
-def _epochs(ctx):
+def _epochs(ctx: Context) -> tuple[int, str]:
     train, _ = ctx.splits()
     rows, (low, high) = max(train.rows, 1), PASSES_RANGE
     what = "packed blocks" if ctx.packed else "examples"
@@ -244,7 +246,7 @@ def _epochs(ctx):
     return epochs, f"{epochs} {unit}: {rows:,} {what} × {epochs} passes {within} {low:,}–{high:,}"
 
 
-def _learning_rate(ctx):
+def _learning_rate(ctx: Context) -> tuple[float, str]:
     params, size = ctx.base_model.parameters, _params(ctx.base_model)
     if ctx.method == Job.Method.LORA:
         lr = 1e-3 if not ctx.pretrained else (2e-4 if params <= 400e6 else 1e-4)
@@ -263,7 +265,7 @@ def _learning_rate(ctx):
     return lr, f"{lr:g}: full fine-tuning of a pretrained {size} model (larger models want less)"
 
 
-def _warmup_ratio(ctx):
+def _warmup_ratio(ctx: Context) -> tuple[float, str]:
     ratio = 0.05 if ctx.pretrained else 0.1
     steps = math.ceil(ctx.total_steps * ratio)
     why = (
@@ -272,7 +274,7 @@ def _warmup_ratio(ctx):
     return ratio, f"{ratio:g} ({steps} of {ctx.total_steps:,} steps): {why}"
 
 
-def _weight_decay(ctx):
+def _weight_decay(ctx: Context) -> tuple[float, str]:
     if ctx.method == Job.Method.LORA:
         return 0.0, "0: LoRA adapters are small and start at zero"
     if not ctx.pretrained:
@@ -280,13 +282,13 @@ def _weight_decay(ctx):
     return 0.01, "0.01: light regularisation for fine-tuning"
 
 
-def _lr_scheduler(ctx):
+def _lr_scheduler(ctx: Context) -> tuple[str, str]:
     if ctx.total_steps < 50:
         return "linear", f"linear: {ctx.total_steps} steps is a short run"
     return "cosine", f"cosine: decays smoothly over {ctx.total_steps:,} steps"
 
 
-def _eval_steps(ctx):
+def _eval_steps(ctx: Context) -> tuple[int, str]:
     """About ten evaluations, fewer when one pass over the validation rows is expensive."""
     train, evaluation = ctx.splits()
     steps = ctx.total_steps
@@ -310,7 +312,7 @@ def _eval_steps(ctx):
     )
 
 
-def _save_steps(ctx):
+def _save_steps(ctx: Context) -> tuple[int, str]:
     steps, every_eval = ctx.total_steps, ctx.hp["eval_steps"]
     base = every_eval or max(1, math.ceil(steps / TARGET_EVALUATIONS))
     evaluations = max(1, steps // base)
@@ -326,7 +328,7 @@ def _save_steps(ctx):
     )
 
 
-def _early_stopping_patience(ctx):
+def _early_stopping_patience(ctx: Context) -> tuple[int, str]:
     """On when there are enough evaluations for a plateau to show: three without improvement."""
     every = ctx.hp["eval_steps"]
     if not every:
@@ -343,7 +345,7 @@ def _early_stopping_patience(ctx):
     )
 
 
-def _early_stopping_min_delta(ctx):
+def _early_stopping_min_delta(ctx: Context) -> tuple[float, str]:
     if not ctx.hp["early_stopping_patience"]:
         return 0.0, "0: early stopping is off"
     return EARLY_STOPPING_MIN_DELTA, (
@@ -351,7 +353,7 @@ def _early_stopping_min_delta(ctx):
     )
 
 
-def _exported_model(ctx):
+def _exported_model(ctx: Context) -> tuple[str, str]:
     if not ctx.hp["eval_steps"]:
         return "last", "last: without validation data there is no best model to pick"
     source = "the validation dataset" if ctx.validation_dataset else "the held-out rows"
@@ -361,11 +363,12 @@ def _exported_model(ctx):
     )
 
 
-def _seed(ctx):
+def _seed(ctx: Context) -> tuple[int, str]:
     return 42, "42: fixed, so running the same job again gives the same model"
 
 
-RULES = {
+# Each rule: the Context in, (value, reason) out.
+RULES: dict[str, Callable[[Context], tuple[Any, str]]] = {
     "precision": _precision,
     "max_seq_length": _max_seq_length,
     "lora_r": _lora_r,
@@ -391,20 +394,20 @@ assert sorted(RULES) == sorted(HYPERPARAMETERS)
 # --- Wording --------------------------------------------------------------------------------
 
 
-def _power_of_two_at_most(value):
+def _power_of_two_at_most(value: float) -> int:
     return 2 ** max(0, int(math.floor(math.log2(max(value, 1)))))
 
 
-def _pct(share):
+def _pct(share: float) -> str:
     return (
         f"{100 * share:.0f}%" if 0.01 <= share <= 0.99 or share in (0, 1) else f"{100 * share:.1f}%"
     )
 
 
-def _params(base_model):
+def _params(base_model: BaseModel) -> str:
     n = base_model.parameters
     return f"{n / 1e9:.1f}B-parameter" if n >= 1e9 else f"{n / 1e6:.0f}M-parameter"
 
 
-def bytes_text(n):
+def bytes_text(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"

@@ -5,17 +5,22 @@ Limits come from settings (USER_MAX_QUEUED_JOBS, USER_MAX_RUNNING_JOBS, USER_STO
 a refusal is a ValidationError whose message names the variable an operator would raise.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import Model, QuerySet, Sum
 
 from jobs.models import Checkpoint, Dataset, Job
 from jobs.storage import files
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 MB = 1024 * 1024
 
 
-def storage_usage(owner):
+def storage_usage(owner: "User") -> dict[str, int]:
     """Bytes used by each kind of file the user owns, and the total, against the quota."""
     checkpoints = Checkpoint.objects.filter(job__owner=owner)
     usage = {
@@ -30,15 +35,15 @@ def storage_usage(owner):
     return usage
 
 
-def storage_used_bytes(owner):
+def storage_used_bytes(owner: "User") -> int:
     return storage_usage(owner)["total"]
 
 
-def _sum(queryset):
+def _sum(queryset: QuerySet[Model]) -> int:
     return queryset.aggregate(total=Sum("size_bytes"))["total"] or 0
 
 
-def _zip_bytes(owner):
+def _zip_bytes(owner: "User") -> int:
     # A zip is built on the first download and its size recorded nowhere else: ask the disk,
     # only for jobs that can have one.
     total = 0
@@ -47,7 +52,7 @@ def _zip_bytes(owner):
     return total
 
 
-def check_storage(owner, adding=0, *, field="file"):
+def check_storage(owner: "User", adding: int = 0, *, field: str = "file") -> None:
     """Refuse `adding` more bytes (or anything, when full) over the user's storage quota."""
     used = storage_used_bytes(owner)
     quota = settings.USER_STORAGE_QUOTA_MB * MB
@@ -64,7 +69,7 @@ def check_storage(owner, adding=0, *, field="file"):
         )
 
 
-def check_job_quota(owner):
+def check_job_quota(owner: "User") -> None:
     """Refuse a launch while the user already has the most queued or running jobs allowed, or
     no storage left for the new job's checkpoints and model."""
     active = Job.objects.for_user(owner).active()
@@ -93,5 +98,5 @@ def check_job_quota(owner):
     check_storage(owner, field="quota")
 
 
-def _mb(size):
+def _mb(size: float) -> str:
     return f"{size / MB:.1f} MB"

@@ -21,6 +21,8 @@ The rules:
 Anyone else gets 404, never 403: another user's things do not exist for them.
 """
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 
 from accounts.teams.access import (
@@ -32,6 +34,9 @@ from accounts.teams.access import (
 )
 from accounts.teams.models import Role, Team
 from jobs.models import Dataset, Job
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 __all__ = [
     "get_visible_or_404",
@@ -48,9 +53,9 @@ VIEWER_REFUSAL = (
 )
 
 
-def may_change(user, obj: Job | Dataset | Team) -> bool:
+def may_change(user: "User | AnonymousUser", obj: Job | Dataset | Team) -> bool:
     """May `user` change this dataset, job or team (anything more than look at it)?"""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return False
     if isinstance(obj, Team):
         return may_change_team(user, obj)
@@ -61,25 +66,25 @@ def may_change(user, obj: Job | Dataset | Team) -> bool:
     raise TypeError(f"No change rule for {type(obj).__name__}")
 
 
-def may_manage(user, obj: Job | Dataset) -> bool:
+def may_manage(user: "User | AnonymousUser", obj: Job | Dataset) -> bool:
     """May `user` move this dataset or job between spaces, or share it? Its owner only."""
-    return getattr(user, "is_authenticated", False) and obj.owner_id == user.pk
+    return user.is_authenticated and obj.owner_id == user.pk
 
 
-def may_add_to_team(user, team_id: int | None) -> bool:
+def may_add_to_team(user: "User | AnonymousUser", team_id: int | None) -> bool:
     """May `user` put a dataset or job into this team (upload, launch, move)? Members and
     admins may; a viewer may not."""
     return at_least(role_in(user, team_id), Role.MEMBER)
 
 
-def require_change(user, obj: Job | Dataset | Team) -> None:
+def require_change(user: "User | AnonymousUser", obj: Job | Dataset | Team) -> None:
     """PermissionDenied (a 403) unless `user` may change `obj`; call after the object was found
     through visible_to, so that someone who cannot even see it got a 404 first."""
     if not may_change(user, obj):
         raise PermissionDenied(_refusal(obj))
 
 
-def require_manage(user, obj: Job | Dataset) -> None:
+def require_manage(user: "User | AnonymousUser", obj: Job | Dataset) -> None:
     if not may_manage(user, obj):
         thing = obj._meta.verbose_name
         raise PermissionDenied(f"Only the owner of this {thing} can move or share it.")

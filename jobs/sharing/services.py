@@ -4,16 +4,25 @@ The checks of who may call these are the permission layer's (jobs.sharing.access
 check what the request itself names: the team a thing goes into must be one where its owner is at
 least a member, and a share names an existing other user."""
 
+from typing import TYPE_CHECKING, TypeVar
+
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.teams.models import Team
 from accounts.teams.services import user_find
+from jobs.models import Dataset, Job
 from jobs.models.share import JobShare
 from jobs.sharing import access
 from tunerproject.ids import is_id
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def team_for(*, user, team_id, field="team"):
+# What lives in a space: a dataset or a job (space_move returns what it was given).
+Spaced = TypeVar("Spaced", Dataset, Job)
+
+
+def team_for(*, user: "User", team_id: int | str | None, field: str = "team") -> Team | None:
     """The Team a new or moved dataset or job of `user` goes into, or None for the personal
     space: a team they are not in reads as unknown (400), one where they are a viewer is a 403."""
     if team_id in (None, ""):
@@ -29,7 +38,7 @@ def team_for(*, user, team_id, field="team"):
     return team
 
 
-def space_move(*, obj, by, team_id):
+def space_move(*, obj: Spaced, by: "User", team_id: int | str | None) -> Spaced:
     """Move a dataset or job of `by` into a team (or, with None, back to their personal space)."""
     team = team_for(user=by, team_id=team_id)
     obj.team = team
@@ -37,7 +46,7 @@ def space_move(*, obj, by, team_id):
     return obj
 
 
-def job_share(*, job, identifier):
+def job_share(*, job: Job, identifier: str | None) -> JobShare:
     """Share `job` read-only with the user named by username or email (again is harmless)."""
     user = user_find(identifier=identifier)
     if user.pk == job.owner_id:
@@ -46,7 +55,7 @@ def job_share(*, job, identifier):
     return share
 
 
-def job_unshare(*, job, user_id):
+def job_unshare(*, job: Job, user_id: int) -> bool:
     """Revoke the share of `job` with this user; False when there was none."""
     deleted, _ = JobShare.objects.filter(job=job, user_id=user_id).delete()
     return bool(deleted)

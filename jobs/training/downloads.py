@@ -4,6 +4,7 @@ checkpoint's model is made the first time it is asked for (it loads the base mod
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,11 +12,16 @@ from django.core.exceptions import ValidationError
 from jobs.engine import archive
 from jobs.storage import files
 
+if TYPE_CHECKING:
+    from jobs.models import Checkpoint, Job
+
 MODEL_FORMATS = ("zip", "gguf", "modelfile")
 GGUF_QUANTS = ("f16", "q8_0")
 
 
-def job_model_file(*, job, file_format="zip", quant="q8_0"):
+def job_model_file(
+    *, job: "Job", file_format: str = "zip", quant: str = "q8_0"
+) -> tuple[str | Path, str, str]:
     """The file to download for a job's model: (path, filename, content type).
 
     zip: the Hugging Face folder (and the LoRA adapter); gguf: the GGUF file in `quant` for
@@ -44,7 +50,7 @@ def job_model_file(*, job, file_format="zip", quant="q8_0"):
     return found, name, "application/octet-stream"
 
 
-def job_model_zip(*, job):
+def job_model_zip(*, job: "Job") -> str | Path:
     """The model's zip: the worker built it when the job ended. With an object store, its key
     (the caller hands out a short-lived URL); else its path, built here only for a job that
     ended before workers built them."""
@@ -61,7 +67,7 @@ def job_model_zip(*, job):
     return archive.zip_folder(Path(settings.MEDIA_ROOT) / job.output_dir, target)
 
 
-def checkpoint_find(*, job, step):
+def checkpoint_find(*, job: "Job", step: int) -> "Checkpoint":
     """The job's kept checkpoint at `step` whose files are there; ValidationError naming the
     steps there are otherwise."""
     checkpoint = job.checkpoints.filter(step=step, is_final=False).first()
@@ -74,7 +80,7 @@ def checkpoint_find(*, job, step):
     )
 
 
-def checkpoint_model(*, job, step):
+def checkpoint_model(*, job: "Job", step: int) -> Path:
     """The folder of the checkpoint at `step` saved as a model (model/, adapter/ for LoRA),
     made the first time it is asked for: loading the base model takes seconds to minutes."""
     checkpoint = checkpoint_find(job=job, step=step)
@@ -91,7 +97,7 @@ def checkpoint_model(*, job, step):
     return folder
 
 
-def checkpoint_model_zip(*, job, step):
+def checkpoint_model_zip(*, job: "Job", step: int) -> Path:
     """A zip of the checkpoint at `step` saved as a model, built once."""
     folder = checkpoint_model(job=job, step=step)
     target = folder.with_name(f"{folder.name}.zip")

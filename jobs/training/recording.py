@@ -11,6 +11,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -18,14 +20,24 @@ from django.db import close_old_connections, connection
 from jobs.engine.callbacks import Callbacks
 from jobs.engine.constants import worker_cost
 from jobs.fleet import services as fleet
-from jobs.models import Checkpoint, MetricPoint
+from jobs.models import Checkpoint, Job, MetricPoint
 from jobs.storage import files
 from jobs.training.card import format_loss
+
+if TYPE_CHECKING:
+    from jobs.engine.loop import TrainResult
 
 logger = logging.getLogger(__name__)
 
 
-def finish_run(job, worker, status, message, result, **fields):
+def finish_run(
+    job: Job,
+    worker: str,
+    status: str,  # a Job.Status value
+    message: str,
+    result: "TrainResult",
+    **fields: Any,
+) -> bool:
     """The end of the run: final progress, the measured figures (Job.actual) and the state.
     Returns whether it took (False: this worker no longer owns the job)."""
     kind = _device_kind(result.device)
@@ -64,11 +76,11 @@ def finish_run(job, worker, status, message, result, **fields):
     )
 
 
-def _rounded(value, digits=4):
+def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _device_kind(device):
+def _device_kind(device: str) -> str:
     # The kind prices are kept for: the worker's configured kind, except that a CUDA worker
     # whose run fell back to the CPU counts as a CPU, and a "cpu" worker that used a GPU as cuda.
     if device == "cpu":
@@ -82,7 +94,9 @@ class JobCallbacks(Callbacks):
 
     POLL_S = 1.0
 
-    def __init__(self, job, worker, *, stopping=None):
+    def __init__(
+        self, job: Job, worker: str, *, stopping: Callable[[], bool] | None = None
+    ) -> None:
         self.job, self.worker = job, worker
         self.lost = False
         self.preempt_requested = False  # set by the SIGTERM handler (jobs.training.run)
@@ -92,7 +106,7 @@ class JobCallbacks(Callbacks):
         self._tokenised_tenth = 0  # the last tenth of the examples reported as tokenised
         self.last_step_at = time.monotonic()  # the heartbeat thread watches it for stalls
 
-    def on_start(self, info):
+    def on_start(self, info: dict[str, Any]) -> None:
         self._start_step = info["start_step"]
         self.job.record_progress(
             self.worker,
@@ -118,7 +132,7 @@ class JobCallbacks(Callbacks):
             data=info,
         )
 
-    def on_tokenise(self, progress):
+    def on_tokenise(self, progress: dict[str, Any]) -> None:
         """A log line at each tenth of the examples ("Tokenised 40% of 1,200,000 training
         examples"), and one when a split is ready."""
         split, done, total = progress["split"], progress["done"], progress["total"]
@@ -132,7 +146,7 @@ class JobCallbacks(Callbacks):
             self._tokenised_tenth = tenth
             self.job.log(f"Tokenised {tenth * 10}% of {total:,} {split} examples", kind="log")
 
-    def on_step(self, progress):
+    def on_step(self, progress: dict[str, Any]) -> None:
         now = time.monotonic()
         self.last_step_at = now
         if now - self._last_progress < self.POLL_S and progress["step"] < progress["total_steps"]:
@@ -150,7 +164,7 @@ class JobCallbacks(Callbacks):
         ):
             self.lost = True
 
-    def on_log(self, metrics):
+    def on_log(self, metrics: dict[str, Any]) -> None:
         MetricPoint.objects.create(job=self.job, **metrics)
         self.job.record_progress(
             self.worker,
@@ -158,7 +172,13 @@ class JobCallbacks(Callbacks):
             tokens_per_second=metrics["tokens_per_second"],
         )
 
-    def on_evaluate(self, step, eval_loss, epoch, metrics=None):
+    def on_evaluate(
+        self,
+        step: int,
+        eval_loss: float | None,
+        epoch: float,
+        metrics: dict[str, float | None] | None = None,
+    ) -> None:
         metrics = metrics or {}
         MetricPoint.objects.create(
             job=self.job, step=step, epoch=epoch, eval_loss=eval_loss, **metrics
@@ -175,7 +195,7 @@ class JobCallbacks(Callbacks):
             data={"step": step, "eval_loss": eval_loss, **metrics},
         )
 
-    def on_checkpoint(self, step, path, size_bytes, eval_loss):
+    def on_checkpoint(self, step: int, path: str, size_bytes: int, eval_loss: float | None) -> None:
         # Uploaded completely (with a store) before the row says it exists.
         relative = files.publish_folder(path)
         Checkpoint.objects.update_or_create(
@@ -190,7 +210,7 @@ class JobCallbacks(Callbacks):
             data={"step": step, "size_bytes": size_bytes, "eval_loss": eval_loss},
         )
 
-    def on_checkpoint_removed(self, step, path):
+    def on_checkpoint_removed(self, step: int, path: str) -> None:
         files.remove_folder(files.key_of(path))
         Checkpoint.objects.filter(job=self.job, step=step, is_final=False).delete()
         self.job.log(
@@ -200,10 +220,10 @@ class JobCallbacks(Callbacks):
             data={"step": step, "removed": True},
         )
 
-    def on_warning(self, message):
+    def on_warning(self, message: str) -> None:
         self.job.log(message, level="warning", kind="warning")
 
-    def should_stop(self):
+    def should_stop(self) -> str | None:
         if self.lost:
             return "lost to another worker"
         if self.preempt_requested:
@@ -222,7 +242,14 @@ class Heartbeat:
     """A thread that keeps the job's heartbeat fresh while a long step (or model loading) runs,
     so the reaper does not take a live worker for a dead one."""
 
-    def __init__(self, job, worker, *, callbacks=None, on_stall=None):
+    def __init__(
+        self,
+        job: Job,
+        worker: str,
+        *,
+        callbacks: JobCallbacks | None = None,
+        on_stall: Callable[[], object] | None = None,
+    ) -> None:
         self.job, self.worker = job, worker
         self.callbacks, self.on_stall = callbacks, on_stall
         self.interval = max(1.0, settings.JOB_HEARTBEAT_TIMEOUT_S / 4)
@@ -233,15 +260,15 @@ class Heartbeat:
             target=self._run, name=f"heartbeat-job-{job.pk}", daemon=True
         )
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def _run(self):
+    def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval):
                 try:
@@ -253,7 +280,7 @@ class Heartbeat:
         finally:
             connection.close()
 
-    def _check_stall(self):
+    def _check_stall(self) -> None:
         """The loop made no step for JOB_STALL_TIMEOUT_S though this thread lives (a hung
         collective, a deadlocked data loader): the job is requeued (or failed past
         JOB_MAX_RESTARTS) with the reason, and this process ends, as its loop cannot be

@@ -10,9 +10,12 @@ jobs.training.card.
 import logging
 import signal
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -21,11 +24,15 @@ from jobs.datasets.reader import format_segments, iter_examples
 from jobs.datasets.segments import chat_template
 from jobs.engine import archive, data, export, gguf_export, loop
 from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
-from jobs.models import BaseModel, Checkpoint, Job
+from jobs.engine.modelling import LanguageModel
+from jobs.models import BaseModel, Checkpoint, Dataset, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.storage import files
 from jobs.training.card import format_loss, model_card
 from jobs.training.recording import Heartbeat, JobCallbacks, finish_run
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +40,13 @@ SAMPLE_PROMPTS = 3
 SAMPLE_NEW_TOKENS = 30
 
 
-def run_job(*, job, worker, stopping=None, requeued=None):
+def run_job(
+    *,
+    job: Job,
+    worker: str,
+    stopping: Callable[[], bool] | None = None,
+    requeued: Callable[[], object] | None = None,
+) -> str:
     """1. Read the examples as the model sees them (the dataset preview's own function).
     2. Train with callbacks that write progress, metrics, events, checkpoints and heartbeats;
        SIGTERM to this process, or `stopping()` turning true (its qcluster got SIGTERM), stops
@@ -47,7 +60,8 @@ def run_job(*, job, worker, stopping=None, requeued=None):
     callbacks = JobCallbacks(job, worker, stopping=stopping)
     with Heartbeat(job, worker, callbacks=callbacks, on_stall=requeued), preemption(callbacks):
         train_examples = _examples(job.dataset)
-        eval_examples = _examples(job.validation_dataset) if job.validation_dataset_id else None
+        validation = job.validation_dataset
+        eval_examples = _examples(validation) if validation is not None else None
         # Tokenising a large dataset takes a while before the first step: say what is happening.
         job.log(
             f"Preparing: tokenising {job.dataset.num_examples:,} examples and loading the model",
@@ -89,7 +103,7 @@ def run_job(*, job, worker, stopping=None, requeued=None):
 
 
 @contextmanager
-def preemption(callbacks):
+def preemption(callbacks: JobCallbacks) -> Iterator[None]:
     """While training, SIGTERM (spot capacity reclaimed, a deploy, a whole process group
     stopped) asks the loop to checkpoint and stop instead of killing the process mid-step.
     Only the main thread may set a handler; elsewhere (a test's thread) nothing changes."""
@@ -97,7 +111,7 @@ def preemption(callbacks):
         yield
         return
 
-    def on_sigterm(signum, frame):
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
         callbacks.preempt_requested = True
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
@@ -107,7 +121,7 @@ def preemption(callbacks):
         signal.signal(signal.SIGTERM, previous)
 
 
-def _fetch_newest_checkpoint(job):
+def _fetch_newest_checkpoint(job: Job) -> None:
     """With an object store, a job resumed on another machine continues from the newest
     checkpoint recorded (each was uploaded completely before its row was written)."""
     if not files.remote():
@@ -118,20 +132,20 @@ def _fetch_newest_checkpoint(job):
         files.fetch_folder(newest.path)
 
 
-def _cancelled(job, step):
+def _cancelled(job: Job, step: int) -> str:
     kept = Checkpoint.objects.filter(job=job, is_final=False).count()
     if not kept:
         return f"Cancelled at step {step}; no checkpoint had been written yet."
     return f"Cancelled at step {step}; {kept} checkpoint{'s' if kept != 1 else ''} kept."
 
 
-def _succeeded(job, result):
+def _succeeded(job: Job, result: loop.TrainResult) -> str:
     if result.early_stopped:
         return f"Succeeded: stopped early at step {result.step} of {result.total_steps}"
     return "Succeeded"
 
 
-def _log_best_model(job, result):
+def _log_best_model(job: Job, result: loop.TrainResult) -> None:
     """Say why the run ended early and which weights are exported."""
     hp = job.hyperparameters
     if result.early_stopped:
@@ -153,12 +167,14 @@ def _log_best_model(job, result):
         )
 
 
-def exported_eval_loss(result):
+def exported_eval_loss(result: loop.TrainResult) -> float | None:
     """The eval loss of the weights that were exported (the best, or the last)."""
     return result.best_eval_loss if result.exported_step != result.step else result.eval_loss
 
 
-def _export(job, cfg, result, examples):
+def _export(
+    job: Job, cfg: loop.TrainConfig, result: loop.TrainResult, examples: Iterable[data.Segments]
+) -> tuple[Path, list[dict[str, str]]]:
     """Save the model under the job's final/ folder, its GGUF files beside it (GPT-2 models),
     then its card saying which formats exist; generate a few samples from prompts taken from
     `examples`. Returns the folder and the samples."""
@@ -184,7 +200,9 @@ def _export(job, cfg, result, examples):
     return folder, [{key: _storable(text) for key, text in s.items()} for s in samples]
 
 
-def _export_gguf(job, model, tokenizer, folder):
+def _export_gguf(
+    job: Job, model: LanguageModel, tokenizer: "PreTrainedTokenizerBase", folder: Path
+) -> list[str]:
     """GGUF files for llama.cpp and Ollama, with a Modelfile; the quants written, or none
     (another architecture, or a failure: the Hugging Face model stands without them)."""
     if model.config.model_type != "gpt2":
@@ -208,17 +226,17 @@ def _export_gguf(job, model, tokenizer, folder):
     return list(paths)
 
 
-def _storable(text):
+def _storable(text: str) -> str:
     # The data and the model's byte-level tokens can hold NUL, which PostgreSQL's JSON refuses.
     return text.replace("\x00", "\ufffd")
 
 
-def _examples(dataset):
+def _examples(dataset: Dataset) -> data.Examples:
     """The dataset's examples as a stream the engine reads (and tokenises) a chunk at a time;
     the key names the stored file for the worker's cache of tokenised data (an uploaded
     dataset never changes)."""
 
-    def read():
+    def read() -> Iterator[data.Segments]:
         return (format_segments(dataset.kind, example) for example in iter_examples(dataset))
 
     stamp = int(dataset.created_at.timestamp())
@@ -229,7 +247,7 @@ def _examples(dataset):
     )
 
 
-def build_config(job):
+def build_config(job: Job) -> loop.TrainConfig:
     """The engine's configuration from the job's resolved hyperparameters.
 
     A precision that auto-configuration chose for a CPU job (not one the user asked for) was
@@ -240,10 +258,11 @@ def build_config(job):
     requested = (job.requested_hyperparameters or {}).get("precision")
     if not requested and loop.pick_device("auto").type == "cpu":
         hp["precision"] = "auto"
-    model_path, model_config = model_source(
-        job.base_model, job.parent_job, job.parent_checkpoint_step
-    )
-    builtin = job.parent_job_id is None and job.base_model.source == BaseModel.Source.BUILTIN
+    base_model = job.base_model
+    if base_model is None:  # the column allows it; every launched job names its root model
+        raise ValueError(f"Job {job.pk} names no base model")
+    model_path, model_config = model_source(base_model, job.parent_job, job.parent_checkpoint_step)
+    builtin = job.parent_job_id is None and base_model.source == BaseModel.Source.BUILTIN
     # Every hyperparameter goes to the engine as is, except max_seq_length (capped below).
     names = [name for name in HYPERPARAMETERS if name != "max_seq_length"]
     return loop.TrainConfig(
@@ -254,7 +273,7 @@ def build_config(job):
         kind=job.dataset.kind or "text",
         max_seq_length=min(
             int(hp.get("max_seq_length", DEFAULT_MAX_SEQ_LENGTH)),
-            job.base_model.context_length or GPT2_CONTEXT_LENGTH,
+            base_model.context_length or GPT2_CONTEXT_LENGTH,
         ),
         output_dir=str(job.folder),
         data_cache_dir=str(Path(settings.WORKER_SCRATCH_DIR) / "tokens"),
@@ -263,7 +282,7 @@ def build_config(job):
     )
 
 
-def sample_prompts(examples, count=SAMPLE_PROMPTS):
+def sample_prompts(examples: Iterable[data.Segments], count: int = SAMPLE_PROMPTS) -> list[str]:
     """Short prompts from the data: the part before the first loss-carrying segment (the prompt,
     or the chat up to "Assistant: "), or the first words of a plain text."""
     prompts = []
@@ -283,7 +302,9 @@ def sample_prompts(examples, count=SAMPLE_PROMPTS):
     return prompts
 
 
-def _record_final_model(job, folder, result, samples):
+def _record_final_model(
+    job: Job, folder: Path, result: loop.TrainResult, samples: list[dict[str, str]]
+) -> None:
     Checkpoint.objects.update_or_create(
         job=job,
         step=result.step,

@@ -9,31 +9,36 @@ Deleting: a queued or running job must be cancelled first; a job another job con
 cannot be deleted while that job exists.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from jobs.catalog.services import checkpoint_step_of
-from jobs.models import Job
+from jobs.models import Dataset, Job
 from jobs.planning import autoconfig, routing
 from jobs.quotas import services as quotas
 from jobs.sharing.services import team_for
 from jobs.training.tickets import enqueue
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def job_launch(
     *,
-    owner,
-    name,
-    dataset,
-    base_model_key,
-    method="full",
-    hyperparameters=None,
-    validation_dataset=None,
-    suffix="",
-    metadata=None,
-    team_id=None,
-    pool=None,
-):
+    owner: "User",
+    name: str | None,
+    dataset: Dataset,
+    base_model_key: str,
+    method: str = "full",
+    hyperparameters: dict[str, Any] | None = None,
+    validation_dataset: Dataset | None = None,
+    suffix: str = "",
+    metadata: dict[str, Any] | None = None,
+    team_id: int | str | None = None,
+    pool: str | None = None,
+) -> Job:
     """1. Check the user's job quotas (jobs.quotas.services) and the team it goes into, if any
        (a member's or admin's team; jobs.sharing.services.team_for).
     2. Check the request as the estimate does (autoconfig.plan_request): the datasets are the
@@ -79,7 +84,7 @@ def job_launch(
     return job
 
 
-def job_cancel(*, job):
+def job_cancel(*, job: Job) -> Job:
     """Cancel a queued job at once, or ask a running one to stop (Job.request_cancel); a
     finished job is refused with the reason. Returns the job as it is now."""
     # The job may move between queued and running while we ask (a worker claims it, the reaper
@@ -94,7 +99,7 @@ def job_cancel(*, job):
     return job
 
 
-def job_pause(*, job):
+def job_pause(*, job: Job) -> Job:
     """Pause a queued job at once, or ask a running one to write a checkpoint and stop
     (Job.request_pause); a finished or paused job is refused with the reason. Returns the job
     as it is now."""
@@ -108,7 +113,7 @@ def job_pause(*, job):
     return job
 
 
-def job_resume(*, job):
+def job_resume(*, job: Job) -> Job:
     """Queue a paused job again (Job.resume); its task continues from the newest checkpoint
     once the transaction commits. Anything but a paused job is refused with the reason."""
     with transaction.atomic():
@@ -118,7 +123,7 @@ def job_resume(*, job):
     return job
 
 
-def job_delete(*, job):
+def job_delete(*, job: Job) -> None:
     """Delete a finished job; its files (checkpoints, model, zip) go with it
     (jobs.training.signals)."""
     if not job.is_finished:

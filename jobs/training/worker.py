@@ -14,6 +14,7 @@ import socket
 import traceback
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +28,7 @@ from jobs.training.tickets import enqueue, waiting_tickets
 logger = logging.getLogger(__name__)
 
 
-def job_run_next(*, ticket_id, pool=None):
+def job_run_next(*, ticket_id: int, pool: str | None = None) -> str:
     """A task from a pool's queue: run the fairest queued job of the pool (JobQuerySet.claim_next),
     whichever job's launch put the ticket there. The pool is the ticket job's (else WORKER_POOL).
     Nothing to claim (every queued job's owner is at USER_MAX_RUNNING_JOBS): "skipped"; the
@@ -53,7 +54,7 @@ def job_run_next(*, ticket_id, pool=None):
             job_top_up(pool=pool)
 
 
-def job_run(*, job_id):
+def job_run(*, job_id: int) -> str:
     """Run one given job (tests, a ticket for exactly this job): claim it, train it."""
     worker = _worker_token()
     job = Job.objects.claim(job_id, worker)
@@ -63,11 +64,11 @@ def job_run(*, job_id):
     return _run_claimed(job, worker)
 
 
-def _worker_token():
+def _worker_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _run_claimed(job, worker):
+def _run_claimed(job: Job, worker: str) -> str:
     """1. Tell the registry which job this worker runs.
     2. Train, export and record the outcome (jobs.training.run).
     3. Any exception leaves the job failed with a readable reason and the traceback.
@@ -77,6 +78,7 @@ def _run_claimed(job, worker):
         from jobs.training.run import run_job  # here, not above: it imports torch
 
         if job.parent_checkpoint_step is not None:  # the parent's checkpoint, saved as a model
+            assert job.parent_job is not None  # job_launch sets both or neither
             checkpoint_model(job=job.parent_job, step=job.parent_checkpoint_step)
         outcome = run_job(
             job=job,
@@ -93,7 +95,7 @@ def _run_claimed(job, worker):
     return outcome
 
 
-def job_top_up(*, pool, older_than_s=0):
+def job_top_up(*, pool: str, older_than_s: float = 0) -> None:
     """More tickets in the pool's queue while its queued jobs outnumber the tickets waiting
     there (not yet taken by a worker). A ticket can be spent without a job (it found only jobs
     of users at their running limit), or sit in a busy worker's prefetch, or die with a killed
@@ -113,7 +115,7 @@ def job_top_up(*, pool, older_than_s=0):
         enqueue(pk, pool)
 
 
-def failure_reason(exc):
+def failure_reason(exc: BaseException) -> str:
     """One sentence a user can act on, for the usual ways training fails."""
     text = str(exc)
     if (
@@ -140,7 +142,7 @@ def failure_reason(exc):
     return f"{type(exc).__name__}: {first_line}"[:1000] if first_line else type(exc).__name__
 
 
-def job_reap_stale(*, timeout_s=None):
+def job_reap_stale(*, timeout_s: float | None = None) -> list[int]:
     """Jobs marked running whose heartbeat stopped: their worker died (killed, OOM-killed, the
     machine went away). Each is requeued with a new task to resume from its newest checkpoint,
     failed past JOB_MAX_RESTARTS, or cancelled if a cancel was asked for
@@ -153,7 +155,7 @@ def job_reap_stale(*, timeout_s=None):
     return handled
 
 
-def job_requeue_lost(*, older_than_s=60):
+def job_requeue_lost(*, older_than_s: float = 60) -> list[int]:
     """Queued jobs that no task in the queue will ever run: their task was deleted from the
     queue, or failed before it could claim the job. Each gets a new task (a duplicate does
     nothing: the claim is conditional), or fails past JOB_MAX_RESTARTS
@@ -178,14 +180,14 @@ def job_requeue_lost(*, older_than_s=60):
     return handled
 
 
-def pools_with_queued_jobs():
+def pools_with_queued_jobs() -> list[str]:
     queued = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
     return sorted(set(queued.values_list("pool", flat=True)))
 
 
-def _enqueue_if_queued(job, outcome):
+def _enqueue_if_queued(job: Job, outcome: str | None) -> bool:
     """After a requeue-or-fail: a job queued again gets its new task once the transaction
     commits. Returns whether the transition took (outcome is the new status, or None)."""
     if outcome == Job.Status.QUEUED:
-        transaction.on_commit(lambda pk=job.pk, pool=job.pool: enqueue(pk, pool))
+        transaction.on_commit(partial(enqueue, job.pk, job.pool))
     return outcome is not None
