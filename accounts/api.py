@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,7 +35,7 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
     permission_classes = [AllowAny]
     throttled_actions = {"post": "token"}
 
-    def throttle_who(self, request):
+    def throttle_who(self, request: Request) -> object:
         # Per username asked for, since nobody is signed in yet.
         data = request.data
         return data.get("username") if hasattr(data, "get") else None
@@ -53,7 +54,7 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
             )
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
@@ -97,7 +98,7 @@ class LogoutView(APIView):
         request=None,
         responses={200: inline_serializer("LoggedOut", {"detail": serializers.CharField()})},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         if not isinstance(request.auth, ApiToken):
             return Response(
                 {"detail": "Only a token can be revoked here; send Authorization: Token <key>."},
@@ -109,5 +110,5 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     @extend_schema(responses=MeSerializer)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)

@@ -4,8 +4,12 @@ A team is seen by its members (anyone else's is a 404) and changed by its admins
 viewer gets 403); both through the permission layer (accounts.teams.access). Members are addressed
 by user id; they are added by username or email."""
 
+from typing import Any, cast
+
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,10 +37,11 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "role", "members", "created_at"]
         read_only_fields = ["id", "role", "members", "created_at"]
 
-    def get_role(self, team) -> str:
-        return team.role_of(self.context["request"].user)
+    def get_role(self, team: Team) -> str:
+        # Only members see a team (Team.objects.visible_to): each has a role in it.
+        return cast(str, team.role_of(self.context["request"].user))
 
-    def get_members(self, team) -> int:
+    def get_members(self, team: Team) -> int:
         return team.memberships.count()
 
 
@@ -51,7 +56,7 @@ class MemberAddSerializer(serializers.Serializer):
     email = serializers.CharField(required=False, max_length=254, help_text="Or their email")
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("username") or attrs.get("email")):
             raise serializers.ValidationError({"username": ["Give a username or an email."]})
         return attrs
@@ -61,7 +66,7 @@ class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-def _team(request, pk, *, change=False):
+def _team(request: Request, pk: int, *, change: bool = False) -> Team:
     team = access.get_visible_or_404(Team.objects.all(), request.user, pk)
     if change:
         access.require_team_change(request.user, team)
@@ -70,29 +75,30 @@ def _team(request, pk, *, change=False):
 
 class TeamListView(APIView):
     @extend_schema(responses=TeamSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         """The teams you are in, with your role in each."""
         teams = Team.objects.visible_to(request.user)
         return Response(TeamSerializer(teams, many=True, context={"request": request}).data)
 
     @extend_schema(request=TeamWriteSerializer, responses={201: TeamSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         """Create a team; you become its admin."""
         data = TeamWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        team = services.team_create(by=request.user, name=data.validated_data["name"])
+        by = cast(User, request.user)  # signed in: IsAuthenticated is the default
+        team = services.team_create(by=by, name=data.validated_data["name"])
         body = TeamSerializer(team, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TeamDetailView(APIView):
     @extend_schema(responses=TeamSerializer)
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         team = _team(request, pk)
         return Response(TeamSerializer(team, context={"request": request}).data)
 
     @extend_schema(request=TeamWriteSerializer, responses=TeamSerializer)
-    def patch(self, request, pk):
+    def patch(self, request: Request, pk: int) -> Response:
         """Rename the team (admins)."""
         team = _team(request, pk, change=True)
         data = TeamWriteSerializer(data=request.data)
@@ -101,7 +107,7 @@ class TeamDetailView(APIView):
         return Response(TeamSerializer(team, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request, pk):
+    def delete(self, request: Request, pk: int) -> Response:
         """Delete the team (admins); its datasets and jobs go back to their owners."""
         services.team_delete(team=_team(request, pk, change=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -111,13 +117,13 @@ class MemberListView(APIView):
     pagination_class = None
 
     @extend_schema(responses=MemberSerializer(many=True))
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         team = _team(request, pk)
         rows = team.memberships.select_related("user")
         return Response(MemberSerializer(rows, many=True).data)
 
     @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer})
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         """Add a user by username or email with a role: viewer, member or admin (admins)."""
         team = _team(request, pk, change=True)
         data = MemberAddSerializer(data=request.data)
@@ -132,7 +138,9 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
-    def _membership(self, request, pk, user_id, *, leaving_allowed=False):
+    def _membership(
+        self, request: Request, pk: int, user_id: int, *, leaving_allowed: bool = False
+    ) -> Membership | None:
         team = _team(request, pk)
         membership = team.memberships.select_related("user").filter(user_id=user_id).first()
         if membership is None:
@@ -143,7 +151,7 @@ class MemberDetailView(APIView):
         return membership
 
     @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
-    def patch(self, request, pk, user_id):
+    def patch(self, request: Request, pk: int, user_id: int) -> Response:
         """Change a member's role (admins)."""
         membership = self._membership(request, pk, user_id)
         if membership is None:
@@ -154,7 +162,7 @@ class MemberDetailView(APIView):
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request, pk, user_id):
+    def delete(self, request: Request, pk: int, user_id: int) -> Response:
         """Remove a member (admins), or leave the team yourself."""
         membership = self._membership(request, pk, user_id, leaving_allowed=True)
         if membership is None:
@@ -163,7 +171,7 @@ class MemberDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _no_member(user_id):
+def _no_member(user_id: int) -> Response:
     return Response(
         {"detail": f"No member with user id {user_id} in this team."},
         status=status.HTTP_404_NOT_FOUND,

@@ -5,7 +5,12 @@ dataset the user may not see is a 404, and a change asks jobs.sharing.access.may
 for a viewer). Serializers validate and shape; jobs.datasets.services does the work.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -17,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,11 +41,11 @@ from jobs.sharing.services import space_move
 from tunerproject.parsers import FormParser, JSONParser
 
 
-def _user_datasets(request):
+def _user_datasets(request: Request) -> QuerySet[Dataset]:
     return Dataset.objects.visible_to(request.user).select_related("owner")
 
 
-def _dataset(request, pk, *, change=False):
+def _dataset(request: Request, pk: int, *, change: bool = False) -> Dataset:
     """A dataset the user may see (else 404) and, with change, may change (else 403)."""
     dataset = access.get_visible_or_404(Dataset.objects.select_related("team"), request.user, pk)
     if change:
@@ -57,16 +63,16 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]  # the limited ones
     throttled_actions = {"post": "upload"}
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Dataset]:
         return _user_datasets(self.request)
 
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return self.list(request)
 
     @extend_schema(
         request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         try:
             services.dataset_check_request_size(content_length=request.META.get("CONTENT_LENGTH"))
         except DjangoValidationError as exc:
@@ -76,7 +82,7 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
         data = upload.validated_data
         try:
             dataset = services.dataset_create(
-                owner=request.user,
+                owner=cast(User, request.user),  # signed in: IsAuthenticated is the default
                 upload=data["file"],
                 name=data.get("name", ""),
                 column_mapping=data.get("column_mapping") or None,
@@ -95,18 +101,19 @@ class DatasetDetailView(APIView):
     moves it between spaces; DELETE removes it and its file."""
 
     @extend_schema(responses=DatasetSerializer)
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         dataset = _dataset(request, pk)
         return Response(DatasetSerializer(dataset, context={"request": request}).data)
 
     @extend_schema(request=DatasetUpdateSerializer, responses=DatasetSerializer)
-    def patch(self, request, pk):
+    def patch(self, request: Request, pk: int) -> Response:
         dataset = _dataset(request, pk, change=True)
         data = DatasetUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "team" in data.validated_data:
             access.require_manage(request.user, dataset)
-            space_move(obj=dataset, by=request.user, team_id=data.validated_data["team"])
+            by = cast(User, request.user)
+            space_move(obj=dataset, by=by, team_id=data.validated_data["team"])
         if data.validated_data.get("name"):
             dataset.name = data.validated_data["name"].strip()
             dataset.save(update_fields=["name"])
@@ -115,7 +122,7 @@ class DatasetDetailView(APIView):
     @extend_schema(
         responses={204: None, 400: OpenApiResponse(description="Used by a queued or running job")}
     )
-    def delete(self, request, pk):
+    def delete(self, request: Request, pk: int) -> Response:
         dataset = _dataset(request, pk, change=True)
         try:
             services.dataset_delete(dataset=dataset)
@@ -137,7 +144,7 @@ class DatasetPreviewView(APIView):
             },
         )
     )
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         dataset = _dataset(request, pk)
         examples = reader.preview_examples(dataset)
         return Response(
@@ -153,6 +160,6 @@ class DatasetDownloadView(APIView):
     """The file as uploaded, under its original name."""
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> FileResponse:
         dataset = _dataset(request, pk)
         return dataset_file_response(dataset)

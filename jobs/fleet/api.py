@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -39,7 +40,7 @@ class WorkerListView(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(responses=WorkerSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         """Every registered worker, live ones first (`?live=1`: only those)."""
         workers = Worker.objects.select_related(None).order_by("stopped_at", "pool", "name")
         if request.query_params.get("live") in ("1", "true"):

@@ -6,11 +6,16 @@ included, is a 404. The secret is in the answer to the POST that creates an endp
 again.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,7 +34,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {"team": {"help_text": "The team whose events it receives, or null"}}
 
-    def get_deliveries_url(self, webhook) -> str:
+    def get_deliveries_url(self, webhook: Webhook) -> str:
         return absolute_url(self.context, "api-webhook-deliveries", webhook.pk)
 
 
@@ -85,7 +90,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_redeliver_url(self, delivery) -> str:
+    def get_redeliver_url(self, delivery: WebhookDelivery) -> str:
         return absolute_url(self.context, "api-webhook-redeliver", delivery.pk)
 
 
@@ -99,29 +104,30 @@ class WebhookViewSet(
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Webhook]:
         return Webhook.objects.visible_to(self.request.user)
 
     @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Register an endpoint for some events; the answer holds its secret, shown once."""
         data = WebhookCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        user = cast(User, request.user)  # signed in: IsAuthenticated is the default
         try:
-            team = services.webhook_team_for(user=request.user, team_id=fields.pop("team", None))
-            webhook = services.webhook_create(owner=request.user, team=team, **fields)
+            team = services.webhook_team_for(user=user, team_id=fields.pop("team", None))
+            webhook = services.webhook_create(owner=user, team=team, **fields)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         body = WebhookCreatedSerializer(webhook, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    def perform_destroy(self, instance):
+    def perform_destroy(self, instance: Webhook) -> None:
         services.webhook_delete(webhook=instance)
 
     @extend_schema(responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
-    def deliveries(self, request, pk=None):
+    def deliveries(self, request: Request, pk: int | None = None) -> Response:
         """The endpoint's deliveries, newest first: outcome, attempts, answer."""
         webhook = self.get_object()
         page = self.paginate_queryset(webhook.deliveries.all())
@@ -131,7 +137,7 @@ class WebhookViewSet(
 
 class RedeliverView(APIView):
     @extend_schema(request=None, responses={202: DeliverySerializer})
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         """Send a delivery again (same event id and body, fresh signature), from the queue."""
         delivery = access.get_visible_or_404(WebhookDelivery.objects.all(), request.user, pk)
         delivery = services.webhook_redeliver(delivery=delivery)

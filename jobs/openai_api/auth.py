@@ -7,25 +7,38 @@ read-only token (ApiToken.read_only) may only read.
 import functools
 import json
 import logging
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, cast
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import HashedTokenAuthentication
+from accounts.models import ApiToken
 from jobs.openai_api.errors import OpenAIError, from_validation
 
 logger = logging.getLogger(__name__)
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
+_P = ParamSpec("_P")
 
-def may_write(token):
+
+class AuthenticatedRequest(HttpRequest):
+    """What a view behind `endpoint` gets: an HttpRequest whose user the bearer token named."""
+
+    user: User
+
+
+def may_write(token: ApiToken) -> bool:
     return not token.read_only
 
 
-def authenticate(request):
+def authenticate(request: HttpRequest) -> tuple[User, ApiToken]:
     """(user, token) from `Authorization: Bearer <token>`, or a 401 OpenAIError."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -41,28 +54,36 @@ def authenticate(request):
         raise OpenAIError(str(exc.detail), status=401, code="invalid_api_key") from exc
 
 
-def endpoint(*methods):
+def endpoint(
+    *methods: str,
+) -> Callable[
+    [Callable[Concatenate[AuthenticatedRequest, _P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, _P], HttpResponseBase],
+]:
     """A view of this API: only `methods`; authenticated; writes refused to read-only tokens;
     every error in OpenAI's shape (ValidationError 400, PermissionDenied 403, Http404 404)."""
 
-    def wrap(view):
+    def wrap(
+        view: Callable[Concatenate[AuthenticatedRequest, _P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, _P], HttpResponseBase]:
         @csrf_exempt
         @functools.wraps(view)
-        def handle(request, *args, **kwargs):
+        def handle(request: HttpRequest, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponseBase:
             try:
                 if request.method not in methods:
                     raise OpenAIError(
                         f"{request.method} is not allowed here; use {' or '.join(methods)}.",
                         status=405,
                     )
-                request.user, request.auth = authenticate(request)
-                if request.method not in READ_METHODS and not may_write(request.auth):
+                request.user, token = authenticate(request)
+                if request.method not in READ_METHODS and not may_write(token):
                     raise OpenAIError(
                         "This token is read-only: it may not change anything.",
                         status=403,
                         code="read_only_token",
                     )
-                return view(request, *args, **kwargs)
+                # The user is set: what the view gets is an AuthenticatedRequest.
+                return view(cast(AuthenticatedRequest, request), *args, **kwargs)
             except OpenAIError as exc:
                 return exc.response()
             except ValidationError as exc:
@@ -79,7 +100,7 @@ def endpoint(*methods):
     return wrap
 
 
-def json_body(request):
+def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object, or a 400 saying what is wrong with it."""
     try:
         body = json.loads(request.body or b"{}")
@@ -90,7 +111,9 @@ def json_body(request):
     return body
 
 
-def page_params(request, *, default=20, maximum=100):
+def page_params(
+    request: HttpRequest, *, default: int = 20, maximum: int = 100
+) -> tuple[str | None, int]:
     """(after, limit) of a cursor-paginated list, checked."""
     raw = request.GET.get("limit", str(default))
     try:
@@ -102,7 +125,7 @@ def page_params(request, *, default=20, maximum=100):
     return request.GET.get("after") or None, limit
 
 
-def parse_id(ident, prefix, what, param=None):
+def parse_id(ident: str, prefix: str, what: str, param: str | None = None) -> int:
     """The primary key inside an id like `file-12`; 404 for anything else."""
     from jobs.openai_api.errors import not_found
 

@@ -4,6 +4,8 @@ The official client retries 408, 409, 429 and 5xx unless the response says
 `x-should-retry: false`; every error here that a retry cannot fix says so.
 """
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
@@ -20,12 +22,20 @@ TYPES = {
 
 
 class OpenAIError(Exception):
-    def __init__(self, message, *, status=400, param=None, code=None, retry_after=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message, self.status, self.param, self.code = message, status, param, code
         self.retry_after = retry_after
 
-    def response(self):
+    def response(self) -> JsonResponse:
         body = {
             "error": {
                 "message": self.message,
@@ -42,7 +52,7 @@ class OpenAIError(Exception):
         return response
 
 
-def not_found(what, ident, param=None):
+def not_found(what: str, ident: str, param: str | None = None) -> OpenAIError:
     return OpenAIError(
         f"No {what} with id {ident!r}.", status=404, param=param, code=f"{what}_not_found"
     )
@@ -57,7 +67,7 @@ PARAMS = {
 }
 
 
-def from_validation(exc: ValidationError, *, status=400):
+def from_validation(exc: ValidationError, *, status: int = 400) -> OpenAIError:
     """The first message of a Django ValidationError, with the field it names as `param`."""
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.error_dict.items()))
@@ -67,7 +77,7 @@ def from_validation(exc: ValidationError, *, status=400):
     return OpenAIError(" ".join(exc.messages), status=status)
 
 
-def from_serializer(errors, prefix=""):
+def from_serializer(errors: dict[str, Any], prefix: str = "") -> OpenAIError:
     """The first error of a DRF serializer's errors, with its dotted field path as `param`."""
     field, messages = next(iter(errors.items()))
     path = f"{prefix}{field}"

@@ -5,7 +5,7 @@ from django.http import FileResponse, JsonResponse
 
 from jobs.datasets.services import dataset_check_request_size, dataset_create, dataset_delete
 from jobs.models import Dataset
-from jobs.openai_api.auth import endpoint, page_params, parse_id
+from jobs.openai_api.auth import AuthenticatedRequest, endpoint, page_params, parse_id
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.shaping import file_object, listing
 from jobs.sharing import access
@@ -14,7 +14,7 @@ PURPOSES = ("fine-tune",)
 
 
 @endpoint("GET", "POST")
-def files(request):
+def files(request: AuthenticatedRequest) -> JsonResponse:
     if request.method == "POST":
         return _upload(request)
     after, limit = page_params(request, default=100, maximum=10000)
@@ -24,12 +24,12 @@ def files(request):
     rows = Dataset.objects.visible_to(request.user).order_by("-pk")
     if after:
         rows = rows.filter(pk__lt=parse_id(after, "file-", "file", "after"))
-    rows = list(rows[: limit + 1])
-    items = [file_object(d) for d in rows[:limit]]
-    return JsonResponse(listing(items, has_more=len(rows) > limit))
+    found = list(rows[: limit + 1])
+    items = [file_object(d) for d in found[:limit]]
+    return JsonResponse(listing(items, has_more=len(found) > limit))
 
 
-def _upload(request):
+def _upload(request: AuthenticatedRequest) -> JsonResponse:
     """Multipart `file` and `purpose=fine-tune`; the answer carries the validation outcome
     (status "error" with the first problems in status_details)."""
     try:
@@ -49,7 +49,7 @@ def _upload(request):
     return JsonResponse(file_object(dataset))
 
 
-def _dataset(request, file_id):
+def _dataset(request: AuthenticatedRequest, file_id: str) -> Dataset:
     pk = parse_id(file_id, "file-", "file")
     dataset = Dataset.objects.visible_to(request.user).filter(pk=pk).first()
     if dataset is None:
@@ -58,7 +58,7 @@ def _dataset(request, file_id):
 
 
 @endpoint("GET", "DELETE")
-def file_detail(request, file_id):
+def file_detail(request: AuthenticatedRequest, file_id: str) -> JsonResponse:
     dataset = _dataset(request, file_id)
     if request.method == "GET":
         return JsonResponse(file_object(dataset))
@@ -71,7 +71,7 @@ def file_detail(request, file_id):
 
 
 @endpoint("GET")
-def file_content(request, file_id):
+def file_content(request: AuthenticatedRequest, file_id: str) -> FileResponse:
     dataset = _dataset(request, file_id)
     return FileResponse(
         dataset.file.open("rb"),

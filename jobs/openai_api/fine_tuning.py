@@ -2,12 +2,20 @@
 with the platform's auto-configuration filling whatever the client leaves "auto"."""
 
 import re
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 
 from jobs.models import Checkpoint, Dataset, Job
-from jobs.openai_api.auth import endpoint, json_body, page_params, parse_id
+from jobs.openai_api.auth import (
+    AuthenticatedRequest,
+    endpoint,
+    json_body,
+    page_params,
+    parse_id,
+)
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.requests import fine_tune_request
 from jobs.openai_api.shaping import checkpoint_object, event_object, job_object, listing
@@ -19,7 +27,7 @@ METADATA_FILTER = re.compile(r"^metadata\[([A-Za-z0-9_.-]{1,64})\]$")
 
 
 @endpoint("GET", "POST")
-def jobs(request):
+def jobs(request: AuthenticatedRequest) -> JsonResponse:
     if request.method == "POST":
         return _create(request)
     after, limit = page_params(request)
@@ -36,11 +44,13 @@ def jobs(request):
             )
     if after:
         rows = rows.filter(pk__lt=parse_id(after, "ftjob-", "fine_tuning_job", "after"))
-    rows = list(rows[: limit + 1])
-    return JsonResponse(listing([job_object(j) for j in rows[:limit]], has_more=len(rows) > limit))
+    found = list(rows[: limit + 1])
+    return JsonResponse(
+        listing([job_object(j) for j in found[:limit]], has_more=len(found) > limit)
+    )
 
 
-def _create(request):
+def _create(request: AuthenticatedRequest) -> JsonResponse:
     """1. Check the request's shape (jobs.openai_api.requests).
     2. Find the files among the user's datasets; an invalid one is a 422 with its report.
     3. A learning_rate_multiplier scales the auto-configured learning rate (resolved first).
@@ -73,7 +83,7 @@ def _create(request):
     return JsonResponse(job_object(job))
 
 
-def _file(request, file_id, param):
+def _file(request: AuthenticatedRequest, file_id: str, param: str) -> Dataset:
     pk = parse_id(file_id, "file-", "file", param)
     dataset = Dataset.objects.visible_to(request.user).filter(pk=pk).first()
     if dataset is None:
@@ -90,25 +100,25 @@ def _file(request, file_id, param):
     return dataset
 
 
-def _job(request, job_id):
+def _job(request: AuthenticatedRequest, job_id: str) -> Job:
     pk = parse_id(job_id, "ftjob-", "fine_tuning_job")
-    job = Job.objects.visible_to(request.user).select_related("base_model", "owner")
-    job = job.filter(pk=pk).first()
+    visible = Job.objects.visible_to(request.user).select_related("base_model", "owner")
+    job = visible.filter(pk=pk).first()
     if job is None:
         raise not_found("fine_tuning_job", job_id)
     return job
 
 
 @endpoint("GET")
-def job_detail(request, job_id):
+def job_detail(request: AuthenticatedRequest, job_id: str) -> JsonResponse:
     return JsonResponse(job_object(_job(request, job_id)))
 
 
-def _transition(service):
+def _transition(service: Callable[..., Job]) -> Callable[[HttpRequest, str], HttpResponseBase]:
     """A POST that moves the job (cancel, pause, resume); a state that forbids it is a 409."""
 
     @endpoint("POST")
-    def view(request, job_id):
+    def view(request: AuthenticatedRequest, job_id: str) -> JsonResponse:
         try:
             job = _job(request, job_id)
             access.require_change(request.user, job)
@@ -126,24 +136,24 @@ job_resume_view = _transition(job_resume)
 
 
 @endpoint("GET")
-def job_events(request, job_id):
+def job_events(request: AuthenticatedRequest, job_id: str) -> JsonResponse:
     job = _job(request, job_id)
     after, limit = page_params(request)
     rows = job.events.order_by("-pk")
     if after:
         rows = rows.filter(pk__lt=parse_id(after, "ftevent-", "event", "after"))
-    rows = list(rows[: limit + 1])
-    items = [event_object(e) for e in rows[:limit]]
-    return JsonResponse(listing(items, has_more=len(rows) > limit))
+    found = list(rows[: limit + 1])
+    items = [event_object(e) for e in found[:limit]]
+    return JsonResponse(listing(items, has_more=len(found) > limit))
 
 
 @endpoint("GET")
-def job_checkpoints(request, job_id):
+def job_checkpoints(request: AuthenticatedRequest, job_id: str) -> JsonResponse:
     job = _job(request, job_id)
     after, limit = page_params(request, default=10)
     rows = Checkpoint.objects.filter(job=job).order_by("-pk")
     if after:
         rows = rows.filter(pk__lt=parse_id(after, "ftckpt-", "checkpoint", "after"))
-    rows = list(rows[: limit + 1])
-    items = [checkpoint_object(c, job) for c in rows[:limit]]
-    return JsonResponse(listing(items, has_more=len(rows) > limit))
+    found = list(rows[: limit + 1])
+    items = [checkpoint_object(c, job) for c in found[:limit]]
+    return JsonResponse(listing(items, has_more=len(found) > limit))

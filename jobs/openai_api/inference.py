@@ -4,14 +4,17 @@ by the inference pool (jobs.playground.client), streamed as server-sent events o
 import json
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import JsonResponse, StreamingHttpResponse
 
 from jobs.catalog.services import availability
 from jobs.datasets.reader import generation_prompt
 from jobs.datasets.segments import ROLE_HEADERS
 from jobs.models import BaseModel, Job
-from jobs.openai_api.auth import endpoint, json_body
+from jobs.openai_api.auth import AuthenticatedRequest, endpoint, json_body
 from jobs.openai_api.errors import OpenAIError
 from jobs.openai_api.requests import chat_messages, completion_prompt, model_key, sampling_request
 from jobs.openai_api.shaping import listing, model_name, model_object
@@ -21,12 +24,12 @@ from jobs.playground import client, generation
 CHAT_STOPS = ["\nUser:", "\nSystem:"]
 
 
-def _model_not_found(name, reason=None):
+def _model_not_found(name: str, reason: str | None = None) -> OpenAIError:
     message = reason or f"The model {name!r} does not exist or you do not have access to it."
     return OpenAIError(message, status=404, param="model", code="model_not_found")
 
 
-def resolve_model(user, name):
+def resolve_model(user: User, name: str) -> tuple[dict[str, Any], str | None]:
     """(spec for the pool, kind of data it was trained on or None for a base model)."""
     key = model_key(name)
     if key.startswith("job-"):
@@ -47,11 +50,11 @@ def resolve_model(user, name):
 
 
 @endpoint("GET")
-def models(request):
+def models(request: AuthenticatedRequest) -> JsonResponse:
     return JsonResponse(listing(_models(request.user), has_more=False))
 
 
-def _models(user):
+def _models(user: User) -> list[dict[str, Any]]:
     items = [
         model_object(row.key, created=None, owned_by="llm-tuner")
         for row in BaseModel.objects.active()
@@ -67,7 +70,7 @@ def _models(user):
 
 
 @endpoint("GET")
-def model_detail(request, model_id):
+def model_detail(request: AuthenticatedRequest, model_id: str) -> JsonResponse:
     found = [m for m in _models(request.user) if m["id"] == model_id]
     if not found:
         raise _model_not_found(model_id)
@@ -75,7 +78,7 @@ def model_detail(request, model_id):
 
 
 @endpoint("POST")
-def completions(request):
+def completions(request: AuthenticatedRequest) -> JsonResponse | StreamingHttpResponse:
     body = json_body(request)
     options = sampling_request(body)
     prompt = completion_prompt(body)
@@ -84,7 +87,9 @@ def completions(request):
 
 
 @endpoint("POST")
-def chat_completions(request):
+def chat_completions(
+    request: AuthenticatedRequest,
+) -> JsonResponse | StreamingHttpResponse:
     body = json_body(request)
     options = sampling_request(body)
     messages = chat_messages(body)
@@ -95,7 +100,7 @@ def chat_completions(request):
     return _answer(request, body, options, spec, prompt, chat=True)
 
 
-def chat_prompt(kind, messages):
+def chat_prompt(kind: str | None, messages: list[dict[str, str]]) -> str:
     """The messages in the format the model was trained on (jobs.datasets.segments): chat
     turns as "Role: content" lines ending with "Assistant: " (also for base models); for a
     prompt/completion model the last user message as a prompt; for plain text the contents."""
@@ -108,7 +113,15 @@ def chat_prompt(kind, messages):
     return turns + ROLE_HEADERS["assistant"]
 
 
-def _answer(request, body, options, spec, prompt, *, chat):
+def _answer(
+    request: AuthenticatedRequest,
+    body: dict[str, Any],
+    options: dict[str, Any],
+    spec: dict[str, Any],
+    prompt: str,
+    *,
+    chat: bool,
+) -> JsonResponse | StreamingHttpResponse:
     ask = {
         "user": request.user.pk,
         "model": spec,
@@ -136,7 +149,7 @@ def _answer(request, body, options, spec, prompt, *, chat):
     return response
 
 
-def _sse(shape, events, include_usage):
+def _sse(shape: "Shape", events: Iterable[dict[str, Any]], include_usage: bool) -> Iterator[bytes]:
     for event in events:
         if event["type"] == "text":
             yield _data(shape.chunk(event["index"], event["text"]))
@@ -156,30 +169,30 @@ def _sse(shape, events, include_usage):
     yield b"data: [DONE]\n\n"
 
 
-def _data(obj):
+def _data(obj: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(obj)}\n\n".encode()
 
 
 class Shape:
     """The objects of one answer: a completion or chat completion, whole or in chunks."""
 
-    def __init__(self, model, *, chat):
+    def __init__(self, model: str, *, chat: bool) -> None:
         self.model, self.chat = model, chat
         self.id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
         self.created = int(time.time())
-        self._started = set()
+        self._started: set[int] = set()
 
-    def head(self, *, chunk=False):
+    def head(self, *, chunk: bool = False) -> dict[str, Any]:
         kind = "chat.completion" if self.chat else "text_completion"
         if self.chat and chunk:
             kind = "chat.completion.chunk"
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
 
-    def whole(self, done):
+    def whole(self, done: dict[str, Any]) -> dict[str, Any]:
         choices = [self._choice(c) for c in done["choices"]]
         return {**self.head(), "choices": choices, "usage": done["usage"]}
 
-    def _choice(self, choice):
+    def _choice(self, choice: dict[str, Any]) -> dict[str, Any]:
         if not self.chat:
             return {**choice, "logprobs": None}
         text = choice["text"].removesuffix("\n")  # each trained turn ends with a newline
@@ -191,7 +204,9 @@ class Shape:
             "logprobs": None,
         }
 
-    def chunk(self, index, text, finish_reason=None):
+    def chunk(
+        self, index: int, text: str | None, finish_reason: str | None = None
+    ) -> dict[str, Any]:
         if not self.chat:
             piece = {
                 "index": index,

@@ -3,6 +3,7 @@ field as `param`. Values the platform checks itself (hyperparameter ranges, the 
 are passed on and its messages come back with the client's field names (errors.PARAMS)."""
 
 import re
+from typing import Any
 
 from jobs.openai_api.errors import OpenAIError
 from jobs.planning.autoconfig import HYPERPARAMETERS
@@ -14,18 +15,18 @@ FT_NAME = re.compile(r"^ft:[^:]+:[^:]+:ftjob-(\d+)$")
 OPENAI_NAMES = {"n_epochs": "epochs"}
 
 
-def _check(condition, message, param):
+def _check(condition: object, message: str, param: str) -> None:
     if not condition:
         raise OpenAIError(message, param=param)
 
 
-def model_key(name):
+def model_key(name: str) -> str:
     """The catalog key for a model name: `ft:…:ftjob-<id>` is the user's job `job-<id>`."""
     match = FT_NAME.match(name)
     return f"job-{match.group(1)}" if match else name
 
 
-def fine_tune_request(body):
+def fine_tune_request(body: dict[str, Any]) -> dict[str, Any]:
     for name in ("model", "training_file"):
         _check(isinstance(body.get(name), str) and body[name], f"{name} is required.", name)
     values = {
@@ -44,13 +45,13 @@ def fine_tune_request(body):
     return {**values, "hyperparameters": requested, "learning_rate_multiplier": multiplier}
 
 
-def _optional_str(body, name):
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     _check(value is None or isinstance(value, str), f"{name} must be a file id.", name)
     return value or None
 
 
-def _suffix(value):
+def _suffix(value: Any) -> str:
     if value in (None, ""):
         return ""
     _check(
@@ -61,7 +62,7 @@ def _suffix(value):
     return value
 
 
-def _metadata(value):
+def _metadata(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     _check(isinstance(value, dict), "metadata must be an object of strings.", "metadata")
@@ -80,7 +81,7 @@ def _metadata(value):
     return value
 
 
-def _hyperparameters_source(body):
+def _hyperparameters_source(body: dict[str, Any]) -> tuple[Any, str]:
     """The hyperparameters object, from `method` (the current form) or the top level."""
     method = body.get("method")
     if method is None:
@@ -96,7 +97,7 @@ def _hyperparameters_source(body):
     return supervised.get("hyperparameters") or {}, "method.supervised.hyperparameters"
 
 
-def _hyperparameters(raw, param):
+def _hyperparameters(raw: Any, param: str) -> tuple[dict[str, Any], float | None]:
     """(the platform's requested hyperparameters, learning-rate multiplier or None). "auto"
     leaves a value to auto-configuration; the platform's own names (max_seq_length,
     save_steps…) are accepted too."""
@@ -125,7 +126,9 @@ def _hyperparameters(raw, param):
     return requested, multiplier
 
 
-def _number(body, name, default, *, low, high, whole=False):
+def _number(
+    body: dict[str, Any], name: str, default: float, *, low: float, high: float, whole: bool = False
+) -> float:
     value = body.get(name, default)
     if value is None:
         return default
@@ -136,7 +139,7 @@ def _number(body, name, default, *, low, high, whole=False):
     return value
 
 
-def sampling_request(body):
+def sampling_request(body: dict[str, Any]) -> dict[str, Any]:
     """The sampling options common to completions and chat completions, checked."""
     _check(isinstance(body.get("model"), str) and body["model"], "model is required.", "model")
     stop = body.get("stop")
@@ -173,7 +176,7 @@ def sampling_request(body):
     }
 
 
-def completion_prompt(body):
+def completion_prompt(body: dict[str, Any]) -> str:
     prompt = body.get("prompt", "")
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         prompt = prompt[0]
@@ -183,8 +186,8 @@ def completion_prompt(body):
     return prompt
 
 
-def chat_messages(body):
-    messages = body.get("messages")
+def chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
+    messages: Any = body.get("messages")  # JSON, checked below
     _check(
         isinstance(messages, list) and messages, "messages must be a non-empty list.", "messages"
     )
@@ -204,9 +207,11 @@ def chat_messages(body):
     return checked
 
 
-def _content(content, where):
+def _content(content: Any, where: str) -> str:
     if isinstance(content, list):  # content parts: only text ones mean anything to this model
-        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        parts: list[Any] = [
+            p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        ]
         _check(
             parts and all(isinstance(p, str) for p in parts),
             f"{where}.content holds no text parts.",

@@ -5,13 +5,14 @@ Ids carry the platform's primary keys: a Dataset is `file-<pk>`, a Job `ftjob-<p
 `ft:<base model>:<suffix, else the owner's username>:ftjob-<pk>`.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.utils import timezone
 
-from jobs.models import Job, MetricPoint
+from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
 
-STATUSES = {
+STATUSES: dict[str, str] = {  # Job.Status members are the str values job.status holds
     Job.Status.QUEUED: "queued",
     Job.Status.RUNNING: "running",
     Job.Status.PAUSED: "paused",
@@ -22,11 +23,11 @@ STATUSES = {
 LEVELS = {"debug": "info", "info": "info", "warning": "warn", "error": "error"}
 
 
-def unix(moment):
+def unix(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment else None
 
 
-def listing(items, *, has_more):
+def listing(items: list[dict[str, Any]], *, has_more: bool) -> dict[str, Any]:
     return {
         "object": "list",
         "data": items,
@@ -39,7 +40,7 @@ def listing(items, *, has_more):
 # --- Files ----------------------------------------------------------------------------------
 
 
-def file_object(dataset):
+def file_object(dataset: Dataset) -> dict[str, Any]:
     status, details = "processed", None
     if dataset.status == dataset.Status.VALIDATING:
         status = "uploaded"
@@ -58,7 +59,7 @@ def file_object(dataset):
     }
 
 
-def validation_details(dataset):
+def validation_details(dataset: Dataset) -> str:
     """The platform's row-level report in one line: the first problems with line and field."""
     parts = []
     for error in dataset.errors[:3]:
@@ -76,12 +77,13 @@ def validation_details(dataset):
 # --- Fine-tuning jobs -----------------------------------------------------------------------
 
 
-def model_name(job):
-    base = job.parent_job_id and f"job-{job.parent_job_id}" or job.base_model.key
+def model_name(job: Job) -> str:
+    # A job without a parent job starts from a catalog model: base_model is set.
+    base = job.parent_job_id and f"job-{job.parent_job_id}" or cast(BaseModel, job.base_model).key
     return f"ft:{base}:{job.suffix or job.owner.username}:ftjob-{job.pk}"
 
 
-def job_object(job):
+def job_object(job: Job) -> dict[str, Any]:
     hp = job.hyperparameters
     hyperparameters = {
         "n_epochs": hp.get("epochs"),
@@ -96,7 +98,10 @@ def job_object(job):
         "object": "fine_tuning.job",
         "created_at": unix(job.created_at),
         "finished_at": unix(job.finished_at),
-        "model": f"job-{job.parent_job_id}" if job.parent_job_id else job.base_model.key,
+        # Without a parent job, base_model is set (see model_name).
+        "model": f"job-{job.parent_job_id}"
+        if job.parent_job_id
+        else cast(BaseModel, job.base_model).key,
         "fine_tuned_model": model_name(job) if succeeded else None,
         "organization_id": f"user-{job.owner_id}",
         "status": STATUSES[job.status],
@@ -117,13 +122,13 @@ def job_object(job):
     }
 
 
-def _error(job):
+def _error(job: Job) -> dict[str, str | None] | None:
     if job.status != Job.Status.FAILED:
         return None
     return {"code": "training_failed", "message": job.error or "Training failed.", "param": None}
 
 
-def _estimated_finish(job):
+def _estimated_finish(job: Job) -> int | None:
     """From the live ETA while running, else from the launch estimate; none once finished."""
     if job.is_finished or job.status == Job.Status.PAUSED:
         return None
@@ -136,7 +141,7 @@ def _estimated_finish(job):
     return unix(start + timedelta(seconds=seconds))
 
 
-def event_object(event):
+def event_object(event: JobEvent) -> dict[str, Any]:
     metrics = event.kind == "eval"
     return {
         "id": f"ftevent-{event.pk}",
@@ -149,7 +154,7 @@ def event_object(event):
     }
 
 
-def checkpoint_object(checkpoint, job):
+def checkpoint_object(checkpoint: Checkpoint, job: Job) -> dict[str, Any]:
     return {
         "id": f"ftckpt-{checkpoint.pk}",
         "object": "fine_tuning.job.checkpoint",
@@ -170,7 +175,7 @@ def checkpoint_object(checkpoint, job):
     }
 
 
-def _train_loss_at(job, step):
+def _train_loss_at(job: Job, step: int) -> float | None:
     point = (
         MetricPoint.objects.filter(job=job, step__lte=step, train_loss__isnull=False)
         .order_by("-step")
@@ -183,5 +188,5 @@ def _train_loss_at(job, step):
 # --- Models ---------------------------------------------------------------------------------
 
 
-def model_object(ident, *, created, owned_by):
+def model_object(ident: str, *, created: datetime | None, owned_by: str) -> dict[str, Any]:
     return {"id": ident, "object": "model", "created": unix(created) or 0, "owned_by": owned_by}

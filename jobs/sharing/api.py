@@ -5,6 +5,7 @@ who cannot see the job gets 404, anyone else who can see it 403."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,7 +28,7 @@ class ShareAddSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254, help_text="Their username or email")
 
 
-def _owned_job(request, pk):
+def _owned_job(request: Request, pk: int) -> Job:
     job = access.get_visible_or_404(Job.objects.all(), request.user, pk)
     access.require_manage(request.user, job)
     return job
@@ -37,14 +38,14 @@ class JobShareListView(APIView):
     pagination_class = None
 
     @extend_schema(responses=ShareSerializer(many=True))
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         """Who this job is shared with (read-only)."""
         job = _owned_job(request, pk)
         rows = job.shares.select_related("user")
         return Response(ShareSerializer(rows, many=True).data)
 
     @extend_schema(request=ShareAddSerializer, responses={201: ShareSerializer})
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         """Share the job read-only with one user: they see it, its metrics and samples, use the
         playground and download the model, and change nothing."""
         job = _owned_job(request, pk)
@@ -56,7 +57,7 @@ class JobShareListView(APIView):
 
 class JobShareDetailView(APIView):
     @extend_schema(responses={204: None})
-    def delete(self, request, pk, user_id):
+    def delete(self, request: Request, pk: int, user_id: int) -> Response:
         """Revoke the share: the user no longer sees the job."""
         job = _owned_job(request, pk)
         if not services.job_unshare(job=job, user_id=user_id):

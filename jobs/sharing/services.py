@@ -56,6 +56,9 @@ def job_share(*, job: Job, identifier: str | None) -> JobShare:
 
 
 def job_unshare(*, job: Job, user_id: int) -> bool:
-    """Revoke the share of `job` with this user; False when there was none."""
+    """Revoke the share of `job` with this user; False when there was none (an id no user can
+    have, too large for the column, included: the database driver would overflow on it)."""
+    if not is_id(user_id):
+        return False
     deleted, _ = JobShare.objects.filter(job=job, user_id=user_id).delete()
     return bool(deleted)

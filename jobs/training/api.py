@@ -6,8 +6,13 @@ share). The views validate with serializers and hand the work to jobs.training.s
 jobs.playground.generation.
 """
 
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,6 +20,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -47,6 +54,8 @@ from jobs.training.serializers import (
 )
 from jobs.training.services import job_cancel, job_delete, job_launch
 
+_Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
+
 
 class InferenceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -64,8 +73,11 @@ class DownloadNegotiation(DefaultContentNegotiation):
     """On a download, ?format= names the file's format, not a renderer: DRF's own reading of
     it would answer 404 for ?format=gguf. Errors still render as JSON."""
 
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = list(renderers)[0]  # DRF passes a list; its first renderer, as before
+        return renderer, renderer.media_type
 
 
 class AfterIdQuery(serializers.Serializer):
@@ -110,25 +122,25 @@ class JobViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttled_actions = {"create": "launch", "generate": "generate"}
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Job]:
         return Job.objects.visible_to(self.request.user).select_related(
             "dataset", "base_model", "owner"
         )
 
-    def get_changeable_object(self):
+    def get_changeable_object(self) -> Job:
         """The job, if the user may see it (else 404) and change it (else 403)."""
         job = self.get_object()
         access.require_change(self.request.user, job)
         return job
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "partial_update":
             return JobUpdateSerializer
         if self.action == "list" and not self._list_query().get("full"):
             return JobSummarySerializer
         return JobSerializer
 
-    def _list_query(self):
+    def _list_query(self) -> dict[str, Any]:
         query = JobListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return query.validated_data
@@ -140,10 +152,10 @@ class JobViewSet(
         "are summaries (the fields a list needs, with `url` of the full job); `?full=1` gives "
         "whole jobs, whose fields include every summary field.",
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Job, _Row]) -> QuerySet[Job, _Row]:
         if self.action != "list":
             return queryset
         query = self._list_query()
@@ -156,13 +168,13 @@ class JobViewSet(
         return queryset
 
     @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Launch a job: auto-configure what is left out, estimate, queue it."""
         data = JobCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         job = job_launch(
-            owner=request.user,
+            owner=cast(User, request.user),  # signed in: IsAuthenticated is the default
             name=values["name"],
             dataset=values["dataset"],
             validation_dataset=values.get("validation_dataset"),
@@ -176,7 +188,7 @@ class JobViewSet(
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=JobUpdateSerializer, responses=JobSerializer)
-    def partial_update(self, request, *args, **kwargs):
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Rename a job or edit its notes; its owner may also move it into one of their teams or
         back to their personal space (`team`). Nothing else about a job changes after launch."""
         job = self.get_changeable_object()
@@ -184,13 +196,14 @@ class JobViewSet(
         data.is_valid(raise_exception=True)
         if "team" in request.data:
             access.require_manage(request.user, job)
-            space_move(obj=job, by=request.user, team_id=data.validated_data.pop("team"))
+            team_id = data.validated_data.pop("team")
+            space_move(obj=job, by=cast(User, request.user), team_id=team_id)
         data.validated_data.pop("team", None)
         data.save()
         return Response(JobSerializer(job, context={"request": request}).data)
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(description="Still running")})
-    def destroy(self, request, *args, **kwargs):
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete a finished job with its metrics, checkpoints and model files."""
         job = self.get_changeable_object()
         try:
@@ -204,7 +217,7 @@ class JobViewSet(
         responses={200: JobSerializer, 409: OpenApiResponse(description="Already finished")},
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request: Request, pk: int | None = None) -> Response:
         """Ask a queued or running job to stop; it stops at the next step."""
         job = self.get_changeable_object()
         try:
@@ -216,7 +229,7 @@ class JobViewSet(
 
     @extend_schema(parameters=[AfterStepQuery], responses=MetricsPage)
     @action(detail=True, methods=["get"])
-    def metrics(self, request, pk=None):
+    def metrics(self, request: Request, pk: int | None = None) -> Response:
         """Metric points in the order they were written, after the cursor `after_id` (and
         above `after_step`); `next` is set when more are waiting, and `poll` is the URL that
         asks for points written since this answer. Poll `poll` (or pass the last `id` seen as
@@ -229,24 +242,32 @@ class JobViewSet(
         if cursor["after_step"] == -1:
             del cursor["after_step"]
         response = _page(
-            request, MetricPointSerializer(rows, many=True).data, cursor if more else None
+            request,
+            # DRF-stubs type .data as a ReturnDict whatever `many`; with many=True it is a list
+            MetricPointSerializer(rows, many=True).data,  # type: ignore[arg-type]
+            cursor if more else None,
         )
         response.data["poll"] = request.build_absolute_uri(f"{request.path}?{urlencode(cursor)}")
         return response
 
     @extend_schema(parameters=[AfterIdQuery], responses=EventsPage)
     @action(detail=True, methods=["get"])
-    def events(self, request, pk=None):
+    def events(self, request: Request, pk: int | None = None) -> Response:
         """The job's log after an event id, oldest first; `next` is set when more are waiting."""
         job = self.get_object()
         after = _query(AfterIdQuery, request)["after"]
         rows, more = live.events_after(job, after_id=after)
         following = {"after": rows[-1].id} if more else None
-        return _page(request, JobEventSerializer(rows, many=True).data, following)
+        return _page(
+            request,
+            # DRF-stubs type .data as a ReturnDict whatever `many`; with many=True it is a list
+            JobEventSerializer(rows, many=True).data,  # type: ignore[arg-type]
+            following,
+        )
 
     @extend_schema(responses=CheckpointSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
-    def checkpoints(self, request, pk=None):
+    def checkpoints(self, request: Request, pk: int | None = None) -> Response:
         job = self.get_object()
         return Response(CheckpointSerializer(live.checkpoints_after(job), many=True).data)
 
@@ -261,7 +282,7 @@ class JobViewSet(
         },
     )
     @action(detail=True, methods=["get"], content_negotiation_class=DownloadNegotiation)
-    def model(self, request, pk=None):
+    def model(self, request: Request, pk: int | None = None) -> FileResponse | HttpResponseRedirect:
         """The fine-tuned model: a zip of its Hugging Face folder (default), or with
         `format=gguf&quant=f16|q8_0` a GGUF file for llama.cpp and Ollama, or with
         `format=modelfile` the Ollama Modelfile that goes beside the q8_0 file."""
@@ -280,16 +301,19 @@ class JobViewSet(
         url_path="checkpoints/<int:step>/model",
         url_name="checkpoint-model",
     )
-    def checkpoint_model(self, request, pk=None, step=None):
+    def checkpoint_model(
+        self, request: Request, pk: int | None = None, step: int | None = None
+    ) -> FileResponse:
         """A kept checkpoint as a model: a zip of its Hugging Face folder (model/, and adapter/
         for LoRA), made on the first request. Its key for a new job's base_model is
         `job-<id>-step-<step>`."""
         job = self.get_object()
+        assert step is not None  # url_path's <int:step> always passes it
         return checkpoint_zip_response(job, int(step))
 
     @extend_schema(request=GenerateRequestSerializer, responses={200: GenerateResponseSerializer})
     @action(detail=True, methods=["post"])
-    def generate(self, request, pk=None):
+    def generate(self, request: Request, pk: int | None = None) -> Response:
         """Continue a prompt with the fine-tuned model (and, if asked, with its base model)."""
         job = self.get_object()
         data = GenerateRequestSerializer(data=request.data)
@@ -307,14 +331,14 @@ class JobViewSet(
         return Response(result)
 
 
-def _query(serializer_class, request):
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     query = serializer_class(data=request.query_params)
     if not query.is_valid():
         raise ValidationError(query.errors)
     return query.validated_data
 
 
-def _page(request, results, following):
+def _page(request: Request, results: list[Any], following: dict[str, Any] | None) -> Response:
     next_url = None
     if following:
         next_url = request.build_absolute_uri(f"{request.path}?{urlencode(following)}")
@@ -332,8 +356,9 @@ class EstimateResponseSerializer(serializers.Serializer):
 
 class JobEstimateView(APIView):
     @extend_schema(request=JobRequestSerializer, responses=EstimateResponseSerializer)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         """Resolve every hyperparameter (with reasons) and estimate time, memory and cost."""
         body = JobRequestSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        return Response(job_estimate(owner=request.user, **body.job_arguments()))
+        owner = cast(User, request.user)  # signed in: IsAuthenticated is the default
+        return Response(job_estimate(owner=owner, **body.job_arguments()))

@@ -1,6 +1,8 @@
 """Answers the API and the pages share: a job's model and checkpoints as downloads, and the
 409 for a job whose state does not allow what was asked."""
 
+from pathlib import Path
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, HttpResponseRedirect
 from rest_framework import status
@@ -18,7 +20,7 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
-def messages_of(exc):
+def messages_of(exc: Exception) -> list[str]:
     return exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
 
 
@@ -48,6 +50,6 @@ def model_file_response(
     if files.remote():
         # Straight from the store, for this user only: a URL that expires in minutes.
         return HttpResponseRedirect(files.download_url(path, filename))
-    return FileResponse(
-        path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+    return FileResponse(  # local storage: path is a Path (a str only names a stored object)
+        Path(path).open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )

@@ -35,6 +35,10 @@ def test_an_owner_shares_a_job_read_only_and_revokes_it(owner, owner_api, other_
     assert revoked.status_code == 204
     assert bob.get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert owner_api.delete(f"/api/v1/jobs/{job.pk}/shares/{other_user.pk}/").status_code == 404
+    # an id no user can have (wider than the column) is no share either, not a server error
+    huge = owner_api.delete(f"/api/v1/jobs/{job.pk}/shares/{2**70}/")
+    assert huge.status_code == 404
+    assert huge.json()["detail"] == f"This job is not shared with user id {2**70}."
 
 
 def test_sharing_with_nobody_or_oneself_says_so(owner_api, owner):
