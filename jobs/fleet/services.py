@@ -8,12 +8,14 @@ is read with `nvidia-smi`, RAM with psutil.
 
 import logging
 import os
+import platform
 import shutil
 import socket
 import subprocess
 import threading
 from typing import Self
 
+import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
@@ -39,9 +41,6 @@ def worker_measure() -> tuple[str, str, int]:
         configured = settings.WORKER_KIND if settings.WORKER_KIND != "cpu" else "cuda"
         kind = known[0] if known else configured
         return kind, name, memory
-    import platform
-
-    import psutil
 
     return "cpu", platform.processor() or platform.machine() or "cpu", psutil.virtual_memory().total
 

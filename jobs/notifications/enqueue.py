@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
+from django_q.tasks import async_task
 
 
 def enqueue(task_name, *ids):
@@ -11,7 +12,6 @@ def enqueue(task_name, *ids):
     enqueue made outside one (its guard against stale connections in its own threads), and
     reopening it cost more than everything else a state change with webhooks does (see
     bench/notifications.py)."""
-    from django_q.tasks import async_task
 
     options = {
         "sync": settings.Q_CLUSTER.get("sync", False)

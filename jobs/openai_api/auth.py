@@ -19,7 +19,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import HashedTokenAuthentication
 from accounts.models import ApiToken
-from jobs.openai_api.errors import OpenAIError, from_validation
+from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,6 @@ def page_params(
 
 def parse_id(ident: str, prefix: str, what: str, param: str | None = None) -> int:
     """The primary key inside an id like `file-12`; 404 for anything else."""
-    from jobs.openai_api.errors import not_found
 
     number = ident[len(prefix) :] if ident and ident.startswith(prefix) else ""
     if not number.isdigit():

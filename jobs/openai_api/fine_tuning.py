@@ -18,7 +18,13 @@ from jobs.openai_api.auth import (
 )
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.requests import fine_tune_request
-from jobs.openai_api.shaping import checkpoint_object, event_object, job_object, listing
+from jobs.openai_api.shaping import (
+    checkpoint_object,
+    event_object,
+    job_object,
+    listing,
+    validation_details,
+)
 from jobs.planning.autoconfig import job_estimate
 from jobs.sharing import access
 from jobs.training.services import job_cancel, job_launch, job_pause, job_resume
@@ -89,8 +95,6 @@ def _file(request: AuthenticatedRequest, file_id: str, param: str) -> Dataset:
     if dataset is None:
         raise not_found("file", file_id, param)
     if dataset.status != Dataset.Status.VALID:
-        from jobs.openai_api.shaping import validation_details
-
         raise OpenAIError(
             f"{file_id} is not a valid training file: {validation_details(dataset)}",
             status=422,

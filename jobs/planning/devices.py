@@ -10,6 +10,7 @@ Never initialise CUDA here: this runs in the web process, and forked workers mus
 import sys
 from typing import Any
 
+import psutil
 from django.conf import settings
 
 from jobs.engine import cpu_features  # no torch: /proc/cpuinfo
@@ -109,8 +110,6 @@ def _device_memory(profile: dict[str, Any]) -> int:
     if configured:
         return int(configured * 1024 * 1024)
     if profile["family"] == "cpu":
-        import psutil
-
         return int(psutil.virtual_memory().available)
     torch = sys.modules.get("torch")  # only ask CUDA if this process already set it up
     if torch is not None and torch.cuda.is_initialized():

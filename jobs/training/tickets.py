@@ -8,6 +8,8 @@ tell which queued jobs have lost theirs.
 
 from django.conf import settings
 from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.tasks import async_task
 
 TASK = "jobs.training.tasks.job_run_task"
 
@@ -20,7 +22,6 @@ def queue_name(pool: str) -> str | None:
 def enqueue(job_id: int, pool: str) -> None:
     """A ticket in the pool's queue: the task it starts runs the pool's fairest queued job,
     which need not be `job_id` (see job_run_next)."""
-    from django_q.tasks import async_task
 
     # sync is read per call (django-q reads its own copy once at import).
     async_task(
@@ -35,7 +36,6 @@ def waiting_tickets(pool: str, *, in_flight: bool = True) -> list[int] | None:
     """The job ids of the tickets in the pool's queue (the ORM broker's rows), or None where
     the broker's queue cannot be read back. in_flight=False leaves out the tickets a worker
     has taken (the broker locks them into the future) and not finished."""
-    from django_q.models import OrmQ
 
     if not settings.Q_CLUSTER.get("orm") or settings.Q_CLUSTER.get("sync"):
         return None
