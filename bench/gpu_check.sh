@@ -51,7 +51,7 @@ fi
 "$PYTHON" -c "import transformers, peft; print('transformers', transformers.__version__, 'peft', peft.__version__)"
 
 echo "== CUDA tests"
-timeout 360 "$PYTHON" -m pytest -m cuda tests/jobs/training/test_cuda.py tests/jobs/training/test_cuda_best_model.py \
+timeout 360 "$PYTHON" -m pytest -m cuda tests/jobs/engine/test_cuda.py tests/jobs/engine/test_cuda_best_model.py \
     --noconftest -p no:django -p no:cacheprovider -v -rs
 tests_rc=$?
 

@@ -9,7 +9,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 
 from jobs.engine import export, loop
 from jobs.engine.gguf_export import export_gguf
-from tests.jobs.training.test_engine import config, text_examples
+from tests.jobs.engine.test_engine import config, text_examples
 
 # Measured on the trained tiny models below: the largest q8_0 logit difference was 0.0087 (full)
 # and 0.0042 (LoRA), f16 0.00045 and 0.00016. 0.05 leaves room for other seeds and models.

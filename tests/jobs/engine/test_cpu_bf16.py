@@ -8,8 +8,8 @@ from jobs.engine import cpu_features, fused_loss, loop
 from jobs.engine.callbacks import Callbacks
 from jobs.engine.modelling import build_model
 from jobs.engine.tokenizer import gpt2_tokenizer
-from tests.jobs.training.test_engine import config, text_examples
-from tests.jobs.training.test_fused_loss import batch, gradients
+from tests.jobs.engine.test_engine import config, text_examples
+from tests.jobs.engine.test_fused_loss import batch, gradients
 
 
 class Started(Callbacks):

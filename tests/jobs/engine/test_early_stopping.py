@@ -8,7 +8,7 @@ import pytest
 from jobs.datasets.reader import format_segments
 from jobs.engine import loop
 from jobs.engine.callbacks import Callbacks
-from tests.jobs.training.test_engine import config
+from tests.jobs.engine.test_engine import config
 
 TRAIN = [
     format_segments("prompt_completion", {"prompt": "Q: colour of sky?", "completion": " green"})

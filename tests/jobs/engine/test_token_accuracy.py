@@ -9,7 +9,7 @@ import torch
 from jobs.engine import data, evaluation, loop
 from jobs.engine.callbacks import Callbacks
 from jobs.engine.tokenizer import gpt2_tokenizer
-from tests.jobs.training.test_engine import config, text_examples
+from tests.jobs.engine.test_engine import config, text_examples
 
 
 class Recorder(Callbacks):

@@ -8,7 +8,7 @@ from jobs.datasets.segments import format_segments
 from jobs.engine import data, loop
 from jobs.engine.callbacks import Callbacks
 from jobs.engine.tokenizer import gpt2_tokenizer
-from tests.jobs.training.test_engine import config, text_examples
+from tests.jobs.engine.test_engine import config, text_examples
 
 
 class Progress(Callbacks):

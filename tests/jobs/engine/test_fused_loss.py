@@ -10,7 +10,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from jobs.engine import data, evaluation, fused_loss
 from jobs.engine.modelling import build_model
 from jobs.engine.tokenizer import gpt2_tokenizer
-from tests.jobs.training.test_engine import TINY, config
+from tests.jobs.engine.test_engine import TINY, config
 
 
 def batch():
