@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jobs.engine.loop import TrainConfig, _State
+    from jobs.engine.config import TrainConfig
+    from jobs.engine.loop import _State
 
 
 def track_evaluation(

@@ -14,8 +14,8 @@ from jobs.engine import cpu_features
 from jobs.engine.constants import peak_bf16_flops
 
 if TYPE_CHECKING:
+    from jobs.engine.config import TrainConfig
     from jobs.engine.data import Batch
-    from jobs.engine.loop import TrainConfig
 
 
 def pick_device(name: str) -> torch.device:

@@ -11,7 +11,7 @@ from jobs.engine.device import autocast
 from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
-    from jobs.engine.loop import TrainConfig
+    from jobs.engine.config import TrainConfig
 
 
 def loss_and_hits(

@@ -31,7 +31,7 @@ from jobs.engine.constants import (
 from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
-    from jobs.engine.loop import TrainConfig
+    from jobs.engine.config import TrainConfig
 
 IGNORE_INDEX = -100
 

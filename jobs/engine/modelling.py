@@ -11,7 +11,7 @@ from jobs.engine.constants import LORA_TARGET_MODULES, flops_per_token, padding_
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from jobs.engine.loop import TrainConfig
+    from jobs.engine.config import TrainConfig
 
 # A transformers causal LM (a GPT2LMHeadModel...), or the peft PeftModel that wraps one for LoRA.
 # Any: with transformers' own types mypy rejects ordinary calls on it (`.to(device)` is a

@@ -9,7 +9,7 @@ from jobs.engine.callbacks import Callbacks
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from jobs.engine.loop import TrainConfig
+    from jobs.engine.config import TrainConfig
 
 
 def prepare_rows(

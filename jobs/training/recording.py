@@ -25,7 +25,7 @@ from jobs.storage import files
 from jobs.training.card import format_loss
 
 if TYPE_CHECKING:
-    from jobs.engine.loop import TrainResult
+    from jobs.engine.config import TrainResult
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from jobs.models import Job, MetricPoint
 from jobs.training.services import job_launch
-from tests.jobs.training.test_job_training import FAST, make_dataset
+from tests.jobs.training.runs import FAST, make_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from standardwebhooks import Webhook as Verifier
 from jobs.training.services import job_cancel
 from tests.e2e.conftest import SCREENSHOTS, WIDTHS
 from tests.jobs.notifications.receivers import WebhookReceiver
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from jobs.catalog.services import catalog_for, gpt2_parameters, resolve_base_model
 from jobs.models import BaseModel, Job
-from tests.jobs.training.test_job_training import make_dataset
+from tests.jobs.training.runs import make_dataset
 
 
 @pytest.fixture(autouse=True)

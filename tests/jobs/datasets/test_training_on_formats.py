@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from jobs.datasets.services import dataset_create
 from jobs.models import Job, JobEvent
 from jobs.training.services import job_launch
-from tests.jobs.training.test_job_training import FAST
+from tests.jobs.training.runs import FAST
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from jobs.models import Checkpoint, Job, JobEvent
 from jobs.training import tasks
 from jobs.training.run import run_job
 from jobs.training.services import job_launch
-from tests.jobs.training.test_job_training import FAST, make_dataset
+from tests.jobs.training.runs import FAST, make_dataset
 
 pytestmark = pytest.mark.django_db
 

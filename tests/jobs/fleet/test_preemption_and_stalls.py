@@ -10,7 +10,7 @@ import time
 from jobs.models import Job, JobEvent
 from jobs.models.worker import Worker
 from jobs.training.services import job_launch
-from tests.jobs.training.test_job_training import FAST, make_dataset
+from tests.jobs.training.runs import FAST, make_dataset
 from tests.jobs.training.test_job_worker import wait_for
 
 

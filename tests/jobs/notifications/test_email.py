@@ -6,7 +6,7 @@ import pytest
 from jobs.models import EmailPreference, Job
 from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import SmtpInbox
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from jobs.models import Webhook, WebhookDelivery
 from jobs.training.services import job_cancel
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 pytestmark = pytest.mark.django_db
 

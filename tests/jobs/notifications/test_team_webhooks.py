@@ -11,7 +11,7 @@ from jobs.datasets.services import dataset_create
 from jobs.models import Webhook, WebhookDelivery
 from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import WebhookReceiver
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 from tests.teams_fixtures import make_team, make_user, token_client
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from jobs.models import Job, WebhookDelivery
 from jobs.notifications import services
 from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import WebhookReceiver, self_signed_certificate
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 pytestmark = pytest.mark.django_db
 

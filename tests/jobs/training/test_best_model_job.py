@@ -11,7 +11,7 @@ from transformers import AutoTokenizer
 from jobs.datasets.reader import example_text, iter_examples
 from jobs.datasets.services import dataset_create
 from jobs.models import Checkpoint, Job
-from tests.jobs.training.test_job_training import launch, sync_queue  # noqa: F401  (fixture)
+from tests.jobs.training.runs import launch
 
 
 def upload(owner, name, records):

@@ -8,7 +8,7 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from jobs.models import Checkpoint, Job
-from tests.jobs.training.test_job_training import launch, make_dataset, sync_queue  # noqa: F401
+from tests.jobs.training.runs import launch, make_dataset
 
 HP = {
     "epochs": 2,

@@ -4,7 +4,7 @@ worker that runs it decides again from its own, unless the user asked for one.""
 import pytest
 
 from jobs.models import Job, JobEvent
-from tests.jobs.training.test_job_training import FAST, launch, make_dataset
+from tests.jobs.training.runs import FAST, launch, make_dataset
 
 
 @pytest.mark.django_db

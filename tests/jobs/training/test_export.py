@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from jobs.models import BaseModel, Job
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 from tests.test_import_graph import PACKAGES, ROOT, project_modules
 
 pytestmark = pytest.mark.django_db

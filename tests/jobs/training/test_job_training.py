@@ -20,40 +20,9 @@ from jobs.datasets.services import dataset_create
 from jobs.models import BaseModel, Checkpoint, Job, JobEvent, MetricPoint
 from jobs.training import tasks
 from jobs.training.downloads import job_model_zip
-from jobs.training.services import job_cancel, job_launch
+from jobs.training.services import job_cancel
 from jobs.training.worker import failure_reason, job_reap_stale
-
-WORDS = "the cat sat on a mat while dogs ran over green hills under blue skies".split()
-FAST = {
-    "epochs": 1,
-    "batch_size": 4,
-    "max_seq_length": 32,
-    "learning_rate": 3e-3,
-    "eval_steps": 3,
-    "save_steps": 3,
-    "warmup_ratio": 0.0,
-}
-
-
-def make_dataset(owner, *, lines=40, name="lines"):
-    rows = [
-        json.dumps({"text": " ".join(WORDS[(i + j) % len(WORDS)] for j in range(10))})
-        for i in range(lines)
-    ]
-    upload = SimpleUploadedFile(f"{name}.jsonl", "\n".join(rows).encode())
-    dataset = dataset_create(owner=owner, upload=upload, name=name)
-    assert dataset.is_valid, dataset.errors
-    return dataset
-
-
-@pytest.fixture
-def sync_queue(settings):
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
-
-
-def launch(owner, dataset, **kwargs):
-    options = {"name": "tiny run", "base_model_key": "builtin-tiny", "hyperparameters": FAST}
-    return job_launch(owner=owner, dataset=dataset, **{**options, **kwargs})
+from tests.jobs.training.runs import FAST, WORDS, launch, make_dataset
 
 
 @pytest.mark.django_db

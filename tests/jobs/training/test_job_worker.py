@@ -10,7 +10,7 @@ from django.db.models import Max
 from jobs.models import Checkpoint, Job, JobEvent, MetricPoint
 from jobs.training.services import job_launch
 from jobs.training.worker import job_reap_stale
-from tests.jobs.training.test_job_training import FAST, make_dataset
+from tests.jobs.training.runs import FAST, make_dataset
 
 
 def wait_for(condition, timeout):

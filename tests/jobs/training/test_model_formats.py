@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from jobs.models import Job
 from tests.jobs.factories import make_job
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 
 @pytest.fixture

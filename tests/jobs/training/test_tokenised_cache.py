@@ -8,7 +8,7 @@ from jobs.engine.tokenizer import gpt2_tokenizer
 from jobs.models import Job, JobEvent
 from jobs.training.recording import JobCallbacks
 from tests.jobs.factories import make_job
-from tests.jobs.training.test_job_training import launch, make_dataset
+from tests.jobs.training.runs import launch, make_dataset
 
 
 @pytest.mark.django_db
