@@ -1,0 +1,1 @@
+"""Evaluations: a model scored on held-out examples."""
