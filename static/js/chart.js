@@ -21,8 +21,10 @@
     const raw = (max - min) / count;
     const power = Math.pow(10, Math.floor(Math.log10(raw)));
     const step = [1, 2, 5, 10].map(function (m) { return m * power; }).find(function (s) { return s >= raw; });
+    // Each tick is a whole number of steps (not a running sum, whose rounding error once
+    // labelled zero "-6e-17").
     const ticks = [];
-    for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(+v.toPrecision(12));
+    for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k += 1) ticks.push(+(k * step).toPrecision(12));
     return ticks;
   }
 
@@ -44,7 +46,9 @@
   function label(value, step) {
     if (value === 0) return "0";
     const abs = Math.abs(value);
-    if (abs < 0.01 || abs >= 1e5) {
+    // Ticks: one form per axis, decided by their spacing (0.006 beside 0.01, not 6e−3).
+    const tiny = step ? step < 1e-3 : abs < 0.01;
+    if (tiny || abs >= 1e5) {
       const digits = step ? Math.floor(Math.log10(abs)) - Math.floor(Math.log10(step)) : 1;
       return value.toExponential(Math.max(0, Math.min(3, digits))).replace("e-", "e−");
     }
@@ -100,7 +104,9 @@
       const xs = extent(series, 0, false);
       let ys = extent(series, 1, opts.log);
       if (!xs || !ys) return;
-      if (!opts.log) ys = [Math.min(ys[0], ys[1] === ys[0] ? ys[0] - 1 : ys[0]), ys[1]];
+      // A flat series (a constant learning rate) sits mid-chart on an axis around its value,
+      // not at the top of one that runs a whole unit below it (into negative rates).
+      if (!opts.log && ys[0] === ys[1]) ys = ys[0] === 0 ? [-1, 1] : [ys[0] - Math.abs(ys[0]) / 2, ys[1] + Math.abs(ys[1]) / 2];
       if (opts.log && ys[0] === ys[1]) ys = [ys[0] / 2, ys[1] * 2];
       const yTicks = opts.log ? logTicks(ys[0], ys[1]) : linearTicks(ys[0], ys[1], 5);
       const yStep = spacing(yTicks);
