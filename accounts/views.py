@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken, AuditEvent
-from accounts.profile import profile_context
+from accounts.pages import render_sections
 from accounts.services import account_password_changed, account_sign_up
 from accounts.throttles import portal_throttle
 
@@ -98,7 +98,7 @@ def profile(request):
             "form": TokenForm(),
             "new_token": new_token,
             "audit_events": AuditEvent.objects.filter(user=request.user)[:AUDIT_SHOWN],
-            **profile_context(request),  # storage and notifications (jobs.apps adds them)
+            "sections": render_sections("profile", request),  # storage, notifications (jobs)
         },
     )
 

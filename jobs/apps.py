@@ -8,18 +8,35 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         # Seed data and the reaper's schedule are created after migrate, idempotently.
-        from accounts.profile import add_profile_context
+        from accounts.pages import add_section
         from jobs.catalog.services import seed_catalog
         from jobs.notifications import events  # noqa: F401  (connects emails and webhooks)
         from jobs.notifications import views as notifications_views
         from jobs.notifications.tasks import ensure_schedule as ensure_notification_schedule
         from jobs.quotas import views as quotas_views
+        from jobs.sharing import views as sharing_views
         from jobs.training import signals  # noqa: F401  (connects the file removal on delete)
         from jobs.training.tasks import ensure_schedules
 
-        # The profile page (accounts) shows storage and notifications; accounts imports no jobs.
-        add_profile_context(quotas_views.profile_context)
-        add_profile_context(notifications_views.profile_context)
+        # What the account's pages show of jobs (accounts imports nothing of jobs).
+        add_section(
+            "profile",
+            place="top",
+            template="jobs/_profile_storage.html",
+            context=quotas_views.storage_section,
+        )
+        add_section(
+            "profile",
+            place="bottom",
+            template="jobs/_profile_notifications.html",
+            context=notifications_views.profile_section,
+        )
+        add_section(
+            "team",
+            place="summary",
+            template="jobs/_team_counts.html",
+            context=sharing_views.team_counts_section,
+        )
 
         post_migrate.connect(seed_catalog, sender=self, dispatch_uid="jobs.seed_catalog")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")

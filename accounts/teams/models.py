@@ -1,5 +1,5 @@
 """Teams and their members (re-exported by accounts.models, which Django loads as the app's
-models). What a role may do is decided in one place, jobs.sharing.access; here a role is only a
+models). What a role may do is decided in one place, accounts.teams.access; here a role is only a
 rank."""
 
 from typing import TYPE_CHECKING, Self

@@ -1,7 +1,7 @@
 """Team workflows: create, rename, delete a team; add, re-role and remove its members.
 
-Who may call them is decided before, by the permission layer (jobs.sharing.access): these only keep
-the team coherent (a team always keeps an admin, a user is in a team once)."""
+Who may call them is decided before, by the permission layer (accounts.teams.access): these only
+keep the team coherent (a team always keeps an admin, a user is in a team once)."""
 
 from typing import TYPE_CHECKING
 

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.pages import render_sections
 from accounts.teams import access, services
 from accounts.teams.forms import MemberAddForm, MemberRoleForm, TeamForm
 from accounts.teams.models import Team
@@ -53,8 +54,7 @@ def team_detail(request, pk):
         "members": team.memberships.select_related("user"),
         "add_form": MemberAddForm(),
         "role_choices": MemberRoleForm().fields["role"].choices,
-        "jobs": team.jobs.count(),  # every member sees all of them
-        "datasets": team.datasets.count(),
+        "sections": render_sections("team", request, team=team),  # its jobs and datasets (jobs)
     }
     return render(request, "accounts/team_detail.html", context)
 

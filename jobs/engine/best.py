@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jobs.engine.config import TrainConfig
-    from jobs.engine.loop import _State
+    from jobs.engine.config import RunState, TrainConfig
 
 
 def track_evaluation(
-    state: "_State", cfg: "TrainConfig", eval_loss: float | None
+    state: "RunState", cfg: "TrainConfig", eval_loss: float | None
 ) -> tuple[bool, bool]:
     """Record an evaluation at state.step; returns (is_new_best, stop_early).
 
@@ -41,7 +40,7 @@ def wants_best_checkpoint(
 
 
 def best_checkpoint_to_export(
-    cfg: "TrainConfig", state: "_State", checkpoints: Path
+    cfg: "TrainConfig", state: "RunState", checkpoints: Path
 ) -> Path | None:
     """The folder whose weights replace the last ones in the exported model, or None to export
     the weights as they are (the last step was the best, or the user asked for the last)."""

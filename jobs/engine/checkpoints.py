@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
-    from jobs.engine.loop import _State
+    from jobs.engine.config import RunState
 
 
 def save_checkpoint(
@@ -28,7 +28,7 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     scaler: torch.amp.GradScaler,
-    state: "_State",
+    state: "RunState",
 ) -> tuple[Path, int]:
     """Write into a hidden temporary folder, then rename: a folder named step-N is complete."""
     final = checkpoints / f"step-{state.step:08d}"
@@ -94,7 +94,7 @@ def resume(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     scaler: torch.amp.GradScaler,
-    state: "_State",
+    state: "RunState",
     device: torch.device,
 ) -> int | None:
     """Load the newest complete checkpoint, if any, into everything; returns its step or None."""

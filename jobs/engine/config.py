@@ -99,3 +99,18 @@ class TrainResult:
     exported_step: int | None = None  # whose weights `model` holds: best_step or step
     early_stopped: bool = False  # stopped after early_stopping_patience evaluations
     precision: str = "fp32"  # what the run computed in: fp32, bf16 or fp16 (autocast)
+
+
+@dataclass
+class RunState:
+    """Where a run stands: what checkpoints save and resume, and early stopping reads."""
+
+    step: int = 0
+    tokens_seen: int = 0
+    elapsed_seconds: float = 0.0
+    eval_loss: float | None = None
+    best_step: int | None = None
+    best_eval_loss: float | None = None
+    evals_without_improvement: int = 0
+    # eval_accuracy, eval_perplexity
+    eval_metrics: dict[str, float | None] = field(default_factory=dict)

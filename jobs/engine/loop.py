@@ -15,7 +15,7 @@ epoch depends only on the seed and the epoch, so a resumed run replays the same 
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from jobs.engine import best as best_model
 from jobs.engine import checkpoints as ckpt
 from jobs.engine import data, fused_loss
 from jobs.engine.callbacks import Callbacks
-from jobs.engine.config import TrainConfig, TrainResult
+from jobs.engine.config import RunState, TrainConfig, TrainResult
 from jobs.engine.device import (
     autocast,
     available_cpus,  # noqa: F401  (part of the engine's interface: bench/train_throughput.py)
@@ -55,19 +55,6 @@ if TYPE_CHECKING:
 
 # TrainResult.precision of each autocast dtype; no autocast (None) is fp32.
 _PRECISION_NAMES: dict[torch.dtype | None, str] = {torch.bfloat16: "bf16", torch.float16: "fp16"}
-
-
-@dataclass
-class _State:
-    step: int = 0
-    tokens_seen: int = 0
-    elapsed_seconds: float = 0.0
-    eval_loss: float | None = None
-    best_step: int | None = None
-    best_eval_loss: float | None = None
-    evals_without_improvement: int = 0
-    # eval_accuracy, eval_perplexity
-    eval_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
 def train(
@@ -115,7 +102,7 @@ def train(
     scheduler = make_scheduler(optimizer, cfg, total_steps)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
 
-    state = _State()
+    state = RunState()
     resumed_from = (
         ckpt.resume(checkpoints, model, optimizer, scheduler, scaler, state, device)
         if cfg.resume
@@ -250,7 +237,7 @@ class _Loop:
 
     def run(
         self,
-        state: _State,
+        state: RunState,
         train_rows: data.Rows,
         eval_rows: data.Rows | None,
         checkpoints: Path,
@@ -339,7 +326,7 @@ class _Loop:
         return stopped, train_loss, run_tokens, run_seconds
 
     def evaluate(
-        self, state: _State, eval_rows: data.Rows, steps_per_epoch: int, *, max_rows: int | None
+        self, state: RunState, eval_rows: data.Rows, steps_per_epoch: int, *, max_rows: int | None
     ) -> None:
         metrics = evaluate(
             self.model,
@@ -381,7 +368,7 @@ class _Loop:
         self.optimizer.zero_grad(set_to_none=True)
         return total_loss, tokens, grad_norm
 
-    def _checkpoint(self, checkpoints: Path, state: _State, run_seconds: float) -> None:
+    def _checkpoint(self, checkpoints: Path, state: RunState, run_seconds: float) -> None:
         snapshot = replace(state, elapsed_seconds=state.elapsed_seconds + run_seconds)
         path, size = ckpt.save_checkpoint(
             checkpoints, self.model, self.optimizer, self.scheduler, self.scaler, snapshot

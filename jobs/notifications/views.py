@@ -92,8 +92,8 @@ def webhook_redeliver(request, pk):
     return redirect("webhook-detail", delivery.webhook_id)
 
 
-def profile_context(request):
-    """What the profile page shows of notifications (accounts.views.profile)."""
+def profile_section(request):
+    """The profile page's notifications section: email choices and webhooks (accounts.pages)."""
     user = request.user
     saved = request.session.pop("webhook_form", None)
     form = WebhookForm(saved["data"], user=user) if saved else WebhookForm(user=user)

@@ -1,4 +1,4 @@
-"""What the profile page shows of quotas: the user's storage against the quota."""
+"""The profile page's storage section: the user's storage against the quota (accounts.pages)."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from jobs.quotas.services import storage_usage
 
 
-def profile_context(request: HttpRequest) -> dict[str, Any]:
+def storage_section(request: HttpRequest) -> dict[str, Any]:
     """The profile page needs a signed-in user (login_required), so the user is a real one."""
     if not request.user.is_authenticated:
         return {}

@@ -75,3 +75,12 @@ def job_share_revoke(request, pk, user_id):
     else:
         messages.error(request, "This job was not shared with that user.")
     return redirect("job-detail", pk=job.pk)
+
+
+def team_counts_section(request, team):
+    """A team page's count of the team's jobs and datasets (accounts.pages): what its member
+    sees, as the dashboard and the datasets list count them (deleted datasets left out)."""
+    return {
+        "jobs": Job.objects.visible_to(request.user).filter(team=team).count(),
+        "datasets": Dataset.objects.visible_to(request.user).filter(team=team).count(),
+    }

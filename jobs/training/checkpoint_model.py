@@ -1,6 +1,6 @@
 """A kept checkpoint as a model: its weights on the job's base model, saved in Hugging Face
 format (with a model card and, for chat data, a chat template) to download or to train a new
-job from. Imported only where torch may load (inside jobs.training.services' functions)."""
+job from. Imported only where torch may load (inside jobs.training.downloads' functions)."""
 
 import json
 

@@ -9,7 +9,7 @@ training task, so a job whose worker was killed resumes as soon as any worker is
 the broker would not redeliver its task for days.
 
 jobs.apps imports this module once the models are loaded (for `ensure_schedules`); nothing here
-or in jobs.training.services imports torch at module level, so the qcluster parent never loads it.
+or in jobs.training.worker imports torch at module level, so the qcluster parent never loads it.
 """
 
 from jobs.fleet.schedules import drop_waiting, ensure_schedule

@@ -3,8 +3,9 @@
 import pytest
 
 from accounts.teams.models import Membership
-from jobs.models import Job
-from tests.jobs.factories import make_job
+from jobs.datasets.services import dataset_delete
+from jobs.models import Dataset, Job
+from tests.jobs.factories import make_dataset, make_job
 from tests.teams_fixtures import make_team
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,25 @@ def test_a_member_sees_the_team_page_without_admin_controls_and_an_outsider_gets
     stranger = django_user_model.objects.create_user("cy", "cy@example.com", "pw-long-enough-1")
     client.force_login(stranger)
     assert client.get(f"/accounts/teams/{team.pk}/").status_code == 404
+
+
+def test_the_team_page_counts_the_jobs_and_datasets_its_members_see(client, owner, other_user):
+    """The counts come from jobs (accounts.pages): a dataset deleted while a finished job still
+    names it is gone from every list, so it is not counted either."""
+    team = make_team(owner, member=other_user)
+    kept = make_dataset(owner, name="Kept lines")
+    gone = make_dataset(owner, name="Gone lines")
+    Dataset.objects.filter(pk__in=[kept.pk, gone.pk]).update(team=team)
+    make_job(owner, kept, team=team, status=Job.Status.SUCCEEDED)
+    make_job(owner, gone, team=team, status=Job.Status.SUCCEEDED)
+    make_job(owner, kept, name="Personal run", status=Job.Status.SUCCEEDED)
+    dataset_delete(dataset=Dataset.objects.get(pk=gone.pk))
+    assert Dataset.objects.get(pk=gone.pk).deleted_at is not None  # kept for its job's sake
+
+    client.force_login(other_user)
+    page = client.get(f"/accounts/teams/{team.pk}/").content.decode()
+    assert f'href="/?space=team-{team.pk}">2 jobs</a>' in page
+    assert "1 dataset</p>" in " ".join(page.split())
 
 
 def test_the_dashboard_filters_personal_and_each_team(client, owner, other_user):
