@@ -2,8 +2,12 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from accounts.lockout import LockoutAdminAuthenticationForm
 from accounts.models import ApiToken, AuditEvent, FailedLogin, Membership, Team
 from accounts.services import account_invite
+
+# The admin's sign-in counts failures and locks out like the portal's (accounts.lockout).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 @admin.register(ApiToken)

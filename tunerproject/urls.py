@@ -1,10 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.lockout import LockoutAdminAuthenticationForm
 from tunerproject import views
 
-admin.site.login_form = LockoutAdminAuthenticationForm
 admin.site.site_header = "LLM Tuner operations"
 admin.site.site_title = "LLM Tuner admin"
 

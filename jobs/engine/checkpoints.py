@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from jobs.engine.modelling import LanguageModel
+from jobs.engine.config import LanguageModel
 
 if TYPE_CHECKING:
     from jobs.engine.config import RunState

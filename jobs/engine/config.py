@@ -2,13 +2,17 @@
 returns (TrainResult). loop.train takes the one and gives the other."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, VALIDATION_FRACTION
-from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+# A transformers causal LM (a GPT2LMHeadModel...), or the peft PeftModel that wraps one for LoRA.
+# Any: with transformers' own types mypy rejects ordinary calls on it (`.to(device)` is a
+# decorated wrapper there, `.generate` reads as a tensor).
+LanguageModel: TypeAlias = Any
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from jobs.engine import data, fused_loss
+from jobs.engine.config import LanguageModel
 from jobs.engine.device import autocast
-from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
     from jobs.engine.config import TrainConfig

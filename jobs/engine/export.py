@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, cast
 
 import torch
 
+from jobs.engine.config import LanguageModel
 from jobs.engine.constants import padding_token_ids
-from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

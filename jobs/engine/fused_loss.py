@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.autograd.function import FunctionCtx
 
+from jobs.engine.config import LanguageModel
 from jobs.engine.constants import (
     FUSED_LOSS_CHUNK_TOKENS as CHUNK_TOKENS,  # 256 × 50,257 fp32: 51 MB
 )
-from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
     from jobs.engine.config import TrainConfig

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from jobs.engine.config import LanguageModel
 from jobs.engine.constants import GPT2_VOCAB_SIZE
-from jobs.engine.modelling import LanguageModel
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

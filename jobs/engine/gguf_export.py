@@ -23,7 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from jobs.engine.modelling import LanguageModel
+    from jobs.engine.config import LanguageModel
 
 QUANTS = {
     "f16": (gguf.LlamaFileType.MOSTLY_F16, gguf.GGMLQuantizationType.F16),

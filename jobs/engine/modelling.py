@@ -2,21 +2,15 @@
 optimizer and learning-rate schedule. No Django here."""
 
 import math
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING
 
 import torch
 
+from jobs.engine.config import LanguageModel, TrainConfig
 from jobs.engine.constants import LORA_TARGET_MODULES, flops_per_token, padding_token_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
-
-    from jobs.engine.config import TrainConfig
-
-# A transformers causal LM (a GPT2LMHeadModel...), or the peft PeftModel that wraps one for LoRA.
-# Any: with transformers' own types mypy rejects ordinary calls on it (`.to(device)` is a
-# decorated wrapper there, `.generate` reads as a tensor).
-LanguageModel: TypeAlias = Any
 
 
 class ModelLoadError(RuntimeError):

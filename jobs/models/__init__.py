@@ -8,8 +8,8 @@ view (see the import-linter contracts in pyproject.toml). Migration 0001 names
 
 from jobs.models.base_model import BaseModel, BaseModelQuerySet
 from jobs.models.dataset import Dataset, DatasetQuerySet, dataset_upload_path, dataset_validated
-from jobs.models.job import Job
-from jobs.models.job_queries import JobQuerySet, job_state_changed
+from jobs.models.job import Job, JobQuerySet
+from jobs.models.job_lifecycle import job_state_changed
 from jobs.models.notifications import EmailPreference, Notification, Webhook, WebhookDelivery
 from jobs.models.records import Checkpoint, JobEvent, MetricPoint
 from jobs.models.share import JobShare

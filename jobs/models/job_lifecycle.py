@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
-
-from jobs.models.job_queries import job_state_changed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,6 +24,12 @@ if TYPE_CHECKING:
     from django.db.models import Manager, QuerySet
 
     from jobs.models.records import JobEvent
+
+
+# Sent once for every change of a job's state, right after its state event is written (inside
+# the caller's transaction): job=the job as it is now, status=its new state. Notifications
+# (jobs.notifications.events) listen; nothing else may act on a state change behind _move.
+job_state_changed = Signal()
 
 
 class JobStatus(models.TextChoices):

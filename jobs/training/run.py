@@ -23,8 +23,8 @@ from jobs.catalog.services import model_source
 from jobs.datasets.reader import format_segments, iter_examples
 from jobs.datasets.segments import chat_template
 from jobs.engine import archive, data, export, gguf_export, loop
+from jobs.engine.config import LanguageModel
 from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
-from jobs.engine.modelling import LanguageModel
 from jobs.models import BaseModel, Checkpoint, Dataset, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.storage import files

@@ -189,7 +189,7 @@ def test_two_reapers_requeueing_one_lost_task_requeue_it_once(job, settings):
     ]
 
 
-JOB_MODEL_MODULES = ("jobs.models.job", "jobs.models.job_lifecycle", "jobs.models.job_queries")
+JOB_MODEL_MODULES = ("jobs.models.job", "jobs.models.job_lifecycle")
 
 
 def test_only_the_job_model_writes_a_job_status():
