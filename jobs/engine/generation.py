@@ -111,11 +111,18 @@ def generate_batch(
         model.train(was_training)
 
 
+def answer_budget(context: int, max_new_tokens: int) -> int:
+    """New tokens an answer may have in a context of `context` positions: at most three
+    quarters of it, at least one; the prompt keeps its end in what is left (the playground's
+    rule too, jobs.playground.sampling)."""
+    return max(1, min(max_new_tokens, context - max(1, context // 4)))
+
+
 def _prompt_ids(
     model: LanguageModel, tokenizer: "PreTrainedTokenizerBase", prompts: list[str], max_new: int
 ) -> tuple[list[list[int]], int]:
     context = model.config.max_position_embeddings
-    max_new = max(1, min(max_new, context - max(1, context // 4)))
+    max_new = answer_budget(context, max_new)
     keep = context - max_new
     encoded = tokenizer(prompts)["input_ids"] if prompts else []
     # An empty prompt starts from the end-of-text token, as GPT-2 does.

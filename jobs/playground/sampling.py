@@ -15,10 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from jobs.engine.constants import GPT2_VOCAB_SIZE
-
-# Temperatures under this pick the likeliest token: dividing the logits by a smaller one
-# overflows to inf and leaves nothing to sample from (and it means "no randomness" anyway).
-GREEDY_BELOW = 0.01
+from jobs.engine.generation import GREEDY_BELOW, answer_budget
 
 
 @dataclass
@@ -32,7 +29,7 @@ def prompt_ids(model, tokenizer, prompt, max_tokens):
     """(input ids, max_tokens) that fit the model's context together: the answer gets at most
     three quarters of it, and a long prompt keeps its end."""
     context = model.config.max_position_embeddings
-    max_tokens = max(1, min(max_tokens, context - max(1, context // 4)))
+    max_tokens = answer_budget(context, max_tokens)
     ids = tokenizer(prompt, return_tensors="pt")["input_ids"][:, -(context - max_tokens) :]
     if ids.shape[1] == 0:  # an empty prompt starts from the end-of-text token, as GPT-2 does
         ids = torch.tensor([[tokenizer.eos_token_id]])
