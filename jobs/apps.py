@@ -10,6 +10,8 @@ class JobsConfig(AppConfig):
         # Seed data and the reaper's schedule are created after migrate, idempotently.
         from accounts.pages import add_section
         from jobs.catalog.services import seed_catalog
+        from jobs.evaluations import signals as evaluation_signals  # noqa: F401  (auto-evaluation)
+        from jobs.evaluations.tasks import ensure_schedules as ensure_evaluation_schedules
         from jobs.notifications import events  # noqa: F401  (connects emails and webhooks)
         from jobs.notifications import views as notifications_views
         from jobs.notifications.tasks import ensure_schedule as ensure_notification_schedule
@@ -40,6 +42,9 @@ class JobsConfig(AppConfig):
 
         post_migrate.connect(seed_catalog, sender=self, dispatch_uid="jobs.seed_catalog")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")
+        post_migrate.connect(
+            ensure_evaluation_schedules, sender=self, dispatch_uid="jobs.evaluations.schedule"
+        )
         post_migrate.connect(
             ensure_notification_schedule, sender=self, dispatch_uid="jobs.notifications.schedule"
         )

@@ -350,3 +350,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Evaluations (jobs/evaluations): how many held-out examples a finished job's automatic
+# evaluation takes, and the most examples any evaluation may ask for.
+EVAL_SAMPLE_SIZE = env_int("EVAL_SAMPLE_SIZE", 64, minimum=1)
+EVAL_MAX_EXAMPLES = env_int("EVAL_MAX_EXAMPLES", 2000, minimum=1)

@@ -1,7 +1,7 @@
 """The metrics an evaluation computes: the registry, per-example and corpus scores.
 
 Their summaries with 95% bootstrap intervals are in bootstrap.py, the user's regular expression
-is checked in patterns.py.
+is checked in jobs/engine/patterns.py (the job launch checks it too, below this package).
 
 Django-free: the standard library, numpy, sacrebleu (BLEU, chrF) and rouge-score (ROUGE-L).
 

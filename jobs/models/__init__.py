@@ -8,6 +8,13 @@ view (see the import-linter contracts in pyproject.toml). Migration 0001 names
 
 from jobs.models.base_model import BaseModel, BaseModelQuerySet
 from jobs.models.dataset import Dataset, DatasetQuerySet, dataset_upload_path, dataset_validated
+from jobs.models.evaluation import (
+    Evaluation,
+    EvaluationEvent,
+    EvaluationExample,
+    EvaluationQuerySet,
+    evaluation_state_changed,
+)
 from jobs.models.job import Job, JobQuerySet
 from jobs.models.job_lifecycle import job_state_changed
 from jobs.models.notifications import EmailPreference, Notification, Webhook, WebhookDelivery
@@ -22,6 +29,10 @@ __all__ = [
     "Dataset",
     "DatasetQuerySet",
     "EmailPreference",
+    "Evaluation",
+    "EvaluationEvent",
+    "EvaluationExample",
+    "EvaluationQuerySet",
     "Job",
     "JobEvent",
     "JobQuerySet",
@@ -34,5 +45,6 @@ __all__ = [
     "WorkerQuerySet",
     "dataset_upload_path",
     "dataset_validated",
+    "evaluation_state_changed",
     "job_state_changed",
 ]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.teams.models import Membership
 from jobs.models.base_model import BaseModel
 from jobs.models.dataset import Dataset
+from jobs.models.evaluation import running_by_owner_sql
 from jobs.models.job_lifecycle import JobLifecycle, JobStatus, job_state_changed
 from jobs.models.records import JobEvent
 from jobs.models.share import JobShare
@@ -77,11 +78,12 @@ class JobQuerySet(models.QuerySet["Job"]):
     def claim_next(self, pool: str, worker: str) -> "Job | None":
         """The fairest queued job of `pool`, now running for `worker`, or None: one statement.
 
-        Fair share: the job of the user with the fewest running jobs in the pool; among users
-        running as many, the one whose last job in the pool started longest ago (so short jobs
-        still go round the users, not back to whoever queued first); oldest first within a
-        user. A user already running USER_MAX_RUNNING_JOBS jobs (any pool) waits. On
-        PostgreSQL the chosen row is locked with SKIP LOCKED, so concurrent workers each take a
+        Fair share: the job of the user with the fewest running jobs and evaluations in the
+        pool (jobs.models.evaluation.running_by_owner_sql); among users running as many, the
+        one whose last job in the pool started longest ago (so short jobs still go round the
+        users, not back to whoever queued first); oldest first within a user. A user already
+        running USER_MAX_RUNNING_JOBS jobs and evaluations (any pool) waits. On PostgreSQL the
+        chosen row is locked with SKIP LOCKED, so concurrent workers each take a
         different job without waiting on one another and never the same one; only each user's
         oldest queued job is a candidate, so a worker that skips a row another is claiming
         moves on to another user, not to that user's next job. SQLite runs writers one at a
@@ -95,10 +97,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 started_at = COALESCE(started_at, %s), error = ''
             WHERE id = (
                 SELECT j.id FROM {table} j
-                LEFT JOIN (SELECT owner_id, COUNT(*) AS total,
-                                  SUM(CASE WHEN pool = %s THEN 1 ELSE 0 END) AS in_pool
-                           FROM {table} WHERE status = %s GROUP BY owner_id) r
-                       ON r.owner_id = j.owner_id
+                LEFT JOIN ({running_by_owner_sql()}) r ON r.owner_id = j.owner_id
                 LEFT JOIN (SELECT owner_id, MAX(started_at) AS last_start FROM {table}
                            WHERE pool = %s AND started_at >= %s GROUP BY owner_id) l
                        ON l.owner_id = j.owner_id
@@ -116,7 +115,8 @@ class JobQuerySet(models.QuerySet["Job"]):
             ) AND status = %s
             RETURNING id"""
         params: list[str | int | datetime]
-        params = [running, worker, now, now, pool, running, pool, now - timedelta(days=1)]
+        params = [running, worker, now, now, pool, running, pool, running]
+        params += [pool, now - timedelta(days=1)]
         params += [queued, pool, settings.USER_MAX_RUNNING_JOBS, queued]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -201,6 +201,10 @@ class Job(JobLifecycle, models.Model):
     restart_count = models.IntegerField(default=0)
     output_dir = models.CharField(max_length=500, blank=True)  # relative to MEDIA_ROOT
     samples = models.JSONField(default=list, blank=True)  # [{"prompt": ..., "output": ...}]
+    # After it succeeds, evaluate its model and its base model on held-out examples
+    # (jobs.evaluations.services.evaluation_auto_create), with this pattern as a metric if set.
+    auto_evaluation = models.BooleanField(default=True)
+    evaluation_regex = models.CharField(max_length=500, blank=True)
     # Set by OpenAI-compatible clients: the suffix names the fine-tuned model
     # (ft:<base>:<suffix>:<id>); metadata is the client's own key-value pairs, filterable.
     suffix = models.CharField(max_length=64, blank=True)

@@ -33,7 +33,7 @@ from accounts.teams.access import (
     team_refusal,
 )
 from accounts.teams.models import Role, Team
-from jobs.models import Dataset, Job
+from jobs.models import Dataset, Evaluation, Job
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -53,13 +53,13 @@ VIEWER_REFUSAL = (
 )
 
 
-def may_change(user: "User | AnonymousUser", obj: Job | Dataset | Team) -> bool:
-    """May `user` change this dataset, job or team (anything more than look at it)?"""
+def may_change(user: "User | AnonymousUser", obj: Job | Dataset | Evaluation | Team) -> bool:
+    """May `user` change this dataset, job, evaluation or team (anything more than look at it)?"""
     if not user.is_authenticated:
         return False
     if isinstance(obj, Team):
         return may_change_team(user, obj)
-    if isinstance(obj, Job | Dataset):
+    if isinstance(obj, Job | Dataset | Evaluation):
         if obj.owner_id == user.pk:
             return True
         return at_least(role_in(user, obj.team_id), Role.MEMBER)
@@ -77,7 +77,7 @@ def may_add_to_team(user: "User | AnonymousUser", team_id: int | None) -> bool:
     return at_least(role_in(user, team_id), Role.MEMBER)
 
 
-def require_change(user: "User | AnonymousUser", obj: Job | Dataset | Team) -> None:
+def require_change(user: "User | AnonymousUser", obj: Job | Dataset | Evaluation | Team) -> None:
     """PermissionDenied (a 403) unless `user` may change `obj`; call after the object was found
     through visible_to, so that someone who cannot even see it got a 404 first."""
     if not may_change(user, obj):
@@ -90,7 +90,7 @@ def require_manage(user: "User | AnonymousUser", obj: Job | Dataset) -> None:
         raise PermissionDenied(f"Only the owner of this {thing} can move or share it.")
 
 
-def _refusal(obj: Job | Dataset | Team) -> str:
+def _refusal(obj: Job | Dataset | Evaluation | Team) -> str:
     if isinstance(obj, Team):
         return team_refusal(obj)
     thing = obj._meta.verbose_name

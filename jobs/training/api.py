@@ -183,6 +183,8 @@ class JobViewSet(
             hyperparameters=values.get("hyperparameters") or {},
             team_id=values.get("team"),
             pool=values.get("pool") or None,
+            auto_evaluation=values["auto_evaluation"],
+            evaluation_regex=values["evaluation_regex"],
         )
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoi
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.sharing.serializers import team_field
 from jobs.training.downloads import GGUF_QUANTS, MODEL_FORMATS
+from jobs.training.evaluation_summary import brief, headline, job_evaluations
 from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
@@ -83,6 +84,13 @@ class JobSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(help_text="This job in the API")
     urls = JobUrlsSerializer(source="*", read_only=True)
+    evaluations = serializers.SerializerMethodField(
+        help_text="Its evaluations, the automatic one included: [{id, role, model, dataset, "
+        "status, metrics, url}], newest first"
+    )
+    evaluation_summary = serializers.SerializerMethodField(
+        help_text="The automatic evaluation in one line (base → tuned), or null"
+    )
 
     class Meta:
         model = Job
@@ -118,6 +126,10 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "duration_seconds",
+            "auto_evaluation",
+            "evaluation_regex",
+            "evaluations",
+            "evaluation_summary",
             "url",
             "urls",
         ]
@@ -125,6 +137,23 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_url(self, job) -> str:
         return absolute_url(self.context, "api-job-detail", job.pk)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_evaluations(self, job):
+        return [
+            {**brief(e), "url": absolute_url(self.context, "api-evaluation-detail", e.pk)}
+            for e in self._evaluations(job)
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_evaluation_summary(self, job):
+        return headline(job, self._evaluations(job))
+
+    def _evaluations(self, job):
+        cache = self.context.setdefault("_evaluations", {})
+        if job.pk not in cache:
+            cache[job.pk] = job_evaluations(job)
+        return cache[job.pk]
 
     @extend_schema_field(QueueStandingSerializer(allow_null=True))
     def get_queue(self, job):
@@ -221,6 +250,18 @@ class JobCreateSerializer(JobRequestSerializer):
         allow_blank=True,
         default="",
         help_text="A pool of workers (cpu, gpu...); left out: the cheapest live pool that fits",
+    )
+    auto_evaluation = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Once it succeeds, evaluate its model and its base model on held-out examples",
+    )
+    evaluation_regex = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="A regular expression the automatic evaluation checks each output against",
     )
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from jobs.catalog.services import checkpoint_step_of
+from jobs.engine.patterns import compile_regex
 from jobs.models import Dataset, Job
 from jobs.planning import autoconfig, routing
 from jobs.quotas import services as quotas
@@ -38,6 +39,8 @@ def job_launch(
     metadata: dict[str, Any] | None = None,
     team_id: int | str | None = None,
     pool: str | None = None,
+    auto_evaluation: bool = True,
+    evaluation_regex: str = "",
 ) -> Job:
     """1. Check the user's job quotas (jobs.quotas.services) and the team it goes into, if any
        (a member's or admin's team; jobs.sharing.services.team_for).
@@ -46,8 +49,11 @@ def job_launch(
        hyperparameter and estimate time, memory and cost.
     3. Route it: the chosen pool if it can take it, else the cheapest live pool that fits
        (jobs.planning.routing); refused with the reason when none can.
-    4. Save the job as queued with a JobEvent; enqueue its task once the transaction commits."""
+    4. Save the job as queued with a JobEvent; enqueue its task once the transaction commits.
+    Once it succeeds it is evaluated on held-out examples unless `auto_evaluation` is False
+    (jobs.evaluations), with `evaluation_regex` as a metric if given."""
     quotas.check_job_quota(owner)
+    evaluation_regex = _checked_regex(evaluation_regex)
     team = team_for(user=owner, team_id=team_id)
     requested = dict(hyperparameters or {})
     base_model, parent_job, planned = autoconfig.plan_request_on_pools(
@@ -79,9 +85,21 @@ def job_launch(
             estimate=estimate,
             suffix=suffix,
             metadata=metadata or {},
+            auto_evaluation=auto_evaluation,
+            evaluation_regex=evaluation_regex,
         )
         transaction.on_commit(lambda: enqueue(job.pk, job.pool))
     return job
+
+
+def _checked_regex(text: str) -> str:
+    text = (text or "").strip()
+    if text:
+        try:
+            compile_regex(text)
+        except ValueError as exc:
+            raise ValidationError({"evaluation_regex": [str(exc)]}) from exc
+    return text
 
 
 def job_cancel(*, job: Job) -> Job:

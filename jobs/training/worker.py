@@ -39,7 +39,7 @@ def job_run_next(*, ticket_id: int, pool: str | None = None) -> str:
     if pool is None:
         ticket_job = Job.objects.filter(pk=ticket_id).values_list("pool", flat=True).first()
         pool = ticket_job or settings.WORKER_POOL
-    worker = _worker_token()
+    worker = worker_token()
     job = Job.objects.claim_next(pool, worker)
     if job is None:
         logger.info("pool %s: nothing to claim for ticket %s", pool, ticket_id)
@@ -56,7 +56,7 @@ def job_run_next(*, ticket_id: int, pool: str | None = None) -> str:
 
 def job_run(*, job_id: int) -> str:
     """Run one given job (tests, a ticket for exactly this job): claim it, train it."""
-    worker = _worker_token()
+    worker = worker_token()
     job = Job.objects.claim(job_id, worker)
     if job is None:
         logger.info("job %s: not queued or already claimed; nothing to do", job_id)
@@ -64,7 +64,7 @@ def job_run(*, job_id: int) -> str:
     return _run_claimed(job, worker)
 
 
-def _worker_token() -> str:
+def worker_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 

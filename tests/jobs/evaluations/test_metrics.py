@@ -8,6 +8,7 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
+from jobs.engine.patterns import compile_regex
 from jobs.evaluations import metrics
 from jobs.evaluations.bootstrap import (
     corpus_summary,
@@ -28,7 +29,6 @@ from jobs.evaluations.metrics import (
     sentence_bleu,
     sentence_chrf,
 )
-from jobs.evaluations.patterns import compile_regex
 
 OUTPUTS = [
     "The cat sat on the mat.",
