@@ -67,6 +67,12 @@ RULES = {
     # operators' view of the fleet: staff only, and nobody in the world is staff
     "staff_only": dict.fromkeys(ROLES[:-1], 403),
     "checkpoint_see": {**dict.fromkeys(ROLES[:-1], "missing step"), "outsider": 404},
+    # the team's evaluation: its members see it, members and admins change it; a job's share
+    # does not reach the team's evaluations
+    "evaluation_see": {**ALL, "shared": 404, "outsider": 404},
+    "evaluation_change": {**ALL, "viewer": 403, "shared": 404, "outsider": 404},
+    # a query naming the team's dataset: anyone outside names an unknown dataset (a 400)
+    "dataset_query": {**ALL, "shared": 400, "outsider": 400},
 }
 
 
@@ -138,6 +144,20 @@ TABLE = {
     "api/v1/datasets/<int:pk>/preview/": [("get", "dataset_see", None, "")],
     "api/v1/datasets/<int:pk>/download/": [("get", "dataset_see", None, "")],
     "api/v1/base-models/": [("get", "mine", None, "")],
+    "api/v1/evaluations/": [
+        ("get", "mine", None, ""),
+        ("post", "team_create", {"model": "builtin-tiny", "dataset": "{D}", "team": "{T}"}, ""),
+    ],
+    "api/v1/evaluations/leaderboard/": [
+        ("get", "dataset_query", None, "?dataset={D}&metric=exact_match")
+    ],
+    "api/v1/evaluations/<int:pk>/": [
+        ("get", "evaluation_see", None, ""),
+        ("delete", "evaluation_change", None, ""),
+    ],
+    "api/v1/evaluations/<int:pk>/cancel/": [("post", "evaluation_change", None, "")],
+    "api/v1/evaluations/<int:pk>/examples/": [("get", "evaluation_see", None, "")],
+    "api/v1/evaluations/<int:pk>/events/": [("get", "evaluation_see", None, "")],
     "api/v1/jobs/estimate/": [
         ("post", "estimate", {"dataset": "{D}", "base_model": "job-{M}"}, "")
     ],

@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from accounts.models import ApiToken
-from jobs.models import Job, Webhook, WebhookDelivery
+from jobs.models import Evaluation, Job, Webhook, WebhookDelivery
 from jobs.models.share import JobShare
 from jobs.openai_api.shaping import model_name
 from tests.jobs.factories import add_history, give_tiny_model, make_dataset, make_job
@@ -82,6 +82,14 @@ def world(owner, other_user, django_user_model, settings):
     hook = Webhook.objects.create(
         owner=users["admin"], team=team, url="http://127.0.0.1:9/lab", events=["job.failed"]
     )
+    evaluation = Evaluation.objects.create(
+        owner=owner,
+        team=team,
+        model="builtin-tiny",
+        dataset=dataset,
+        metrics=["exact_match"],
+        status=Evaluation.Status.RUNNING,
+    )
     delivery = WebhookDelivery.objects.create(
         webhook=hook,
         event_id="msg_1",
@@ -101,6 +109,7 @@ def world(owner, other_user, django_user_model, settings):
         "token": token.pk,
         "W": hook.pk,
         "WD": delivery.pk,
+        "E": evaluation.pk,
     }
     return users, ids
 
@@ -142,6 +151,8 @@ def _url(route, ids, query):
         path = path.replace("{J}", "{token}")
     if route.startswith(("webhooks/", "api/v1/webhooks/")):
         path = path.replace("{J}", "{WD}" if "deliveries/<" in route else "{W}")
+    if route.startswith(("evaluations/", "api/v1/evaluations/")):
+        path = path.replace("{J}", "{E}")
     if "shares/<" in route:
         path = path.replace("{zed}", "{sam}")
     return "/" + (path + query).format(**ids)

@@ -20,20 +20,26 @@ from jobs.evaluations.metrics import DEFAULT_METRICS, METRICS
 from jobs.evaluations.references import ModelRef, base_of, resolve
 from jobs.evaluations.tickets import enqueue
 from jobs.models import Dataset, Evaluation, Job
-from jobs.planning.evaluation import estimate_evaluation, evaluation_offers
+from jobs.planning.evaluation import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_NEW_TOKENS,
+    estimate_evaluation,
+    evaluation_offers,
+)
 from jobs.planning.routing import route
 from jobs.sharing import access
+from jobs.sharing.services import team_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 # A generation setting's defaults and limits; greedy unless a temperature is given.
 GENERATION_DEFAULTS: dict[str, Any] = {
-    "max_new_tokens": 64,
+    "max_new_tokens": DEFAULT_MAX_NEW_TOKENS,
     "temperature": 0.0,
     "top_p": 1.0,
     "seed": 0,
-    "batch_size": 16,
+    "batch_size": DEFAULT_BATCH_SIZE,
 }
 GENERATION_LIMITS: dict[str, tuple[float, float]] = {
     "max_new_tokens": (1, 512),
@@ -164,8 +170,7 @@ def evaluation_create(
     4. Queue it; its ticket goes in the pool's queue once the transaction commits."""
     ref = resolve(owner, model)
     _check_dataset(dataset)
-    if team_id is not None and not access.may_add_to_team(owner, team_id):
-        raise ValidationError({"team": ["You are not a member of that team."]})
+    team = team_for(user=owner, team_id=team_id)  # 400 outside the team, 403 for a viewer
     plan = evaluation_plan(dataset=dataset, metrics=metrics, regex=regex, generation=generation)
     limit = settings.EVAL_MAX_EXAMPLES
     if max_examples is not None and not 1 <= max_examples <= limit:
@@ -174,7 +179,7 @@ def evaluation_create(
     estimate = evaluation_estimate(model=ref, dataset=dataset, plan=plan, examples=total)
     return _queue(
         owner=owner,
-        team_id=team_id,
+        team_id=team.pk if team is not None else None,
         ref=ref,
         dataset=dataset,
         plan=plan,

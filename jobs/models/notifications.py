@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.teams.models import Membership, Role
@@ -23,6 +24,8 @@ EVENT_TYPES = (
     "job.failed",
     "job.cancelled",
     "dataset.validated",
+    "evaluation.succeeded",
+    "evaluation.failed",
 )
 
 
@@ -56,13 +59,23 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
 
 
 class Notification(models.Model):
-    """One entry of a user's notifications menu: a job of theirs ended."""
+    """One entry of a user's notifications menu: a job of theirs ended, or an evaluation."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="notifications")
-    job_status = models.CharField(max_length=12)  # the job's state when it was written
+    # One of the two is set: the job or the evaluation the entry is about.
+    job = models.ForeignKey(
+        "jobs.Job", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    evaluation = models.ForeignKey(
+        "jobs.Evaluation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    job_status = models.CharField(max_length=12)  # its state when it was written
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +88,12 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    def get_absolute_url(self) -> str:
+        """The page the entry links to: its evaluation's, or its job's."""
+        if self.evaluation_id is not None:
+            return reverse("evaluation-detail", args=[self.evaluation_id])
+        return reverse("job-detail", args=[self.job_id])
 
 
 def new_webhook_secret() -> str:

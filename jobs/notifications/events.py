@@ -1,6 +1,6 @@
-"""Where job and dataset events become notifications: an entry in the owner's notifications
-menu and an email (job endings), and one delivery per subscribed webhook: the owner's personal
-ones and, for a team's job or dataset, the team's.
+"""Where job, dataset and evaluation events become notifications: an entry in the owner's
+notifications menu and an email (job endings), and one delivery per subscribed webhook: the
+owner's personal ones and, for a team's job, dataset or evaluation, the team's.
 
 Connected by jobs.apps to the signals sent at the single places state is recorded
 (jobs.models.job_state_changed from Job._move and create_queued, dataset_validated from
@@ -17,7 +17,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from jobs.datasets.serializers import DatasetSerializer
-from jobs.models import Dataset, Job, job_state_changed
+from jobs.evaluations.serializers import EvaluationSerializer
+from jobs.models import Dataset, Evaluation, Job, evaluation_state_changed, job_state_changed
 from jobs.models.dataset import dataset_validated
 from jobs.models.notifications import (
     EmailPreference,
@@ -64,6 +65,31 @@ def on_dataset_validated(sender, dataset, **kwargs):
                 queue_deliveries(hooks, "dataset.validated", data)
     except Exception:
         logger.exception("dataset %s: could not record its webhook deliveries", dataset.pk)
+
+
+@receiver(evaluation_state_changed, sender=Evaluation, dispatch_uid="jobs.notifications.evaluation")
+def on_evaluation_state_changed(sender, evaluation, status, **kwargs):
+    """evaluation.succeeded and evaluation.failed: a menu entry (not for the base model's half
+    of a job's automatic evaluation: the tuned half speaks for both) and the webhooks."""
+    if status not in (Evaluation.Status.SUCCEEDED, Evaluation.Status.FAILED):
+        return
+    event_type = f"evaluation.{status}"
+    try:
+        with transaction.atomic():
+            if evaluation.role != Evaluation.Role.BASE:
+                Notification.objects.create(
+                    user_id=evaluation.owner_id,
+                    evaluation=evaluation,
+                    job_status=status,
+                    message=f"Evaluation of {evaluation.model} on {evaluation.dataset.name} "
+                    f"{status}"[:300],
+                )
+            hooks = _subscribed(evaluation, event_type)
+            if hooks:
+                data = EvaluationSerializer(evaluation, context=site_context()).data
+                queue_deliveries(hooks, event_type, data)
+    except Exception:
+        logger.exception("evaluation %s: could not record its notifications", evaluation.pk)
 
 
 def notify_job_ended(job, status):

@@ -69,8 +69,8 @@ def notification_email_send(*, notification_id: int) -> bool:
         .filter(pk=notification_id, emailed_at__isnull=True)
         .first()
     )
-    if notification is None or not notification.user.email:
-        return False
+    if notification is None or not notification.user.email or notification.job is None:
+        return False  # evaluations are in the menu and on webhooks, not emailed
     job = notification.job
     context = {
         "user": notification.user,
@@ -128,7 +128,9 @@ class NotificationsMenu(TypedDict):
 def notifications_menu(*, user: "User") -> NotificationsMenu:
     """The newest entries and how many of them arrived since the user last opened the menu."""
     preference = EmailPreference.for_user(user)
-    entries = list(Notification.objects.for_user(user).select_related("job")[:MENU_SIZE])
+    entries = list(
+        Notification.objects.for_user(user).select_related("job", "evaluation")[:MENU_SIZE]
+    )
     seen = preference.seen_until
     unread = sum(1 for entry in entries if seen is None or entry.created_at > seen)
     return {"entries": entries, "unread": unread}

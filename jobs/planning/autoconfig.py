@@ -38,6 +38,7 @@ from jobs.engine.constants import LORA_HYPERPARAMETERS
 from jobs.models import BaseModel, Dataset, Job
 from jobs.planning import estimates, routing
 from jobs.planning.devices import device_profile
+from jobs.planning.evaluation import auto_evaluation_estimate
 from jobs.planning.hyperparameters import HYPERPARAMETERS, validate_requested
 from jobs.planning.rules import RULES, Context, bytes_text
 
@@ -268,6 +269,16 @@ def plan_request(
         validation_dataset=validation_dataset,
         viewer=owner,
     )
+    auto = auto_evaluation_estimate(
+        dataset=dataset, validation_dataset=validation_dataset, base_model=base_model
+    )
+    if auto is not None:
+        # Counted in what the user waits for and pays; launch with auto_evaluation false
+        # takes it out again (jobs.training.services.job_launch).
+        estimate = planned["estimate"]
+        estimate["auto_evaluation"] = auto
+        estimate["wall_seconds"] = round(estimate["wall_seconds"] + auto["seconds"], 1)
+        estimate["cost"] = round(estimate["cost"] + auto["cost"], 6)
     return base_model, parent_job, planned
 
 

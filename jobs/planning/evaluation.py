@@ -12,8 +12,8 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs.engine.constants import GPT2_VOCAB_SIZE, worker_cost
-from jobs.models import BaseModel
+from jobs.engine.constants import GPT2_VOCAB_SIZE, holdout_count, worker_cost
+from jobs.models import BaseModel, Dataset
 from jobs.planning.devices import device_profile
 from jobs.planning.estimates import CPU_PROCESS_BYTES, sustained_flops
 from jobs.planning.routing import live_pools
@@ -102,3 +102,44 @@ def evaluation_offers(**work: Any) -> list[dict[str, Any]]:
             }
         )
     return sorted(offers, key=lambda o: (o["cost"], o["seconds"], o["pool"]))
+
+
+# What the automatic evaluation of a job generates (jobs.evaluations.services uses the same).
+DEFAULT_MAX_NEW_TOKENS = 64
+DEFAULT_BATCH_SIZE = 16
+
+
+def auto_evaluation_estimate(
+    *,
+    dataset: Dataset,
+    validation_dataset: Dataset | None,
+    base_model: BaseModel,
+    device_kind: str | None = None,
+) -> dict[str, Any] | None:
+    """The automatic evaluation a job gets once it succeeds: its model and its base model,
+    each on up to EVAL_SAMPLE_SIZE held-out examples. {seconds, cost, examples, models}, or
+    None when the job will have none (plain text without validation data, too few examples)."""
+    source = validation_dataset or dataset
+    if validation_dataset is None and dataset.kind == Dataset.Kind.TEXT:
+        return None
+    available = source.num_examples if validation_dataset else holdout_count(source.num_examples)
+    examples = min(available, settings.EVAL_SAMPLE_SIZE)
+    if not examples:
+        return None
+    mean = float(source.stats.get("mean_tokens") or 64)
+    one = estimate_evaluation(
+        base_model=base_model,
+        examples=examples,
+        prompt_tokens=mean,
+        reference_tokens=mean / 2,
+        max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
+        batch_size=DEFAULT_BATCH_SIZE,
+        generates=source.kind != Dataset.Kind.TEXT,
+        device_kind=device_kind,
+    )
+    return {
+        "seconds": round(2 * one["seconds"], 1),
+        "cost": round(2 * one["cost"], 6),
+        "examples": examples,
+        "models": 2,
+    }

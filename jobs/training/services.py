@@ -65,6 +65,12 @@ def job_launch(
         validation_dataset=validation_dataset,
     )
     estimate = planned["estimate"]
+    auto = estimate.pop("auto_evaluation", None)
+    if auto is not None and not auto_evaluation:
+        estimate["wall_seconds"] = round(estimate["wall_seconds"] - auto["seconds"], 1)
+        estimate["cost"] = round(estimate["cost"] - auto["cost"], 6)
+    elif auto is not None:
+        estimate["auto_evaluation"] = auto
     chosen = routing.route(requested_pool=pool, offers=estimate["pools"])
     with transaction.atomic():
         job = Job.objects.create_queued(
