@@ -301,9 +301,4 @@ def evaluation_auto_create(*, job: Job) -> list[Evaluation]:
                 split=split,
             )
         )
-    if queued:
-        job.log(
-            f"Queued the automatic evaluation: {len(queued)} models on {total} held-out examples",
-            kind="log",
-        )
     return queued

@@ -77,20 +77,59 @@ def pool_from_settings():
 
 
 def execute(request, emit):
-    """1. Load the model (kept warm). 2. Sample `n` choices from one prompt, streaming pieces
-    when asked. 3. Report the choices and the exact token counts."""
-    from jobs.playground import loading, sampling  # torch: only where models run
+    """1. Load the model (kept warm). 2. Answer: `n` choices at once from the engine's batched
+    generation (jobs.engine.generation, the evaluations' path too), or one choice at a time,
+    streaming pieces, when asked to stream. 3. Report the choices and the exact token counts."""
+    from jobs.playground import loading  # torch: only where models run
 
     model, tokenizer = loading.load(request["model"])
+    if request.get("stream"):
+        choices, prompt_tokens = _streamed(model, tokenizer, request, emit)
+    else:
+        choices, prompt_tokens = _batched(model, tokenizer, request)
+    completion_tokens = sum(choice.pop("tokens") for choice in choices)
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    emit({"type": "done", "choices": choices, "usage": usage})
+
+
+def _batched(model, tokenizer, request):
+    """The `n` choices as one batch of the same prompt (one forward pass per token for all)."""
+    from jobs.engine.generation import generate_batch
+
+    n = request.get("n", 1)
+    results = generate_batch(
+        model,
+        tokenizer,
+        [request["prompt"]] * n,
+        max_new_tokens=request["max_tokens"],
+        batch_size=n,
+        temperature=request["temperature"],
+        top_p=request["top_p"],
+        seed=request.get("seed"),
+        stop=request.get("stop") or [],
+    )
+    choices = [
+        {"index": i, "text": r.text, "finish_reason": r.finish_reason, "tokens": r.tokens}
+        for i, r in enumerate(results)
+    ]
+    return choices, results[0].prompt_tokens
+
+
+def _streamed(model, tokenizer, request, emit):
+    """Choice after choice, each piece of text emitted as it is produced."""
+    from jobs.playground import sampling
+
     ids, max_tokens = sampling.prompt_ids(
         model, tokenizer, request["prompt"], request["max_tokens"]
     )
     generator = sampling.make_generator(request.get("seed"))
-    choices, completion_tokens = [], 0
+    choices = []
     for index in range(request.get("n", 1)):
-        on_text = None
-        if request.get("stream"):
-            on_text = lambda piece, i=index: emit({"type": "text", "index": i, "text": piece})  # noqa: E731
+        on_text = lambda piece, i=index: emit({"type": "text", "index": i, "text": piece})  # noqa: E731
         choice = sampling.sample(
             model,
             tokenizer,
@@ -102,12 +141,12 @@ def execute(request, emit):
             generator=generator,
             on_text=on_text,
         )
-        completion_tokens += choice.tokens
-        choices.append({"index": index, "text": choice.text, "finish_reason": choice.finish_reason})
-    prompt_tokens = int(ids.shape[1])
-    usage = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-    emit({"type": "done", "choices": choices, "usage": usage})
+        choices.append(
+            {
+                "index": index,
+                "text": choice.text,
+                "finish_reason": choice.finish_reason,
+                "tokens": choice.tokens,
+            }
+        )
+    return choices, int(ids.shape[1])
