@@ -146,7 +146,7 @@ def evaluation_estimate(
         "generates": plan.generates,
     }
     offers = evaluation_offers(**work)
-    pool = route(requested_pool=None, offers=offers)
+    pool = route(requested_pool=None, offers=offers, thing="evaluation")
     kind = next((o["kind"] for o in offers if o["pool"] == pool), None)
     return {"pool": pool, **estimate_evaluation(device_kind=kind, **work)}
 

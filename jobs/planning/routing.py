@@ -73,8 +73,9 @@ def pool_estimates(
     return sorted(offers, key=lambda o: (o["cost"], o["wall_seconds"], o["pool"]))
 
 
-def route(*, requested_pool: str | None, offers: list[dict[str, Any]]) -> str:
-    """The pool for the job (a name), or ValidationError on `pool` saying why none can take it."""
+def route(*, requested_pool: str | None, offers: list[dict[str, Any]], thing: str = "job") -> str:
+    """The pool for the job (or evaluation: `thing`), or ValidationError on `pool` saying why
+    none can take it."""
     requested = (requested_pool or "").strip()
     if not offers:
         return requested or settings.DEFAULT_POOL
@@ -87,18 +88,18 @@ def route(*, requested_pool: str | None, offers: list[dict[str, Any]]) -> str:
                 {"pool": [f"No live worker in pool '{requested}'. Live pools: {live}."]}
             )
         if not offer["fits"]:
-            raise ValidationError({"pool": [_too_big(offer)]})
+            raise ValidationError({"pool": [_too_big(offer, thing)]})
         return requested
     fitting = [offer for offer in offers if offer["fits"]]
     if not fitting:
-        reasons = "; ".join(_too_big(offer) for offer in offers)
-        raise ValidationError({"pool": [f"No live pool can fit this job: {reasons}"]})
+        reasons = "; ".join(_too_big(offer, thing) for offer in offers)
+        raise ValidationError({"pool": [f"No live pool can fit this {thing}: {reasons}"]})
     return fitting[0]["pool"]
 
 
-def _too_big(offer: dict[str, Any]) -> str:
+def _too_big(offer: dict[str, Any], thing: str) -> str:
     need, has = offer["peak_memory_bytes"] / 2**30, offer["device_memory_bytes"] / 2**30
     return (
         f"pool '{offer['pool']}' has {has:.1f} GiB of device memory, "
-        f"the job needs about {need:.1f} GiB"
+        f"the {thing} needs about {need:.1f} GiB"
     )

@@ -61,6 +61,7 @@ def test_the_admin_is_for_staff_only(client, owner, operator):
         "/admin/jobs/jobevent/",
         "/admin/jobs/metricpoint/",
         "/admin/jobs/checkpoint/",
+        "/admin/jobs/evaluation/",
         "/admin/auth/user/",
     ],
 )

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from jobs.evaluations.services import evaluation_create
@@ -86,3 +87,34 @@ def test_a_dead_workers_evaluation_is_queued_again_then_failed_past_the_limit(
         evaluation.refresh_from_db()
         assert evaluation.status == expected
     assert "stopped responding" in evaluation.error and "restarted 1 times" in evaluation.error
+
+
+@pytest.mark.django_db
+def test_an_operator_cancels_an_evaluation_from_the_admin(client, operator, owner):
+    evaluation = evaluation_create(
+        owner=owner, model="builtin-tiny", dataset=upload(owner, qa_rows(10))
+    )
+    client.force_login(operator)
+    page = client.get(f"/admin/jobs/evaluation/{evaluation.pk}/change/")
+    assert page.status_code == 200 and b"builtin-tiny" in page.content
+    client.post(
+        "/admin/jobs/evaluation/",
+        {"action": "cancel", "_selected_action": [evaluation.pk]},
+    )
+    evaluation.refresh_from_db()
+    assert evaluation.status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_an_evaluation_no_live_pool_can_hold_is_refused_with_the_reason(owner):
+    from jobs.models import Worker
+
+    Worker.objects.create(
+        name="small", pool="cpu", kind="cpu", memory_bytes=64 * 2**20, last_seen=timezone.now()
+    )
+    dataset = upload(owner, qa_rows(10))
+    with pytest.raises(ValidationError) as refused:
+        evaluation_create(owner=owner, model="builtin-tiny", dataset=dataset)
+    [reason] = refused.value.message_dict["pool"]
+    assert reason.startswith("No live pool can fit this evaluation: pool 'cpu' has 0.1 GiB")
+    assert not Evaluation.objects.exists()
