@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("jobs.sharing.urls")),
     path("datasets/", include("jobs.datasets.urls")),
     path("", include("jobs.notifications.urls")),
+    path("", include("jobs.evaluations.urls")),
 ]

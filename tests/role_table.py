@@ -144,6 +144,17 @@ TABLE = {
     "api/v1/datasets/<int:pk>/preview/": [("get", "dataset_see", None, "")],
     "api/v1/datasets/<int:pk>/download/": [("get", "dataset_see", None, "")],
     "api/v1/base-models/": [("get", "mine", None, "")],
+    "evaluations/": [("get", "mine", None, "?dataset={D}")],
+    "evaluations/new/": [
+        ("get", "mine", None, "?model=job-{M}&dataset={D}"),
+        ("post", "mine", {"model": "builtin-tiny", "dataset": "{D}", "team": "{T}"}, ""),
+    ],
+    "evaluations/leaderboard/": [("get", "dataset_see", None, "?dataset={D}&metric=exact_match")],
+    "evaluations/compare/": [("get", "evaluation_see", None, "?a={E}&b={E}")],
+    "evaluations/<int:pk>/": [("get", "evaluation_see", None, "")],
+    "evaluations/<int:pk>/live/": [("get", "evaluation_see", None, "")],
+    "evaluations/<int:pk>/cancel/": [("post", "evaluation_change", None, "")],
+    "evaluations/<int:pk>/delete/": [("post", "evaluation_change", None, "")],
     "api/v1/evaluations/": [
         ("get", "mine", None, ""),
         ("post", "team_create", {"model": "builtin-tiny", "dataset": "{D}", "team": "{T}"}, ""),

@@ -14,8 +14,7 @@ class EvaluationEventInline(admin.TabularInline):
     model = EvaluationEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "level", "message"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "level", "message")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

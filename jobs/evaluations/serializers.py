@@ -130,6 +130,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField(child=serializers.URLField()))
     def get_urls(self, evaluation: Evaluation) -> dict[str, str]:
         return {
+            "page": absolute_url(self.context, "evaluation-detail", evaluation.pk),
             "examples": absolute_url(self.context, "api-evaluation-examples", evaluation.pk),
             "cancel": absolute_url(self.context, "api-evaluation-cancel", evaluation.pk),
         }

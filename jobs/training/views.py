@@ -17,12 +17,13 @@ from rest_framework.exceptions import APIException
 
 from accounts.teams.models import Team
 from jobs.fleet.queue_position import queue_standing
-from jobs.models import Dataset, Job
+from jobs.models import Dataset, Evaluation, Job
 from jobs.monitoring import comparison, live
 from jobs.monitoring.comparison import LORA_ONLY
 from jobs.playground import client, generation
 from jobs.sharing import access
 from jobs.sharing.forms import ShareForm, SpaceForm
+from jobs.training.evaluation_summary import auto_pair, headline, job_evaluations
 from jobs.training.forms import JobLaunchForm, JobNotesForm, PlaygroundForm, launch_initial_from
 from jobs.training.responses import checkpoint_zip_response, model_file_response
 from jobs.training.serializers import ModelQuery
@@ -135,8 +136,27 @@ def job_detail(request, pk):
         "best_checkpoint": _best_checkpoint(checkpoints),
         "last_checkpoint_id": checkpoints[-1].id if checkpoints else 0,
         "queue": queue_standing(job),
+        **_evaluation_context(request.user, job),
     }
     return render(request, "jobs/job_detail.html", context)
+
+
+def _evaluation_context(user, job):
+    """The job's evaluation card: the automatic evaluation's headline, and the evaluations of
+    its model that the user may open (a read-only share sees the line, not the pages)."""
+    evaluations = job_evaluations(job)
+    ids = [e.pk for e in evaluations]
+    visible = set(
+        Evaluation.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    shown = [e for e in evaluations if e.pk in visible]
+    tuned, base = auto_pair(shown)
+    return {
+        "evaluation_headline": headline(job, evaluations),
+        "tuned_evaluation": tuned,
+        "base_evaluation": base,
+        "other_evaluations": [e for e in shown if e not in (tuned, base)],
+    }
 
 
 def _best_checkpoint(checkpoints):
@@ -308,4 +328,20 @@ def job_compare(request):
     context = {"all_jobs": jobs[:200], "chosen": chosen, "chosen_ids": [j.pk for j in chosen]}
     if len(chosen) >= 2:
         context.update(comparison.compare(chosen))
+        context["evaluation_pair"] = _tuned_pair(request.user, chosen[:2])
     return render(request, "jobs/compare.html", context)
+
+
+def _tuned_pair(user, jobs):
+    """The succeeded automatic evaluations of two jobs' models on the same dataset, which the
+    compare page links to side by side; None when either has none the user may open."""
+    pair = []
+    for job in jobs:
+        tuned, _ = auto_pair(job_evaluations(job))
+        if tuned is None or tuned.status != Evaluation.Status.SUCCEEDED:
+            return None
+        pair.append(tuned)
+    if pair[0].dataset_id != pair[1].dataset_id:
+        return None
+    visible = Evaluation.objects.visible_to(user).filter(pk__in=[e.pk for e in pair])
+    return pair if visible.count() == 2 else None
