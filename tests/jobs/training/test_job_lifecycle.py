@@ -189,12 +189,15 @@ def test_two_reapers_requeueing_one_lost_task_requeue_it_once(job, settings):
     ]
 
 
-JOB_MODEL_MODULES = ("jobs.models.job", "jobs.models.job_lifecycle")
+# The Job's own model modules, and the Evaluation's (whose records change state the same way,
+# each one conditional update in its own model).
+JOB_MODEL_MODULES = ("jobs.models.job", "jobs.models.job_lifecycle", "jobs.models.evaluation")
 
 
 def test_only_the_job_model_writes_a_job_status():
     """No `.update(status=...)` or `.create(status=...)` other than a Dataset's, and no
-    `job.status = ...`, anywhere in the project but the Job's own model modules."""
+    `job.status = ...`, anywhere in the project but the Job's own model modules (and the
+    Evaluation's, for its own status)."""
     writers = []
     modules = project_modules(ROOT, PACKAGES)
     assert set(JOB_MODEL_MODULES) <= set(modules)  # the exemption names modules that exist
