@@ -43,6 +43,12 @@ def stop_strings(kind: str) -> list[str]:
     return []
 
 
+def answer_text(kind: str, text: str) -> str:
+    """An answer cut as its reference is: a chat answer without the newline that ends its turn
+    (the model writes it before the end-of-text token or the next turn's header)."""
+    return text.removesuffix("\n") if kind == Dataset.Kind.CHAT else text
+
+
 def split_example(kind: str, example: dict[str, Any]) -> tuple[str, str]:
     """(prompt, reference) of one example as the model was trained on it."""
     segments = format_segments(kind, example)

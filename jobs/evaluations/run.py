@@ -23,6 +23,7 @@ from jobs.engine.patterns import compile_regex
 from jobs.evaluations.bootstrap import corpus_summary, perplexity_summary, summary
 from jobs.evaluations.examples import (
     EvalExample,
+    answer_text,
     held_out_indices,
     load_examples,
     pick_indices,
@@ -147,6 +148,7 @@ def _generate(
             device=device,
         )
         for index, text in zip(chunk, texts, strict=True):
+            text.text = answer_text(evaluation.dataset.kind, text.text)
             outputs[index] = text
         progress.advance(len(chunk))
     return outputs
@@ -266,7 +268,6 @@ def _checkpoint_samples(
     if evaluation.role != Evaluation.Role.TUNED or job is None or not job.samples:
         return {}
     prompts = [sample["prompt"] for sample in job.samples]
-    stop = stop_strings(job.dataset.kind)
     steps = []
     for checkpoint in Checkpoint.objects.filter(job=job, is_final=False).order_by("step"):
         reason = evaluation.stop_reason(worker)
@@ -279,20 +280,19 @@ def _checkpoint_samples(
             message = f"Checkpoint at step {checkpoint.step} not sampled: {exc}"
             evaluation.log(message, level="warning")
             continue
-        outputs = _answers(model, tokenizer, prompts, stop, device)
+        outputs = _answers(model, tokenizer, prompts, job.dataset.kind, device)
         steps.append({"step": checkpoint.step, "final": False, "outputs": outputs})
-    outputs = _answers(*final, prompts, stop, device)
+    outputs = _answers(*final, prompts, job.dataset.kind, device)
     steps.append({"step": job.step, "final": True, "outputs": outputs})
     return {"prompts": prompts, "steps": steps}
 
 
-def _answers(
-    model: Any, tokenizer: Any, prompts: list[str], stop: list[str], device: Any
-) -> list[str]:
+def _answers(model: Any, tokenizer: Any, prompts: list[str], kind: str, device: Any) -> list[str]:
+    stop = stop_strings(kind)
     texts = generate_batch(
         model, tokenizer, prompts, max_new_tokens=SAMPLE_NEW_TOKENS, stop=stop, device=device
     )
-    return [_storable(t.text) for t in texts]
+    return [_storable(answer_text(kind, t.text)) for t in texts]
 
 
 def _storable(text: str) -> str:

@@ -97,6 +97,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "estimate",
             "actual",
             "notes",
+            "checkpoint_samples",
             "error",
             "cancel_requested",
             "created_at",
