@@ -283,7 +283,9 @@ def _checkpoint_samples(
         outputs = _answers(model, tokenizer, prompts, job.dataset.kind, device)
         steps.append({"step": checkpoint.step, "final": False, "outputs": outputs})
     outputs = _answers(*final, prompts, job.dataset.kind, device)
-    steps.append({"step": job.step, "final": True, "outputs": outputs})
+    # The exported model is the best checkpoint's when training kept the best, not the last.
+    exported = int((job.actual or {}).get("exported_step") or job.step)
+    steps.append({"step": exported, "final": True, "outputs": outputs})
     return {"prompts": prompts, "steps": steps}
 
 

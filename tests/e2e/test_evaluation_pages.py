@@ -256,7 +256,7 @@ def test_the_job_page_shows_the_automatic_evaluation_and_links_its_pages(
     )
     grid = desktop.locator("#checkpoint-samples")
     expect(grid).to_contain_text("Question 3: name the number.")
-    expect(grid.locator("thead")).to_contain_text("(final)")
+    expect(grid.locator("thead")).to_contain_text("(the exported model)")
     shots(desktop).take("job-evaluation-card")
     desktop.set_viewport_size({"width": 390, "height": 844})
     assert desktop.evaluate("document.documentElement.scrollWidth") <= 390
