@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -29,7 +30,12 @@ from jobs.evaluations.serializers import (
     ExampleSerializer,
     LeaderboardQuery,
 )
-from jobs.evaluations.services import evaluation_cancel, evaluation_create, evaluation_delete
+from jobs.evaluations.services import (
+    evaluation_cancel,
+    evaluation_create,
+    evaluation_delete,
+    evaluation_prepare,
+)
 from jobs.models import Dataset, Evaluation
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
@@ -38,6 +44,12 @@ _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class CreateQuery(serializers.Serializer):
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Check and estimate only; queue nothing"
+    )
 
 
 class EvaluationListQuery(serializers.Serializer):
@@ -80,9 +92,15 @@ class EvaluationViewSet(
         """The evaluations you may see, newest first, paginated."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=EvaluationCreateSerializer, responses={201: EvaluationSerializer})
+    @extend_schema(
+        parameters=[CreateQuery],
+        request=EvaluationCreateSerializer,
+        responses={201: EvaluationSerializer, 200: OpenApiTypes.OBJECT},
+    )
     def create(self, request: Request) -> Response:
-        """Evaluate a model on a dataset: checked, estimated, routed to a pool, queued."""
+        """Evaluate a model on a dataset: checked, estimated, routed to a pool, queued. With
+        `?dry_run=1`, nothing is queued: the answer is what it would be (200: model, metrics,
+        examples, notes, and the estimate of time, memory and cost on the pool it would use)."""
         data = EvaluationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -90,16 +108,20 @@ class EvaluationViewSet(
         dataset = Dataset.objects.visible_to(user).filter(pk=values["dataset"]).first()
         if dataset is None:
             raise ValidationError({"dataset": [f"No dataset with id {values['dataset']}."]})
+        request_ = {
+            "owner": user,
+            "model": values["model"],
+            "dataset": dataset,
+            "metrics": values["metrics"],
+            "regex": values["regex"],
+            "max_examples": values["max_examples"],
+            "generation": values["generation"],
+            "team_id": values["team"],
+        }
+        if _query(CreateQuery, request).get("dry_run"):
+            return Response(evaluation_prepare(**request_).preview())
         evaluation = evaluation_create(
-            owner=user,
-            model=values["model"],
-            dataset=dataset,
-            metrics=values["metrics"],
-            regex=values["regex"],
-            ignore_case_and_space=values["ignore_case_and_space"],
-            max_examples=values["max_examples"],
-            generation=values["generation"],
-            team_id=values["team"],
+            **request_, ignore_case_and_space=values["ignore_case_and_space"]
         )
         evaluation = self.get_queryset().get(pk=evaluation.pk)
         return Response(self.get_serializer(evaluation).data, status=status.HTTP_201_CREATED)

@@ -151,6 +151,57 @@ def evaluation_estimate(
     return {"pool": pool, **estimate_evaluation(device_kind=kind, **work)}
 
 
+@dataclass
+class Prepared:
+    """An evaluation request checked, planned and estimated, not yet queued."""
+
+    ref: ModelRef
+    team_id: int | None
+    plan: Plan
+    examples: int
+    estimate: dict[str, Any]
+
+    def preview(self) -> dict[str, Any]:
+        """What the evaluation would be (the API's ?dry_run=1 answer)."""
+        return {
+            "model": self.ref.key,
+            "model_label": self.ref.label,
+            "metric_names": self.plan.metrics,
+            "regex": self.plan.regex,
+            "generation": self.plan.generation,
+            "examples": self.examples,
+            "notes": self.plan.notes,
+            "estimate": self.estimate,
+        }
+
+
+def evaluation_prepare(
+    *,
+    owner: "User",
+    model: str,
+    dataset: Dataset,
+    metrics: list[str] | None = None,
+    regex: str = "",
+    max_examples: int | None = None,
+    generation: dict[str, Any] | None = None,
+    team_id: int | None = None,
+) -> Prepared:
+    """1. Resolve the model (Http404 for one the user may not see) and check the dataset and
+       the team (400 outside it, 403 for a viewer).
+    2. Plan the metrics and generation (evaluation_plan).
+    3. Estimate time, memory and cost, and route it to a pool that holds it."""
+    ref = resolve(owner, model)
+    _check_dataset(dataset)
+    team = team_for(user=owner, team_id=team_id)
+    plan = evaluation_plan(dataset=dataset, metrics=metrics, regex=regex, generation=generation)
+    limit = settings.EVAL_MAX_EXAMPLES
+    if max_examples is not None and not 1 <= max_examples <= limit:
+        raise ValidationError({"max_examples": [f"Give between 1 and {limit:,} examples."]})
+    total = min(dataset.num_examples, max_examples or limit)
+    estimate = evaluation_estimate(model=ref, dataset=dataset, plan=plan, examples=total)
+    return Prepared(ref, team.pk if team is not None else None, plan, total, estimate)
+
+
 @transaction.atomic
 def evaluation_create(
     *,
@@ -164,27 +215,26 @@ def evaluation_create(
     generation: dict[str, Any] | None = None,
     team_id: int | None = None,
 ) -> Evaluation:
-    """1. Resolve the model (Http404 for one the user may not see) and check the dataset.
-    2. Plan the metrics and generation (evaluation_plan).
-    3. Estimate time, memory and cost, and route it to a pool that holds it.
-    4. Queue it; its ticket goes in the pool's queue once the transaction commits."""
-    ref = resolve(owner, model)
-    _check_dataset(dataset)
-    team = team_for(user=owner, team_id=team_id)  # 400 outside the team, 403 for a viewer
-    plan = evaluation_plan(dataset=dataset, metrics=metrics, regex=regex, generation=generation)
-    limit = settings.EVAL_MAX_EXAMPLES
-    if max_examples is not None and not 1 <= max_examples <= limit:
-        raise ValidationError({"max_examples": [f"Give between 1 and {limit:,} examples."]})
-    total = min(dataset.num_examples, max_examples or limit)
-    estimate = evaluation_estimate(model=ref, dataset=dataset, plan=plan, examples=total)
+    """Check, plan and estimate it (evaluation_prepare), then queue it: its ticket goes in
+    the pool's queue once the transaction commits."""
+    prepared = evaluation_prepare(
+        owner=owner,
+        model=model,
+        dataset=dataset,
+        metrics=metrics,
+        regex=regex,
+        max_examples=max_examples,
+        generation=generation,
+        team_id=team_id,
+    )
     return _queue(
         owner=owner,
-        team_id=team.pk if team is not None else None,
-        ref=ref,
+        team_id=prepared.team_id,
+        ref=prepared.ref,
         dataset=dataset,
-        plan=plan,
-        estimate=estimate,
-        examples_total=total,
+        plan=prepared.plan,
+        estimate=prepared.estimate,
+        examples_total=prepared.examples,
         max_examples=max_examples or 0,
         ignore_case_and_space=ignore_case_and_space,
     )

@@ -178,3 +178,16 @@ def test_the_leaderboard_ranks_models_with_a_paired_test(
     assert rows[0]["versus_next"]["n"] == 24
     assert rows[0]["versus_next_text"].startswith(rows[0]["model"])
     assert rows[1]["versus_next"] is None
+
+
+def test_a_dry_run_says_what_it_would_cost_and_queues_nothing(owner_api, qa_dataset):
+    body = {"model": "builtin-tiny", "dataset": qa_dataset.pk, "max_examples": 10}
+    answer = owner_api.post(URL + "?dry_run=1", body, format="json")
+    assert answer.status_code == 200
+    preview = answer.json()
+    assert preview["examples"] == 10 and preview["model"] == "builtin-tiny"
+    assert preview["metric_names"][0] == "exact_match"
+    assert preview["estimate"]["seconds"] > 0 and preview["estimate"]["pool"]
+    assert not Evaluation.objects.exists()
+    bad = owner_api.post(URL + "?dry_run=1", {**body, "regex": "("}, format="json")
+    assert bad.status_code == 400 and "regex" in bad.json()
