@@ -123,13 +123,25 @@ class WebhookQuerySet(models.QuerySet["Webhook"]):
             return self.none()
         return self.filter(_seen_by(user))
 
+    def active(self) -> Self:
+        """Endpoints that may receive events: every personal one, and a team's only while the
+        admin who registered it is still an admin of the team (one removed, demoted or gone
+        can no longer see or delete it, so it must not go on receiving the team's events)."""
+        registrar_is_admin = Membership.objects.filter(
+            team_id=models.OuterRef("team_id"),
+            user_id=models.OuterRef("owner_id"),
+            role=Role.ADMIN,
+        )
+        return self.filter(models.Q(team__isnull=True) | models.Exists(registrar_is_admin))
+
     def receiving(self, *, owner_id: int, team_id: int | None, event_type: str) -> list["Webhook"]:
-        """The endpoints an event of a dataset or job goes to: its owner's personal ones and,
-        when it belongs to a team, the team's, each only if subscribed to `event_type`."""
+        """The endpoints an event of a dataset, job or evaluation goes to: its owner's personal
+        ones and, when it belongs to a team, the team's active ones, each only if subscribed
+        to `event_type`."""
         space = models.Q(owner_id=owner_id, team__isnull=True)
         if team_id is not None:
             space |= models.Q(team_id=team_id)
-        return [hook for hook in self.filter(space) if event_type in hook.events]
+        return [hook for hook in self.active().filter(space) if event_type in hook.events]
 
 
 class Webhook(models.Model):
@@ -160,6 +172,18 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def disabled_reason(self) -> str:
+        """Why a team's endpoint receives nothing (its registrar is no longer an admin of the
+        team), or "" for an active one."""
+        if self.team_id is None or type(self).objects.active().filter(pk=self.pk).exists():
+            return ""
+        return (
+            f"Disabled: {self.owner.username}, who registered it, is no longer an admin of "
+            "the team, so it receives none of the team's events. Delete it and register a "
+            "new one to receive them again."
+        )
 
 
 class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):

@@ -27,12 +27,31 @@ from tunerproject.api import absolute_url
 
 class WebhookSerializer(serializers.ModelSerializer):
     deliveries_url = serializers.SerializerMethodField()
+    active = serializers.SerializerMethodField(
+        help_text="False for a team's endpoint whose registrar is no longer its admin"
+    )
+    disabled_reason = serializers.CharField(
+        read_only=True, help_text="Why it receives no events, or empty"
+    )
 
     class Meta:
         model = Webhook
-        fields = ["id", "url", "events", "team", "created_at", "deliveries_url"]
+        fields = [
+            "id",
+            "url",
+            "events",
+            "team",
+            "owner",
+            "active",
+            "disabled_reason",
+            "created_at",
+            "deliveries_url",
+        ]
         read_only_fields = fields
         extra_kwargs = {"team": {"help_text": "The team whose events it receives, or null"}}
+
+    def get_active(self, webhook: Webhook) -> bool:
+        return not webhook.disabled_reason
 
     def get_deliveries_url(self, webhook: Webhook) -> str:
         return absolute_url(self.context, "api-webhook-deliveries", webhook.pk)

@@ -219,6 +219,12 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str | N
     if not pending.update(locked_until=lock):
         return None
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    reason = delivery.webhook.disabled_reason
+    if reason:  # queued before its registrar lost the admin role: not sent
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            state=WebhookDelivery.State.FAILED, error=reason[:500], locked_until=None
+        )
+        return WebhookDelivery.State.FAILED
     outcome = _send(delivery)
     return _record(delivery, outcome, now)
 

@@ -6,9 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from standardwebhooks import Webhook as Verifier
 
-from accounts.teams.services import team_delete, team_member_set_role
+from accounts.teams.services import team_delete, team_member_remove, team_member_set_role
 from jobs.datasets.services import dataset_create
 from jobs.models import Webhook, WebhookDelivery
+from jobs.notifications import services
 from jobs.training.services import job_cancel
 from tests.jobs.notifications.receivers import WebhookReceiver
 from tests.jobs.training.runs import launch, make_dataset
@@ -178,3 +179,51 @@ def test_a_demoted_admin_stops_seeing_team_webhooks_and_a_deleted_team_takes_the
 
     team_delete(team=team)
     assert not Webhook.objects.exists()  # a team's endpoint never becomes someone's own
+
+
+@pytest.mark.parametrize("how", ["removed", "demoted", "left"])
+def test_a_team_webhook_goes_quiet_once_its_registrar_is_no_longer_an_admin(
+    how, lab, owner, owner_api, settings, django_capture_on_commit_callbacks
+):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    team, tad, _ = lab
+    team.memberships.filter(user=owner).update(role="admin")
+    with WebhookReceiver() as receiver:
+        hook = register(owner_api, receiver.url, ["dataset.validated"], team=team.pk).json()
+        pending = WebhookDelivery.objects.create(
+            webhook_id=hook["id"], event_id="msg_old", event_type="dataset.validated", payload={}
+        )
+        membership = team.memberships.get(user=owner)
+        if how == "demoted":
+            team_member_set_role(membership=membership, role="member")
+        else:  # removed by the other admin, or left: the same service
+            team_member_remove(membership=membership)
+        with django_capture_on_commit_callbacks(execute=True):
+            upload = SimpleUploadedFile("notes.txt", b"a line of text\n" * 20)
+            dataset_create(owner=tad, upload=upload, name="notes", team_id=team.pk)
+        assert services.webhook_deliver(delivery_id=pending.pk) == "failed"
+    assert receiver.requests == []  # neither the new event nor the one queued before
+    assert (
+        not WebhookDelivery.objects.filter(event_type="dataset.validated")
+        .exclude(event_id="msg_old")
+        .exists()
+    )
+    seen = token_client(tad).get(f"/api/v1/webhooks/{hook['id']}/").json()
+    assert seen["active"] is False
+    assert seen["disabled_reason"].startswith("Disabled: ada, who registered it, is no longer")
+    pending.refresh_from_db()
+    assert pending.error == seen["disabled_reason"]
+
+
+def test_the_remaining_admins_see_a_quiet_endpoint_as_disabled_with_the_reason(
+    lab, owner, owner_api, client
+):
+    team, tad, _ = lab
+    team.memberships.filter(user=owner).update(role="admin")
+    hook = register(owner_api, "http://127.0.0.1:9/lab", ["job.failed"], team=team.pk).json()
+    team_member_set_role(membership=team.memberships.get(user=owner), role="viewer")
+    client.force_login(tad)
+    profile = client.get("/accounts/profile/").content.decode()
+    assert "disabled" in profile and "is no longer an admin of the team" in profile
+    page = client.get(f"/webhooks/{hook['id']}/").content.decode()
+    assert "Delete it and register a new one" in page
