@@ -49,10 +49,14 @@ def sign(secret, msg_id, timestamp, body):
 
 def check_url(url, *, allow_private):
     """The URL's (scheme, host, port, address to connect to), or RefusedTarget saying why."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # an unclosed [ of an IPv6 host, a port that is not 0-65535
+        raise RefusedTarget(f"{url!r} is not a valid URL: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("A webhook URL must start with http:// or https:// and name a host.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -60,12 +64,49 @@ def check_url(url, *, allow_private):
     addresses = [info[4][0] for info in infos]
     if not allow_private:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            why = address_refusal(address)
+            if why:
                 raise RefusedTarget(
-                    f"{parts.hostname} resolves to {address}, a private, loopback or "
-                    "link-local address: webhooks are only sent to public addresses."
+                    f"{parts.hostname} resolves to {address}, {why}: webhooks are only sent "
+                    "to public (global unicast) addresses."
                 )
     return parts.scheme, parts.hostname, port, addresses[0]
+
+
+# IPv6 forms that carry an IPv4 address in their last 32 bits: where it is private, so is the
+# target (a NAT64 gateway or an IPv4-compatible route would deliver to it).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a site's own translators
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def address_refusal(text):
+    """Why a webhook may not be sent to this address ("a private address", ...), or "" when it
+    is global unicast. IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4)
+    are judged by the IPv4 address they carry."""
+    address = ipaddress.ip_address(text.split("%")[0])
+    if address.is_multicast:
+        return "a multicast address"
+    if address.version == 6:
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            why = address_refusal(str(embedded))
+            return f"which carries {embedded}, {why}" if why else ""
+        if address in LOCAL_NAT64:
+            return "a local-use NAT64 address"
+    if not address.is_global:
+        return "a private, loopback, link-local or reserved address"
+    return ""
+
+
+def _embedded_ipv4(address):
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def post(url, body, headers, *, allow_private, timeout_s, max_bytes):
