@@ -346,9 +346,14 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_errors": {"()": "tunerproject.log_filters.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A 403 or 404 is one line, not a traceback (tunerproject/log_filters.py).
+        "django.request": {"filters": ["client_errors"]},
+    },
 }
 
 # Evaluations (jobs/evaluations): how many held-out examples a finished job's automatic
