@@ -58,3 +58,61 @@ def test_json_that_is_not_utf8_or_uses_nan_is_a_400(api_client):
         response = api_client.post("/api/v1/auth/token/", body, content_type="application/json")
         assert response.status_code == 400
         assert "JSON parse error" in response.json()["detail"]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.fixture
+def bearer(owner):
+    """A client of the OpenAI-compatible surface: the owner's token as a Bearer token."""
+    from django.test import Client
+
+    from accounts.models import ApiToken
+
+    _, key = ApiToken.issue(user=owner, name="openai")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+@pytest.mark.parametrize("depth_json", [NESTED, DEEP])
+@pytest.mark.parametrize(
+    "url", ["/openai/v1/chat/completions", "/openai/v1/completions", "/openai/v1/fine_tuning/jobs"]
+)
+def test_deep_json_on_the_openai_surface_is_an_openai_shaped_400(bearer, url, depth_json):
+    body = '{"model": "builtin-tiny", "messages": ' + depth_json + "}"
+    response = bearer.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "nested too deeply" in error["message"] and error["type"] == "invalid_request_error"
+
+
+def test_deep_json_inside_column_mapping_is_a_400_naming_it(owner_api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("a.txt", b"a line\n" * 20)
+    response = owner_api.post(
+        "/api/v1/datasets/", {"file": upload, "column_mapping": DEEP}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in str(response.json()["column_mapping"])
+
+
+@pytest.mark.parametrize("text", ["a\\u0000b", "a\\ud800b"])
+def test_nul_or_a_lone_surrogate_is_a_400_naming_the_field_not_a_500(
+    owner, owner_api, bearer, text
+):
+    from tests.jobs.factories import make_job
+
+    job = make_job(owner)
+    body = '{"notes": "' + text + '"}'
+    response = owner_api.patch(f"/api/v1/jobs/{job.pk}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "NUL character or a lone surrogate" in str(response.json()["notes"])
+    token = '{"username": "' + text + '", "password": "x"}'
+    answer = owner_api.post("/api/v1/auth/token/", token, content_type="application/json")
+    assert answer.status_code == 400 and "username" in answer.json()
+    metadata = '{"model": "builtin-tiny", "training_file": "file-1", "metadata": {"k": "' + text
+    response = bearer.post(
+        "/openai/v1/fine_tuning/jobs", metadata + '"}}', content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["error"]["param"] == "metadata.k"

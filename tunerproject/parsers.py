@@ -3,10 +3,12 @@ turn into a 500 or read without bound: JSON nested deeper than Python's recursio
 bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (REQUEST_BODY_MAX_KB). DRF reads the body from the
 stream, bypassing Django's own check of that limit on request.body."""
 
+from typing import Any
+
 from django.conf import settings
 from django.http import QueryDict
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.utils import json  # refuses NaN and Infinity, as DRF's parser does
 
 
@@ -32,16 +34,58 @@ def read_limited(stream):
     return body
 
 
+UNSTORABLE = (
+    "Text may not contain the NUL character or a lone surrogate (an unpaired \\ud800-\\udfff "
+    "escape): neither can be stored"
+)
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Where in a parsed JSON value a string (or a key) holds NUL or a lone surrogate, which
+    PostgreSQL's text and jsonb refuse: "metadata.key", "messages[2].content"; else None."""
+    if isinstance(value, str):
+        return path or "the value" if _bad_text(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _bad_text(key):
+                return here
+            found = unstorable(item, here)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = read_limited(stream)
         encoding = parsers.get_encoding(parser_context or {})
         try:
-            return json.loads(body.decode(encoding))
+            data = json.loads(body.decode(encoding))
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
         except ValueError as exc:  # includes a body that is not valid in its encoding
             raise ParseError(f"JSON parse error - {exc}") from None
+        where = unstorable(data)
+        if where is not None:
+            field = where.split(".")[0].split("[")[0] or "non_field_errors"
+            raise ValidationError({field: [f"{UNSTORABLE} (at {where})."]})
+        return data
 
 
 class FormParser(parsers.FormParser):

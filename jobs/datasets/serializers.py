@@ -11,6 +11,7 @@ from rest_framework import serializers
 from jobs.models import Dataset
 from jobs.sharing.serializers import TEAM_HELP
 from tunerproject.api import absolute_url
+from tunerproject.parsers import UNSTORABLE, unstorable
 
 
 class DatasetStatsSerializer(serializers.Serializer):
@@ -108,11 +109,22 @@ class DatasetUpdateSerializer(serializers.Serializer):
     )
 
 
+class MappingField(serializers.JSONField):
+    """A JSON field whose text (a multipart form sends it as a string) may be nested too
+    deeply for Python's parser: a 400 naming the field, not a 500."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError("Not valid JSON: nested too deeply.") from None
+
+
 class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
     team = serializers.IntegerField(required=False, allow_null=True, help_text=TEAM_HELP)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    column_mapping = serializers.JSONField(
+    column_mapping = MappingField(
         required=False,
         help_text='Optional, the fields of one format: {"text": "col"}; {"prompt": "col", '
         '"completion": "col"}; {"instruction", "output", optional "input", "system"} (Alpaca); '
@@ -138,7 +150,18 @@ class DatasetUploadSerializer(serializers.Serializer):
                 value = json.loads(value) if value.strip() else {}
             except json.JSONDecodeError:
                 raise serializers.ValidationError("Not valid JSON.") from None
-        return value or {}
+            except RecursionError:
+                raise serializers.ValidationError("Not valid JSON: nested too deeply.") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise serializers.ValidationError(
+                'A JSON object of field names, such as {"prompt": "question"}.'
+            )
+        where = unstorable(value)
+        if where is not None:
+            raise serializers.ValidationError(f"{UNSTORABLE} (at {where}).")
+        return value
 
 
 class PreviewSegmentSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from accounts.authentication import HashedTokenAuthentication
 from accounts.models import ApiToken
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
+from tunerproject.parsers import UNSTORABLE, unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +105,15 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object, or a 400 saying what is wrong with it."""
     try:
         body = json.loads(request.body or b"{}")
+    except RecursionError:
+        raise OpenAIError("The body is not valid JSON: it is nested too deeply.") from None
     except ValueError as exc:
         raise OpenAIError(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):
         raise OpenAIError("The body must be a JSON object.")
+    where = unstorable(body)
+    if where is not None:
+        raise OpenAIError(f"{UNSTORABLE} (at {where}).", param=where)
     return body
 
 
