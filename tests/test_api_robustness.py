@@ -116,3 +116,34 @@ def test_nul_or_a_lone_surrogate_is_a_400_naming_the_field_not_a_500(
         "/openai/v1/fine_tuning/jobs", metadata + '"}}', content_type="application/json"
     )
     assert response.status_code == 400 and response.json()["error"]["param"] == "metadata.k"
+
+
+def test_a_metadata_filter_key_is_a_plain_key_never_an_orm_lookup(owner, bearer):
+    from tests.jobs.factories import make_job
+
+    job = make_job(owner, metadata={"project": "paint", "k__regex": "("})
+    url = "/openai/v1/fine_tuning/jobs"
+
+    def ids(query):
+        response = bearer.get(url, query)
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["data"]]
+
+    assert ids({"metadata[project]": "paint"}) == [f"ftjob-{job.pk}"]
+    assert ids({"metadata[k__regex]": "("}) == [f"ftjob-{job.pk}"]
+    assert ids({"metadata[project__regex]": "("}) == []
+    assert ids({"metadata[project]": "other"}) == []
+
+
+def test_only_ascii_digits_make_an_id(owner, bearer, owner_api):
+    from tests.jobs.factories import make_job
+
+    job = make_job(owner)
+    assert bearer.get(f"/openai/v1/fine_tuning/jobs/ftjob-{job.pk}").status_code == 200
+    arabic = str(job.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for spelling in (f"ftjob-{arabic}", "ftjob-²", f"ftjob-{job.pk}²"):
+        response = bearer.get(f"/openai/v1/fine_tuning/jobs/{spelling}")
+        assert response.status_code == 404 and response.json()["error"]["code"]
+    body = {"model": f"job-{arabic}", "dataset": job.dataset_id}
+    refused = owner_api.post("/api/v1/evaluations/", body, format="json")
+    assert refused.status_code == 400 and "Unknown base model" in str(refused.json()["model"])

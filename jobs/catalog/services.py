@@ -390,7 +390,7 @@ def resolve_base_model(*, owner: "User", key: str | None) -> tuple[BaseModel, Jo
     return row, None
 
 
-CHECKPOINT_KEY = re.compile(r"job-(\d+)-step-(\d+)")
+CHECKPOINT_KEY = re.compile(r"job-([0-9]+)-step-([0-9]+)")  # ASCII digits only
 
 
 def checkpoint_key(job: Job, step: int) -> str:

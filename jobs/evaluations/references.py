@@ -21,7 +21,7 @@ from jobs.training.downloads import checkpoint_model
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-JOB_REFERENCE = re.compile(r"job-(\d+)(?:-step-(\d+))?")
+JOB_REFERENCE = re.compile(r"job-([0-9]+)(?:-step-([0-9]+))?")  # ASCII digits only
 
 
 @dataclass

@@ -20,6 +20,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from accounts.authentication import HashedTokenAuthentication
 from accounts.models import ApiToken
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
+from tunerproject.ids import ID_MAX, parse_int
 from tunerproject.parsers import UNSTORABLE, unstorable
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def page_params(
 def parse_id(ident: str, prefix: str, what: str, param: str | None = None) -> int:
     """The primary key inside an id like `file-12`; 404 for anything else."""
 
-    number = ident[len(prefix) :] if ident and ident.startswith(prefix) else ""
-    if not number.isdigit():
+    number = parse_int(ident[len(prefix) :] if ident and ident.startswith(prefix) else "")
+    # parse_int takes ASCII digits only: "ftjob-٢" is not a second spelling of ftjob-2.
+    if number is None or not 0 < number <= ID_MAX:
         raise not_found(what, ident, param)
-    return int(number)
+    return number

@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
+from django.db.models.fields.json import KeyTextTransform
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 
@@ -40,10 +41,13 @@ def jobs(request: AuthenticatedRequest) -> JsonResponse:
     rows = (
         Job.objects.visible_to(request.user).select_related("base_model", "owner").order_by("-pk")
     )
-    for name, value in request.GET.items():
+    for index, (name, value) in enumerate(request.GET.items()):
         match = METADATA_FILTER.match(name)
         if match:
-            rows = rows.filter(**{f"metadata__{match.group(1)}": value})
+            # The key is a plain key, never a lookup: k__regex must not reach the ORM as one.
+            alias = f"metadata_value_{index}"
+            rows = rows.alias(**{alias: KeyTextTransform(match.group(1), "metadata")})
+            rows = rows.filter(**{alias: value})
         elif name.startswith("metadata"):
             raise OpenAIError(
                 f"Filter by metadata as metadata[key]=value, not {name!r}.", param=name

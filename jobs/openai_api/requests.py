@@ -10,7 +10,7 @@ from jobs.planning.autoconfig import HYPERPARAMETERS
 
 SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-FT_NAME = re.compile(r"^ft:[^:]+:[^:]+:ftjob-(\d+)$")
+FT_NAME = re.compile(r"^ft:[^:]+:[^:]+:ftjob-([0-9]+)$")  # ASCII digits only
 # OpenAI's names for the platform's, where they differ.
 OPENAI_NAMES = {"n_epochs": "epochs"}
 
