@@ -147,3 +147,21 @@ def test_only_ascii_digits_make_an_id(owner, bearer, owner_api):
     body = {"model": f"job-{arabic}", "dataset": job.dataset_id}
     refused = owner_api.post("/api/v1/evaluations/", body, format="json")
     assert refused.status_code == 400 and "Unknown base model" in str(refused.json()["model"])
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "builtin-tiny", "prompt": "Hi", "seed": 2**70}, "seed"),
+        ({"model": "builtin-tiny", "prompt": "Hi", "seed": -1}, "seed"),
+        ('{"model": "builtin-tiny", "prompt": "Hi \\ud800"}', "prompt"),
+    ],
+)
+def test_a_client_mistake_in_generation_is_a_400_naming_it_not_a_retryable_503(bearer, body, param):
+    import json
+
+    text = body if isinstance(body, str) else json.dumps(body)
+    response = bearer.post("/openai/v1/completions", text, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
+    assert response["x-should-retry"] == "false"

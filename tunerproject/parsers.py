@@ -61,6 +61,22 @@ def unstorable(value: Any, path: str = "") -> str | None:
     return None
 
 
+def storable(value: Any) -> Any:
+    """`value` (parsed JSON) with every NUL and lone surrogate, in strings and keys, replaced by
+    U+FFFD: what a report quoting a user's file can save and show."""
+    if isinstance(value, str):
+        return _clean(value) if _bad_text(value) else value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
+def _clean(text: str) -> str:
+    return "".join("\ufffd" if ch == "\x00" or 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
 def _bad_text(text: str) -> bool:
     if "\x00" in text:
         return True

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from jobs.models import Dataset, Job
 from jobs.models.dataset import dataset_validated
 from jobs.quotas import services as quotas
 from jobs.sharing.services import team_for
+from tunerproject.parsers import storable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -104,12 +106,15 @@ def dataset_validate(*, dataset: Dataset) -> Dataset:
                 encoding=dataset.requested_encoding or None,
                 skip_invalid=dataset.skip_invalid_rows,
             )
-    except Exception:
+        # The report quotes the file (field names, values): what PostgreSQL cannot store
+        # (NUL, a lone surrogate) is replaced, so the user reads the report, not a failure.
+        with transaction.atomic():
+            _apply_report(dataset, report)
+    except Exception as exc:
         # Never leave a dataset "validating" forever; the traceback goes to the log.
         logger.exception("validating dataset %s failed", dataset.pk)
-        _save_failure(dataset)
-    else:
-        _apply_report(dataset, report)
+        dataset.refresh_from_db()
+        _save_failure(dataset, exc)
     dataset_validated.send(sender=Dataset, dataset=dataset)
     return dataset
 
@@ -119,14 +124,14 @@ def _apply_report(dataset: Dataset, report: Report) -> None:
     dataset.kind = report.kind
     dataset.detected_format = report.data_format
     dataset.encoding = report.encoding
-    dataset.notes = report.notes
+    dataset.notes = storable(report.notes)
     dataset.skipped_rows = report.skipped
-    dataset.column_mapping = report.mapping or dataset.column_mapping
-    dataset.errors = report.errors.shown
+    dataset.column_mapping = storable(report.mapping or dataset.column_mapping)
+    dataset.errors = storable(report.errors.shown)
     dataset.error_count = report.errors.count
     dataset.num_examples = stats.pop("examples", 0)
     dataset.total_tokens = stats.pop("total_tokens", 0)
-    dataset.stats = stats
+    dataset.stats = storable(stats)
     dataset.status = Dataset.Status.VALID if report.is_valid else Dataset.Status.INVALID
     dataset.save(
         update_fields=[
@@ -146,14 +151,16 @@ def _apply_report(dataset: Dataset, report: Report) -> None:
     )
 
 
-def _save_failure(dataset: Dataset) -> Dataset:
+def _save_failure(dataset: Dataset, exc: Exception) -> Dataset:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
     dataset.status = Dataset.Status.INVALID
     dataset.errors = [
         {
             "line": None,
             "field": None,
-            "message": "The file could not be validated because of an internal error; "
-            "it has been logged.",
+            "message": storable(
+                f"The file could not be validated ({reason}); the error has been logged."
+            ),
         }
     ]
     dataset.error_count = 1

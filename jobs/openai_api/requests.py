@@ -10,6 +10,9 @@ from jobs.planning.autoconfig import HYPERPARAMETERS
 
 SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# The largest seed a torch generator takes (a larger one overflowed inside the inference pool
+# and came back as a 503 the client would retry).
+SEED_MAX = 2**63 - 1
 FT_NAME = re.compile(r"^ft:[^:]+:[^:]+:ftjob-([0-9]+)$")  # ASCII digits only
 # OpenAI's names for the platform's, where they differ.
 OPENAI_NAMES = {"n_epochs": "epochs"}
@@ -40,7 +43,12 @@ def fine_tune_request(body: dict[str, Any]) -> dict[str, Any]:
     hyperparameters, param = _hyperparameters_source(body)
     requested, multiplier = _hyperparameters(hyperparameters, param)
     if body.get("seed") is not None:
-        _check(isinstance(body["seed"], int), "seed must be a whole number.", "seed")
+        seed = body["seed"]
+        _check(
+            isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= 2**31 - 1,
+            f"seed must be a whole number from 0 to {2**31 - 1}.",
+            "seed",
+        )
         requested["seed"] = body["seed"]
     return {**values, "hyperparameters": requested, "learning_rate_multiplier": multiplier}
 
@@ -157,8 +165,9 @@ def sampling_request(body: dict[str, Any]) -> dict[str, Any]:
     )
     seed = body.get("seed")
     _check(
-        seed is None or (isinstance(seed, int) and not isinstance(seed, bool)),
-        "seed must be a whole number.",
+        seed is None
+        or (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= SEED_MAX),
+        f"seed must be a whole number from 0 to {SEED_MAX}.",
         "seed",
     )
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))

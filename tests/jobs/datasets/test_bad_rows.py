@@ -95,3 +95,23 @@ def test_a_huge_example_is_counted_and_its_preview_is_cut(owner):
     preview = reader.preview_examples(dataset)[3]
     shown = sum(len(s["text"]) for s in preview["segments"])
     assert shown == 4000 and preview["chars_not_shown"] > 1_990_000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["\\ud800", "prompt\\u0000"])
+def test_a_field_name_postgresql_cannot_store_never_leaves_a_dataset_validating(owner, key):
+    """A JSONL field name holding a lone surrogate or NUL: the dataset ends valid or invalid with
+    a report the user can read, never stuck in "validating"."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jobs.datasets.services import dataset_create
+
+    rows = "\n".join('{"' + key + '": "line number %d"}' % i for i in range(12))
+    dataset = dataset_create(
+        owner=owner, upload=SimpleUploadedFile("odd.jsonl", rows.encode()), name="odd"
+    )
+    dataset.refresh_from_db()
+    assert dataset.status in ("valid", "invalid")
+    text = str(dataset.errors) + str(dataset.column_mapping) + str(dataset.notes)
+    assert "\x00" not in text
+    text.encode("utf-8")  # no lone surrogate left: it is stored and shown
