@@ -106,7 +106,7 @@ def test_a_field_name_postgresql_cannot_store_never_leaves_a_dataset_validating(
 
     from jobs.datasets.services import dataset_create
 
-    rows = "\n".join('{"' + key + '": "line number %d"}' % i for i in range(12))
+    rows = "\n".join('{"' + key + f'": "line number {i}"}}' for i in range(12))
     dataset = dataset_create(
         owner=owner, upload=SimpleUploadedFile("odd.jsonl", rows.encode()), name="odd"
     )
