@@ -165,3 +165,26 @@ def test_a_client_mistake_in_generation_is_a_400_naming_it_not_a_retryable_503(b
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
     assert response["x-should-retry"] == "false"
+
+
+def _openai_shaped(response, status):
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    return error
+
+
+def test_every_error_under_openai_v1_is_openai_shaped(bearer, settings, rf):
+    from tunerproject.views import server_error
+
+    assert _openai_shaped(bearer.get("/openai/v1/nope"), 404)["code"] == "unknown_url"
+    _openai_shaped(bearer.post("/openai/v1/fine_tuning/nope", {}), 404)
+    _openai_shaped(bearer.delete("/openai/v1/completions"), 405)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    big = '{"model": "builtin-tiny", "prompt": "' + "a" * 5000 + '"}'
+    response = bearer.post("/openai/v1/completions", big, content_type="application/json")
+    assert _openai_shaped(response, 413)["code"] == "body_too_large"
+    crashed = server_error(rf.get("/openai/v1/models"))
+    assert crashed.status_code == 500
+    assert b'"type": "server_error"' in crashed.content

@@ -48,7 +48,25 @@ def _is_api(request):
     return request.path_info.startswith("/api/")
 
 
+def _is_openai(request):
+    return request.path_info.startswith("/openai/")
+
+
+def _openai_error(message, status, kind="invalid_request_error", code=None):
+    """OpenAI's error shape (jobs/openai_api/errors.py builds it for the endpoints; these are
+    the answers Django gives before or outside them). A retry cannot fix a 4xx."""
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    response = JsonResponse(body, status=status)
+    if status < 500:
+        response["x-should-retry"] = "false"
+    return response
+
+
 def bad_request(request, exception):
+    if _is_openai(request):
+        if isinstance(exception, RequestDataTooBig):
+            return _openai_error("The request body is too large.", 413, code="body_too_large")
+        return _openai_error("Malformed request.", 400)
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse({"detail": "The request body is too large."}, status=413)
@@ -57,12 +75,16 @@ def bad_request(request, exception):
 
 
 def permission_denied(request, exception):
+    if _is_openai(request):
+        return _openai_error("You may not do this.", 403, "permission_error")
     if _is_api(request):
         return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
     return defaults.permission_denied(request, exception)
 
 
 def server_error(request):
+    if _is_openai(request):
+        return _openai_error("Server error; it has been logged.", 500, "server_error")
     if _is_api(request):
         return JsonResponse({"detail": "Server error; it has been logged."}, status=500)
     return defaults.server_error(request)

@@ -7,7 +7,8 @@ The official client retries 408, 409, 429 and 5xx unless the response says
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 TYPES = {
     400: "invalid_request_error",
@@ -16,7 +17,9 @@ TYPES = {
     404: "invalid_request_error",
     409: "conflict_error",
     422: "invalid_request_error",
+    413: "invalid_request_error",
     429: "rate_limit_error",
+    500: "server_error",
     503: "server_error",
 }
 
@@ -50,6 +53,13 @@ class OpenAIError(Exception):
         else:
             response["x-should-retry"] = "false"
         return response
+
+
+@csrf_exempt  # a client's POST carries a Bearer token, not a CSRF cookie: it gets the 404 too
+def unknown_path(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """Any /openai/v1/ address no endpoint answers."""
+    message = f"Unknown request URL: {request.method} {request.path}."
+    return OpenAIError(message, status=404, code="unknown_url").response()
 
 
 def not_found(what: str, ident: str, param: str | None = None) -> OpenAIError:

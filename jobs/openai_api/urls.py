@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from jobs.openai_api import files, fine_tuning, inference
+from jobs.openai_api.errors import unknown_path
 
 urlpatterns = [
     path("files", files.files),
@@ -17,4 +18,6 @@ urlpatterns = [
     path("models/<path:model_id>", inference.model_detail),
     path("completions", inference.completions),
     path("chat/completions", inference.chat_completions),
+    # Anything else under /openai/v1/: an OpenAI-shaped 404, not Django's HTML page.
+    re_path(r"^(?P<unmatched>.*)$", unknown_path),
 ]
