@@ -1,12 +1,18 @@
 """Lock-out after repeated failed sign-ins, shared by the portal, the admin and the token API.
 
-Failures are rows (FailedLogin) so every web process sees the same count. A username or an IP
-address with LOGIN_FAILURE_LIMIT failures inside LOGIN_LOCKOUT_MINUTES is refused until the
-oldest of them leaves the window.
+Failures are rows (FailedLogin) so every web process sees the same count. Three limits inside
+LOGIN_LOCKOUT_MINUTES, each refusing until the oldest failure it counts leaves the window:
+- an account from one address: LOGIN_FAILURE_LIMIT failures lock that account *from that
+  address* only, so someone guessing a password cannot lock its owner out everywhere;
+- one address, any accounts: LOGIN_ADDRESS_FAILURE_LIMIT failures lock the address (one
+  client spraying many usernames);
+- one account, any addresses: LOGIN_ACCOUNT_FAILURE_LIMIT failures lock the account for
+  everyone. Ten times the first by default: a guesser must control many addresses to reach
+  it, and at that rate guesses through many addresses are still bounded per window.
 
 Counting is atomic without a lock: each attempt first writes its row (committed at once), then
 counts. The k-th row to commit sees at least k rows, so of any number of concurrent attempts at
-most LOGIN_FAILURE_LIMIT go on to check the password; a success deletes the rows again.
+most the limit go on to check the password; a success deletes the account's rows again.
 """
 
 from datetime import timedelta
@@ -26,14 +32,22 @@ def _window_start():
     return timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
 
 
-def seconds_locked(username, ip, *, limit=None):
-    """0 when sign-in may be tried; otherwise how many seconds until it may."""
-    limit = limit or settings.LOGIN_FAILURE_LIMIT
+def seconds_locked(username, ip, *, own_attempt=False):
+    """0 when sign-in may be tried; otherwise how many seconds until it may. With own_attempt,
+    the caller's own failure row is among those counted (begin_attempt)."""
+    extra = 1 if own_attempt else 0
+    user = Q(username__iexact=username or "")
+    scopes = [(user, settings.LOGIN_ACCOUNT_FAILURE_LIMIT)]
+    if ip:
+        address = Q(ip_address=ip)
+        scopes += [
+            (user & address, settings.LOGIN_FAILURE_LIMIT),
+            (address, settings.LOGIN_ADDRESS_FAILURE_LIMIT),
+        ]
     recent = FailedLogin.objects.filter(created_at__gte=_window_start())
     waits = []
-    for match in (Q(username__iexact=username or ""), Q(ip_address=ip) if ip else None):
-        if match is None:
-            continue
+    for match, limit in scopes:
+        limit += extra
         times = list(
             recent.filter(match)
             .order_by("-created_at")
@@ -56,8 +70,8 @@ def begin_attempt(request, username):
     signal does not record it twice."""
     ip = client_ip(request)
     attempt = record_failure(username, ip)
-    # Our own row is among those counted, so one more than the limit means "locked".
-    wait = seconds_locked(username, ip, limit=settings.LOGIN_FAILURE_LIMIT + 1)
+    # Our own row is among those counted, so one more than a limit means "locked".
+    wait = seconds_locked(username, ip, own_attempt=True)
     if wait > 0:
         attempt.delete()  # a refused attempt checked nothing, so it does not extend the lock
         return wait
@@ -72,7 +86,7 @@ def clear_failures(username):
 def lockout_message(seconds):
     minutes = max(1, round(seconds / 60))
     return (
-        f"Too many failed sign-ins. This account or address is locked for about {minutes} "
+        f"Too many failed sign-ins. Signing in here is locked for about {minutes} "
         f"minute{'s' if minutes != 1 else ''}; try again later."
     )
 
@@ -86,6 +100,7 @@ class LockoutMixin:
             return super().clean()  # the form reports the missing field; nothing was checked
         wait = begin_attempt(self.request, username)
         if wait > 0:
+            self.locked_for = wait  # the sign-in page answers 429 with Retry-After
             raise forms.ValidationError(lockout_message(wait), code="locked_out")
         return super().clean()
 

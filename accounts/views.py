@@ -24,6 +24,15 @@ class SignInView(LoginView):
     form_class = LockoutAuthenticationForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        """A locked sign-in is a 429 with Retry-After, as the token endpoint answers it."""
+        response = super().form_invalid(form)
+        wait = getattr(form, "locked_for", 0)
+        if wait:
+            response.status_code = 429
+            response["Retry-After"] = str(max(1, round(wait)))
+        return response
+
 
 def signup(request):
     if request.user.is_authenticated:

@@ -6,6 +6,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def small_limit(settings):
     settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    settings.LOGIN_ACCOUNT_FAILURE_LIMIT = 9
     settings.LOGIN_LOCKOUT_MINUTES = 15
 
 
@@ -48,7 +50,7 @@ def test_fewer_failures_than_the_limit_still_allow_sign_in_and_are_forgotten(
 
 
 def test_one_address_guessing_many_usernames_is_locked_out(client, owner, password):
-    for name in ["x1", "x2", "x3"]:
+    for name in ["x1", "x2", "x3", "x4", "x5", "x6"]:
         fail_portal_sign_ins(client, 1, username=name)
     response = client.post("/accounts/login/", {"username": "ada", "password": password})
     assert "Too many failed sign-ins" in response.content.decode()
@@ -82,7 +84,7 @@ def test_behind_the_proxy_a_forged_forwarded_for_does_not_escape_the_address_loc
 ):
     # The proxy appends the address it saw; what the client wrote comes before it.
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    for i in range(3):
+    for i in range(6):  # LOGIN_ADDRESS_FAILURE_LIMIT
         client.post(
             "/accounts/login/",
             {"username": f"guess{i}", "password": "wrong"},
@@ -107,3 +109,33 @@ def test_behind_the_proxy_a_forwarded_for_that_is_not_an_address_is_ignored(clie
         HTTP_X_FORWARDED_PROTO="https",
     )
     assert response.status_code == 200
+
+
+def test_the_portal_answers_a_locked_sign_in_with_429_and_retry_after(client, owner, password):
+    fail_portal_sign_ins(client, 3)
+    response = client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 15 * 60
+    assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(owner, password):
+    from django.test import Client
+
+    attacker, owner_client = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.2")
+    fail_portal_sign_ins(attacker, 5)
+    locked = attacker.post("/accounts/login/", {"username": "ada", "password": password})
+    assert locked.status_code == 429
+    owner_client.post("/accounts/login/", {"username": "ada", "password": password})
+    assert owner_client.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_many_addresses_failing_one_account_lock_it_for_everyone(owner, password):
+    from django.test import Client
+
+    for n in range(9):  # LOGIN_ACCOUNT_FAILURE_LIMIT, from nine addresses, two tries at most each
+        fail_portal_sign_ins(Client(REMOTE_ADDR=f"203.0.113.{n + 1}"), 1)
+    fresh = Client(REMOTE_ADDR="198.51.100.2")
+    response = fresh.post("/accounts/login/", {"username": "ada", "password": password})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in fresh.session
