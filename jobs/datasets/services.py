@@ -61,7 +61,7 @@ def dataset_create(
     fmt = _format_of(filename)
     _check_mapping(column_mapping, fmt)
     encoding = _check_encoding(encoding)
-    _check_size(owner, upload.size)
+    _check_size(owner, upload.size)  # early, before the file is stored
     team = team_for(user=owner, team_id=team_id)
     dataset = Dataset(
         owner=owner,
@@ -74,8 +74,13 @@ def dataset_create(
         requested_encoding=encoding,
         skip_invalid_rows=bool(skip_invalid_rows),
     )
-    # upload_to generates datasets/<owner>/<uuid>; the user's filename never reaches a path.
-    dataset.file.save(filename, upload, save=True)
+    with transaction.atomic():
+        # Checked again under the owner's lock with the row saved in the same step, so that
+        # concurrent uploads cannot each see the room only one of them has.
+        quotas.lock_owner(owner)
+        _check_size(owner, upload.size)
+        # upload_to generates datasets/<owner>/<uuid>; the user's filename never reaches a path.
+        dataset.file.save(filename, upload, save=True)
     return dataset_validate(dataset=dataset)
 
 

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.throttles import portal_throttle
 from jobs.datasets import reader, services
 from jobs.datasets.formats import FORMATS
 from jobs.datasets.forms import DatasetUploadForm
@@ -44,6 +45,15 @@ def dataset_list(request):
     form = DatasetUploadForm()
     show_teams(form, request.user)
     if request.method == "POST":
+        throttled = portal_throttle(request, "upload")  # counted as the API's uploads are
+        if throttled is not None:
+            if _wants_json(request):
+                wait = throttled["Retry-After"]
+                message = f"Too many uploads: try again in {wait} s."
+                answer = JsonResponse({"errors": {"__all__": [{"message": message}]}}, status=429)
+                answer["Retry-After"] = wait
+                return answer
+            return throttled
         form = DatasetUploadForm(request.POST, request.FILES)
         show_teams(form, request.user)
         dataset = _create_from_form(request, form)

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.throttles import portal_throttle
 from jobs.evaluations import compare
 from jobs.evaluations.forms import EvaluationForm
 from jobs.evaluations.metrics import METRICS
@@ -156,6 +157,10 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
         "dataset": parse_int(request.GET.get("dataset")),
     }
     form = EvaluationForm(request.POST or None, user=_user(request), initial=initial)
+    if request.method == "POST":
+        throttled = portal_throttle(request, "launch")  # as the API's evaluations are
+        if throttled is not None:
+            return throttled
     if request.method == "POST" and form.is_valid():
         try:
             evaluation = evaluation_create(owner=_user(request), **form.create_arguments())

@@ -19,6 +19,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import HashedTokenAuthentication
 from accounts.models import ApiToken
+from accounts.throttles import wait_seconds
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from tunerproject.ids import ID_MAX, parse_int
 from tunerproject.parsers import UNSTORABLE, unstorable
@@ -100,6 +101,19 @@ def endpoint(
         return handle
 
     return wrap
+
+
+def throttle(request: HttpRequest, action: str) -> None:
+    """Count the request against `action`'s rates (accounts.throttles: the same counts as the
+    REST API and the portal); a 429 with Retry-After once over them."""
+    wait = wait_seconds(request, action)
+    if wait is not None:
+        raise OpenAIError(
+            f"Rate limit reached for {action}: try again in {wait} s.",
+            status=429,
+            code="rate_limit_exceeded",
+            retry_after=wait,
+        )
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from django.http import FileResponse, JsonResponse
 
 from jobs.datasets.services import dataset_check_request_size, dataset_create, dataset_delete
 from jobs.models import Dataset
-from jobs.openai_api.auth import AuthenticatedRequest, endpoint, page_params, parse_id
+from jobs.openai_api.auth import AuthenticatedRequest, endpoint, page_params, parse_id, throttle
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.shaping import file_object, listing
 from jobs.sharing import access
@@ -32,6 +32,7 @@ def files(request: AuthenticatedRequest) -> JsonResponse:
 def _upload(request: AuthenticatedRequest) -> JsonResponse:
     """Multipart `file` and `purpose=fine-tune`; the answer carries the validation outcome
     (status "error" with the first problems in status_details)."""
+    throttle(request, "upload")
     try:
         dataset_check_request_size(content_length=request.META.get("CONTENT_LENGTH"))
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from jobs.openai_api.auth import (
     json_body,
     page_params,
     parse_id,
+    throttle,
 )
 from jobs.openai_api.errors import OpenAIError, from_validation, not_found
 from jobs.openai_api.requests import fine_tune_request
@@ -65,6 +66,7 @@ def _create(request: AuthenticatedRequest) -> JsonResponse:
     2. Find the files among the user's datasets; an invalid one is a 422 with its report.
     3. A learning_rate_multiplier scales the auto-configured learning rate (resolved first).
     4. Launch through job_launch; the suffix and metadata are stored on the job."""
+    throttle(request, "launch")
     values = fine_tune_request(json_body(request))
     dataset = _file(request, values["training_file"], "training_file")
     validation = None

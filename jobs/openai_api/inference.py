@@ -14,7 +14,7 @@ from jobs.catalog.services import availability
 from jobs.datasets.reader import generation_prompt
 from jobs.datasets.segments import ROLE_HEADERS
 from jobs.models import BaseModel, Job
-from jobs.openai_api.auth import AuthenticatedRequest, endpoint, json_body
+from jobs.openai_api.auth import AuthenticatedRequest, endpoint, json_body, throttle
 from jobs.openai_api.errors import OpenAIError
 from jobs.openai_api.requests import chat_messages, completion_prompt, model_key, sampling_request
 from jobs.openai_api.shaping import listing, model_name, model_object
@@ -79,6 +79,7 @@ def model_detail(request: AuthenticatedRequest, model_id: str) -> JsonResponse:
 
 @endpoint("POST")
 def completions(request: AuthenticatedRequest) -> JsonResponse | StreamingHttpResponse:
+    throttle(request, "generate")
     body = json_body(request)
     options = sampling_request(body)
     prompt = completion_prompt(body)
@@ -90,6 +91,7 @@ def completions(request: AuthenticatedRequest) -> JsonResponse | StreamingHttpRe
 def chat_completions(
     request: AuthenticatedRequest,
 ) -> JsonResponse | StreamingHttpResponse:
+    throttle(request, "generate")
     body = json_body(request)
     options = sampling_request(body)
     messages = chat_messages(body)

@@ -73,6 +73,10 @@ def job_launch(
         estimate["auto_evaluation"] = auto
     chosen = routing.route(requested_pool=pool, offers=estimate["pools"])
     with transaction.atomic():
+        # The quota checked again under the owner's lock: the check and the new row are one
+        # step, however many launches arrive at once (the first check refused early).
+        quotas.lock_owner(owner)
+        quotas.check_job_quota(owner)
         job = Job.objects.create_queued(
             pool=chosen,
             owner=owner,

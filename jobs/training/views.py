@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import APIException
 
 from accounts.teams.models import Team
+from accounts.throttles import portal_throttle
 from jobs.fleet.queue_position import queue_standing
 from jobs.models import Dataset, Evaluation, Job
 from jobs.monitoring import comparison, live
@@ -93,6 +94,10 @@ def job_new(request):
     initial = launch_initial_from(request)
     clone_notes = initial.pop("clone_notes", [])
     form = JobLaunchForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST":
+        throttled = portal_throttle(request, "launch")  # counted as the API's launches are
+        if throttled is not None:
+            return throttled
     if request.method == "POST" and form.is_valid():
         try:
             job = job_launch(owner=request.user, **form.launch_arguments())
@@ -298,6 +303,10 @@ def job_playground(request, pk):
     if not is_chat:
         del form.fields["system"]
     result, error = None, None
+    if request.method == "POST":
+        throttled = portal_throttle(request, "generate")  # as the API's generations are
+        if throttled is not None:
+            return throttled
     if request.method == "POST" and form.is_valid():
         try:
             result = generation.generate(job=job, user=request.user, **form.cleaned_data)
