@@ -8,6 +8,7 @@ a refusal is a ValidationError whose message names the variable an operator woul
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet, Sum
 
@@ -25,8 +26,8 @@ def lock_owner(owner: "User") -> None:
     check of their quota and the row it lets in are one step. Concurrent launches or uploads
     of one user are taken one at a time; 15 launches at once against 10 allowed let 10 in.
     (SQLite needs no lock: it runs write transactions one at a time.)"""
-    User = type(owner)
-    list(User.objects.select_for_update().filter(pk=owner.pk).values_list("pk", flat=True))
+    users = get_user_model().objects.select_for_update()  # owner may be a request's lazy user
+    list(users.filter(pk=owner.pk).values_list("pk", flat=True))
 
 
 def storage_usage(owner: "User") -> dict[str, int]:
