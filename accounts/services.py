@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -23,10 +24,13 @@ def account_sign_up(*, form: "UserCreationForm[User]", request: "HttpRequest") -
     """1. An address that already has an account: mail its owner how to sign in or reset the
        password, and create nothing.
     2. A new address: save the account inactive and mail a link that activates it.
-    The visitor sees the same page either way; the difference goes by email."""
+    The visitor sees the same page either way, after the same work: the password is hashed
+    either way (the hash is most of the time a sign-up takes, so a taken address answering
+    without it would tell that the account exists); the difference goes by email."""
     email = form.cleaned_data["email"]
     existing = get_user_model().objects.filter(email__iexact=email).first()
     if existing is not None:
+        make_password(form.cleaned_data.get("password1"))  # the same work as a new account
         _mail(request, email, "accounts/email/signup_existing", {"user": existing})
         return None
     user = form.save(commit=False)

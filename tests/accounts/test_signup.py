@@ -67,3 +67,40 @@ def test_staff_invite_an_account_by_email_and_its_owner_chooses_a_password(
     new = "violet kettle 19 drums"
     client.post(form_url, {"new_password1": new, "new_password2": new})
     assert client.login(username="grace", password=new)
+
+
+class CountingHasher:
+    """Django's PBKDF2 hasher, cheap, counting the passwords it hashes."""
+
+    hashed = 0
+
+    @staticmethod
+    def make():
+        from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+        class Hasher(PBKDF2PasswordHasher):
+            algorithm = "counting_pbkdf2"
+            iterations = 1
+
+            def encode(self, password, salt, iterations=None):
+                CountingHasher.hashed += 1
+                return super().encode(password, salt, iterations)
+
+        return Hasher
+
+
+COUNTING = CountingHasher.make()
+
+
+def test_a_taken_address_does_the_same_work_as_a_new_one(client, owner, settings, mailoutbox):
+    """The password is hashed whether or not the address has an account, so the time the
+    answer takes does not tell (the hash is most of it); only the mail differs."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.COUNTING"]
+    CountingHasher.hashed = 0
+    new = sign_up(client, "grace", "plum-tree-orbit-41", email="grace@example.com")
+    hashed_for_new = CountingHasher.hashed
+    taken = sign_up(client, "someone", "plum-tree-orbit-41", email=owner.email)
+    assert hashed_for_new >= 1 and CountingHasher.hashed == 2 * hashed_for_new
+    assert new.status_code == taken.status_code == 302
+    assert new["Location"] == taken["Location"]
+    assert len(mailoutbox) == 2
