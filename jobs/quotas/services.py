@@ -38,6 +38,7 @@ def storage_usage(owner: "User") -> dict[str, int]:
         "checkpoints": _sum(checkpoints.filter(is_final=False)),
         "models": _sum(checkpoints.filter(is_final=True)),
         "zips": _zip_bytes(owner),
+        "checkpoint_models": _checkpoint_model_bytes(owner),
     }
     usage["total"] = sum(usage.values())
     usage["quota"] = settings.USER_STORAGE_QUOTA_MB * MB
@@ -59,6 +60,19 @@ def _zip_bytes(owner: "User") -> int:
     total = 0
     for job in Job.objects.for_user(owner).filter(status=Job.Status.SUCCEEDED).only("pk"):
         total += files.size(f"jobs/{job.pk}/model.zip")
+    return total
+
+
+def _checkpoint_model_bytes(owner: "User") -> int:
+    """Kept checkpoints saved as models (and their zips) when someone downloads or trains from
+    one: built for whoever asked, a viewer or a share included, they count against the owner of
+    the job. Only jobs that keep checkpoints can have them."""
+    total = 0
+    with_checkpoints = Job.objects.for_user(owner).filter(checkpoints__is_final=False)
+    for job in with_checkpoints.distinct().only("pk"):
+        folder = job.folder / "checkpoint-models"
+        if folder.is_dir():
+            total += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     return total
 
 

@@ -96,3 +96,27 @@ def _file(name, size):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, b"some words here\n\n" * (size // 17))
+
+
+def test_a_checkpoint_saved_as_a_model_for_a_viewer_counts_against_the_owner(
+    owner, client, django_user_model
+):
+    """A kept checkpoint saved as a model (where a team viewer's download builds it: the
+    owner's job folder) counts against the owner's quota, not the viewer's."""
+    from jobs.quotas.services import storage_usage
+    from tests.jobs.factories import give_tiny_model
+    from tests.teams_fixtures import make_team, make_user
+
+    vic = make_user(django_user_model, "vic")
+    team = make_team(owner, name="Lab", viewer=vic)
+    job = make_job(owner, team=team, status=Job.Status.SUCCEEDED)
+    give_tiny_model(job)
+    before = storage_usage(owner)
+    checkpoint = Checkpoint.objects.create(job=job, step=5, path="x", size_bytes=0)
+    folder = job.checkpoint_model_dir(checkpoint.step) / "model"
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"w" * 123_456)
+    after = storage_usage(owner)
+    assert after["checkpoint_models"] == 123_456
+    assert after["total"] - before["total"] == 123_456
+    assert storage_usage(vic)["total"] == 0
