@@ -139,6 +139,9 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 # One address trying many accounts, and one account tried from many addresses (accounts/lockout.py)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 50, minimum=1)
+# Size of a worker's cache of tokenised datasets (WORKER_SCRATCH_DIR/tokens): the least
+# recently used stores go when a job starts and the cache is over it.
+WORKER_TOKEN_CACHE_MB = env_int("WORKER_TOKEN_CACHE_MB", 2048, minimum=1)
 # Days failed sign-ins and the audit log are kept (accounts/tasks.py prunes them hourly)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)

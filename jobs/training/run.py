@@ -57,6 +57,9 @@ def run_job(
     4. Otherwise export the model and its zip, generate samples and mark the job succeeded."""
     cfg = build_config(job)
     _fetch_newest_checkpoint(job)
+    pruned = data.prune_stores(cfg.data_cache_dir, settings.WORKER_TOKEN_CACHE_MB * 1024 * 1024)
+    if pruned:
+        logger.info("token cache: removed %d least recently used stores", len(pruned))
     callbacks = JobCallbacks(job, worker, stopping=stopping)
     with Heartbeat(job, worker, callbacks=callbacks, on_stall=requeued), preemption(callbacks):
         train_examples = _examples(job.dataset)
