@@ -54,3 +54,12 @@ PK_MARKER = 918273645  # a number no real path contains
 @lru_cache(maxsize=64)
 def _path_pattern(name):
     return reverse(name, args=[PK_MARKER]).replace(str(PK_MARKER), "{}")
+
+
+def query_params(serializer_class, request):
+    """The request's query string validated by `serializer_class`: its validated data, or a
+    400 naming each parameter at fault."""
+    query = serializer_class(data=request.query_params)
+    if not query.is_valid():
+        raise ValidationError(query.errors)
+    return query.validated_data

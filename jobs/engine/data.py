@@ -30,7 +30,6 @@ import os
 import random
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,30 +176,6 @@ def load_or_tokenise(
         return open_store(scratch / "store"), False
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def prune_stores(
-    cache_dir: str | os.PathLike[str] | None, max_bytes: int, *, idle_s: float = 600
-) -> list[str]:
-    """Delete the least recently used complete stores of `cache_dir` until the rest fit in
-    `max_bytes` (load_or_tokenise marks a store used each time it opens one). A store used in
-    the last `idle_s` seconds is kept whatever its size: a run on this machine may be reading
-    it. Returns the names deleted."""
-    root = Path(cache_dir) if cache_dir else None
-    if root is None or not root.is_dir():
-        return []
-    stores = [p for p in root.iterdir() if p.is_dir() and (p / "meta.json").exists()]
-    sizes = {p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in stores}
-    total, now, deleted = sum(sizes.values()), time.time(), []
-    for store in sorted(stores, key=lambda p: p.stat().st_mtime):
-        if total <= max_bytes:
-            break
-        if now - store.stat().st_mtime < idle_s:
-            continue
-        shutil.rmtree(store, ignore_errors=True)
-        total -= sizes[store]
-        deleted.append(store.name)
-    return deleted
 
 
 def write_store(

@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,13 +37,10 @@ from jobs.evaluations.services import (
     evaluation_prepare,
 )
 from jobs.models import Dataset, Evaluation
+from jobs.training.responses import Conflict
+from tunerproject.api import query_params
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class CreateQuery(serializers.Serializer):
@@ -77,7 +74,7 @@ class EvaluationViewSet(
     def filter_queryset(self, queryset: QuerySet[Evaluation, _Row]) -> QuerySet[Evaluation, _Row]:
         if self.action != "list":
             return queryset
-        query = _query(EvaluationListQuery, self.request)
+        query = query_params(EvaluationListQuery, self.request)
         if "status" in query:
             queryset = queryset.filter(status=query["status"])
         if "dataset" in query:
@@ -118,7 +115,7 @@ class EvaluationViewSet(
             "generation": values["generation"],
             "team_id": values["team"],
         }
-        if _query(CreateQuery, request).get("dry_run"):
+        if query_params(CreateQuery, request).get("dry_run"):
             return Response(evaluation_prepare(**request_).preview())
         evaluation = evaluation_create(
             **request_, ignore_case_and_space=values["ignore_case_and_space"]
@@ -154,7 +151,7 @@ class EvaluationViewSet(
         score (`-score`: best first, `score`: worst first) and filter (wrong, right, changed
         against the base model)."""
         evaluation = self.get_object()
-        query = _query(ExampleQuery, request)
+        query = query_params(ExampleQuery, request)
         against = None
         if "against" in query:
             against = get_object_or_404(self.get_queryset(), pk=query["against"])
@@ -180,7 +177,7 @@ class EvaluationViewSet(
     def leaderboard(self, request: Request) -> Response:
         """Every model evaluated on a dataset, ranked by a metric (its newest succeeded
         evaluation each), with a paired bootstrap test against the next one down."""
-        query = _query(LeaderboardQuery, request)
+        query = query_params(LeaderboardQuery, request)
         dataset = Dataset.objects.visible_to(request.user).filter(pk=query["dataset"]).first()
         if dataset is None:
             raise ValidationError({"dataset": [f"No dataset with id {query['dataset']}."]})
@@ -193,10 +190,3 @@ class EvaluationViewSet(
                 "results": rows,
             }
         )
-
-
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
-    if not query.is_valid():
-        raise ValidationError(query.errors)
-    return query.validated_data

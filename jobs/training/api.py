@@ -53,6 +53,7 @@ from jobs.training.serializers import (
     cursor_page_serializer,
 )
 from jobs.training.services import job_cancel, job_delete, job_launch
+from tunerproject.api import query_params
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
 
@@ -238,7 +239,7 @@ class JobViewSet(
         `after_id`): an eval point is written after the train point of the same step, so
         polling by step alone would miss it."""
         job = self.get_object()
-        query = _query(AfterStepQuery, request)
+        query = query_params(AfterStepQuery, request)
         rows, more = live.metrics_after(job, **query)
         cursor = {**query, "after_id": rows[-1].id if rows else query["after_id"]}
         if cursor["after_step"] == -1:
@@ -257,7 +258,7 @@ class JobViewSet(
     def events(self, request: Request, pk: int | None = None) -> Response:
         """The job's log after an event id, oldest first; `next` is set when more are waiting."""
         job = self.get_object()
-        after = _query(AfterIdQuery, request)["after"]
+        after = query_params(AfterIdQuery, request)["after"]
         rows, more = live.events_after(job, after_id=after)
         following = {"after": rows[-1].id} if more else None
         return _page(
@@ -289,7 +290,7 @@ class JobViewSet(
         `format=gguf&quant=f16|q8_0` a GGUF file for llama.cpp and Ollama, or with
         `format=modelfile` the Ollama Modelfile that goes beside the q8_0 file."""
         job = self.get_object()
-        return model_file_response(job, **_query(ModelQuery, request))
+        return model_file_response(job, **query_params(ModelQuery, request))
 
     @extend_schema(
         responses={
@@ -331,13 +332,6 @@ class JobViewSet(
         except client.Unavailable as exc:
             raise InferenceUnavailable(str(exc)) from exc
         return Response(result)
-
-
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    query = serializer_class(data=request.query_params)
-    if not query.is_valid():
-        raise ValidationError(query.errors)
-    return query.validated_data
 
 
 def _page(request: Request, results: list[Any], following: dict[str, Any] | None) -> Response:

@@ -25,6 +25,7 @@ from jobs.datasets.segments import chat_template
 from jobs.engine import archive, data, export, gguf_export, loop
 from jobs.engine.config import LanguageModel
 from jobs.engine.constants import DEFAULT_MAX_SEQ_LENGTH, GPT2_CONTEXT_LENGTH
+from jobs.engine.token_cache import prune_stores
 from jobs.models import BaseModel, Checkpoint, Dataset, Job
 from jobs.planning.hyperparameters import HYPERPARAMETERS
 from jobs.storage import files
@@ -57,7 +58,7 @@ def run_job(
     4. Otherwise export the model and its zip, generate samples and mark the job succeeded."""
     cfg = build_config(job)
     _fetch_newest_checkpoint(job)
-    pruned = data.prune_stores(cfg.data_cache_dir, settings.WORKER_TOKEN_CACHE_MB * 1024 * 1024)
+    pruned = prune_stores(cfg.data_cache_dir, settings.WORKER_TOKEN_CACHE_MB * 1024 * 1024)
     if pruned:
         logger.info("token cache: removed %d least recently used stores", len(pruned))
     callbacks = JobCallbacks(job, worker, stopping=stopping)

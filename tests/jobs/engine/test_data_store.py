@@ -4,7 +4,7 @@ stores go first, and a store in use moments ago is never deleted."""
 import os
 import time
 
-from jobs.engine.data import prune_stores
+from jobs.engine.token_cache import prune_stores
 
 
 def make_store(root, name, size, used_s_ago):
