@@ -68,7 +68,7 @@ def check_url(url, *, allow_private):
             if why:
                 raise RefusedTarget(
                     f"{parts.hostname} resolves to {address}, {why}: webhooks are only sent "
-                    "to public (global unicast) addresses."
+                    "to public addresses."
                 )
     return parts.scheme, parts.hostname, port, addresses[0]
 
@@ -95,7 +95,7 @@ def address_refusal(text):
         if address in LOCAL_NAT64:
             return "a local-use NAT64 address"
     if not address.is_global:
-        return "a private, loopback, link-local or reserved address"
+        return "a private, loopback or link-local address"
     return ""
 
 
