@@ -16,7 +16,7 @@ from jobs.engine.constants import GPT2_VOCAB_SIZE, holdout_count, worker_cost
 from jobs.models import BaseModel, Dataset
 from jobs.planning.devices import device_profile
 from jobs.planning.estimates import CPU_PROCESS_BYTES, sustained_flops
-from jobs.planning.routing import live_pools
+from jobs.planning.routing import cheapest_first, live_pools, offer
 
 BYTES_PER_FLOAT = 4
 # Forward passes reach a smaller share of the device's peak than training steps do: decoding
@@ -84,24 +84,12 @@ def _memory(
 def evaluation_offers(**work: Any) -> list[dict[str, Any]]:
     """The estimate on every live pool's kind of worker, cheapest first, in the shape
     jobs.planning.routing.route reads."""
-    offers = []
-    for pool, info in live_pools().items():
-        pooled = estimate_evaluation(device_kind=info["kind"], **work)
-        offers.append(
-            {
-                "pool": pool,
-                "kind": info["kind"],
-                "workers": info["workers"],
-                "device_memory_bytes": info["memory_bytes"],
-                "peak_memory_bytes": pooled["peak_memory_bytes"],
-                "fits": pooled["peak_memory_bytes"] <= info["memory_bytes"],
-                "seconds": pooled["seconds"],
-                "wall_seconds": pooled["seconds"],
-                "cost": pooled["cost"],
-                "currency": pooled["currency"],
-            }
-        )
-    return sorted(offers, key=lambda o: (o["cost"], o["seconds"], o["pool"]))
+    return cheapest_first(
+        [
+            offer(pool, info, estimate_evaluation(device_kind=info["kind"], **work))
+            for pool, info in live_pools().items()
+        ]
+    )
 
 
 # What the automatic evaluation of a job generates (jobs.evaluations.services uses the same).

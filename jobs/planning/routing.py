@@ -56,20 +56,28 @@ def pool_estimates(
             device_kind=info["kind"],
             plan=estimate.get("plan"),
         )
-        offers.append(
-            {
-                "pool": pool,
-                "kind": info["kind"],
-                "workers": info["workers"],
-                "device_memory_bytes": info["memory_bytes"],
-                "peak_memory_bytes": pooled["peak_memory_bytes"],
-                "fits": pooled["peak_memory_bytes"] <= info["memory_bytes"],
-                "seconds": pooled["seconds"],
-                "wall_seconds": pooled["wall_seconds"],
-                "cost": pooled["cost"],
-                "currency": pooled["currency"],
-            }
-        )
+        offers.append(offer(pool, info, pooled))
+    return cheapest_first(offers)
+
+
+def offer(pool: str, info: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
+    """One live pool's offer for a job or an evaluation, in the shape route() reads: `info`
+    from live_pools(), `pooled` the estimate on the pool's kind of worker."""
+    return {
+        "pool": pool,
+        "kind": info["kind"],
+        "workers": info["workers"],
+        "device_memory_bytes": info["memory_bytes"],
+        "peak_memory_bytes": pooled["peak_memory_bytes"],
+        "fits": pooled["peak_memory_bytes"] <= info["memory_bytes"],
+        "seconds": pooled["seconds"],
+        "wall_seconds": pooled.get("wall_seconds", pooled["seconds"]),
+        "cost": pooled["cost"],
+        "currency": pooled["currency"],
+    }
+
+
+def cheapest_first(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(offers, key=lambda o: (o["cost"], o["wall_seconds"], o["pool"]))
 
 
