@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from accounts.lockout import LockoutAdminAuthenticationForm
-from accounts.models import ApiToken, AuditEvent, FailedLogin, Membership, Team
+from accounts.models import ApiToken, AuditEvent, FailedLogin, Membership, Team, TeamInvitation
 from accounts.services import account_invite
 
 # The admin's sign-in counts failures and locks out like the portal's (accounts.lockout).
@@ -95,6 +95,13 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class InvitationInline(admin.TabularInline):
+    model = TeamInvitation
+    extra = 0
+    fields = ["email", "role", "invited_by", "created_at"]
+    readonly_fields = ["invited_by", "created_at"]
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     """Teams and their members; a team always keeps an admin in the portal and the API (the
@@ -102,4 +109,4 @@ class TeamAdmin(admin.ModelAdmin):
 
     list_display = ["name", "created_by", "created_at"]
     search_fields = ["name", "memberships__user__username"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, InvitationInline]

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -72,6 +73,8 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         lockout.clear_failures(username)
+        # A sign-in like the portal's: last_login, the audit log, invitations taking effect.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
         token, raw = ApiToken.issue(
             user=user,
             name=data.validated_data.get("name") or "API client",

@@ -1,6 +1,9 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.models import User
+from django.template.loader import render_to_string
+
+from tunerproject.mail import send_after_response
 
 
 class SignUpForm(UserCreationForm):
@@ -21,3 +24,20 @@ class TokenForm(forms.Form):
         max_length=100, help_text="Which client will use it, e.g. 'training script'"
     )
     read_only = forms.BooleanField(required=False)
+
+
+class AfterResponsePasswordResetForm(PasswordResetForm):
+    """Django's form, with the mail sent after the response (tunerproject.mail): an address with
+    an account then answers as fast as one without."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        send_after_response(subject, render_to_string(email_template_name, context), to_email)

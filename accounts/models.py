@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.client_ip import client_ip
 
 # Re-exported: Django loads accounts.models as the app's models.
-from accounts.teams.models import Membership, Team  # noqa: F401
+from accounts.teams.models import Membership, Team, TeamInvitation  # noqa: F401
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -129,6 +129,7 @@ class AuditEvent(models.Model):
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
         PASSWORD_CHANGED = "password_changed", "Password changed"
+        SIGN_UP_TAKEN = "sign_up_taken", "Sign-up tried with this address"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, AuditEvent
+from tunerproject.mail import send_after_response
 
 if TYPE_CHECKING:
     from django.contrib.auth.forms import UserCreationForm
@@ -26,11 +26,14 @@ def account_sign_up(*, form: "UserCreationForm[User]", request: "HttpRequest") -
     2. A new address: save the account inactive and mail a link that activates it.
     The visitor sees the same page either way, after the same work: the password is hashed
     either way (the hash is most of the time a sign-up takes, so a taken address answering
-    without it would tell that the account exists); the difference goes by email."""
+    without it would tell that the account exists); the difference goes by email, after the
+    response (tunerproject.mail: an SMTP exchange on the request path would show it too)."""
     email = form.cleaned_data["email"]
     existing = get_user_model().objects.filter(email__iexact=email).first()
     if existing is not None:
         make_password(form.cleaned_data.get("password1"))  # the same work as a new account
+        # and a row written, as a new account's: its owner sees the attempt on their profile
+        AuditEvent.record(AuditEvent.Kind.SIGN_UP_TAKEN, user=existing, request=request)
         _mail(request, email, "accounts/email/signup_existing", {"user": existing})
         return None
     user = form.save(commit=False)
@@ -55,7 +58,7 @@ def account_invite(*, user: "User", request: "HttpRequest") -> None:
 def _mail(request: "HttpRequest", to: str, template: str, context: dict[str, Any]) -> None:
     context = {**context, "base": request.build_absolute_uri("/").rstrip("/")}
     subject = render_to_string(f"{template}_subject.txt", context).strip()
-    send_mail(subject, render_to_string(f"{template}.txt", context), None, [to])
+    send_after_response(subject, render_to_string(f"{template}.txt", context), to)
 
 
 def account_password_changed(*, user: "User", request: "HttpRequest") -> int:

@@ -1,9 +1,11 @@
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from accounts import lockout
 from accounts.models import AuditEvent
+from accounts.teams.services import invitations_claim
 
 
 @receiver(user_login_failed)
@@ -20,3 +22,14 @@ def remember_failed_sign_in(sender, credentials, request=None, **kwargs):
 def forget_failed_sign_ins(sender, request, user, **kwargs):
     lockout.clear_failures(user.get_username())
     AuditEvent.record(AuditEvent.Kind.SIGN_IN, user=user, request=request)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.claim_team_invitations")
+def claim_team_invitations(sender, request, user, **kwargs):
+    """Team invitations to the user's address take effect at sign-in (activation included)."""
+    joined = invitations_claim(user=user)
+    if joined and request is not None and hasattr(request, "_messages"):
+        for invitation in joined:
+            messages.info(
+                request, f"You joined the team “{invitation.team.name}” as {invitation.role}."
+            )

@@ -2,7 +2,9 @@
 
 Failed sign-ins and the audit log are kept AUDIT_RETENTION_DAYS (a lock-out reads only the last
 LOGIN_LOCKOUT_MINUTES, the profile shows the newest events); throttle counts go once their
-window has ended. Without it the three tables grow with every request an attacker sends.
+window has ended; invitations by email once INVITATION_DAYS have passed (every kind: the team's
+here, and any other app's that extends EmailInvitation, as jobs' share invitations). Without
+it these tables grow with every request an attacker sends.
 """
 
 from datetime import timedelta
@@ -12,6 +14,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from accounts.models import AuditEvent, FailedLogin, ThrottleCount
+from accounts.teams.models import EmailInvitation
 
 PRUNE_SCHEDULE_NAME = "llmtuner: prune old sign-in records"
 PRUNE_FUNC = "accounts.tasks.prune_records_task"
@@ -25,6 +28,12 @@ def prune_records_task() -> dict[str, int]:
         "failed_logins": FailedLogin.objects.filter(created_at__lt=cutoff).delete()[0],
         "audit_events": AuditEvent.objects.filter(created_at__lt=cutoff).delete()[0],
         "throttle_counts": ThrottleCount.objects.filter(expires_at__lt=now).delete()[0],
+        "invitations": sum(
+            model.objects.filter(
+                created_at__lt=now - timedelta(days=settings.INVITATION_DAYS)
+            ).delete()[0]
+            for model in EmailInvitation.__subclasses__()
+        ),
     }
 
 

@@ -10,7 +10,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
-from accounts.forms import SignUpForm, TokenForm
+from accounts.forms import AfterResponsePasswordResetForm, SignUpForm, TokenForm
 from accounts.lockout import LockoutAuthenticationForm
 from accounts.models import ApiToken, AuditEvent
 from accounts.pages import render_sections
@@ -75,7 +75,10 @@ def _user_from_uid(uidb64):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Sends at most THROTTLE_PASSWORD_RESET_* mails per address asked for and per client."""
+    """Sends at most THROTTLE_PASSWORD_RESET_* mails per address asked for and per client,
+    after the response."""
+
+    form_class = AfterResponsePasswordResetForm
 
     def post(self, request, *args, **kwargs):
         throttled = portal_throttle(request, "password_reset", who=request.POST.get("email"))

@@ -16,6 +16,7 @@ class JobsConfig(AppConfig):
         from jobs.notifications import views as notifications_views
         from jobs.notifications.tasks import ensure_schedule as ensure_notification_schedule
         from jobs.quotas import views as quotas_views
+        from jobs.sharing import signals as sharing_signals  # noqa: F401  (share invitations)
         from jobs.sharing import views as sharing_views
         from jobs.training import signals  # noqa: F401  (connects the file removal on delete)
         from jobs.training.tasks import ensure_schedules

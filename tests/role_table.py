@@ -108,6 +108,9 @@ TABLE = {
         ("post", "team_admin", {"role": "viewer"}, "")
     ],
     "accounts/teams/<int:pk>/members/<int:user_id>/remove/": [("post", "team_admin", None, "")],
+    "accounts/teams/<int:pk>/invitations/<int:invitation_id>/revoke/": [
+        ("post", "team_admin", None, "")
+    ],
     "accounts/tokens/": [("post", "mine", {"name": "new"}, "")],
     "accounts/tokens/<int:pk>/rename/": [("post", "own_token", {"name": "renamed"}, "")],
     "accounts/tokens/<int:pk>/revoke/": [("post", "own_token", None, "")],
@@ -135,6 +138,8 @@ TABLE = {
         ("patch", "team_admin", {"role": "viewer"}, ""),
         ("delete", "team_admin", None, ""),
     ],
+    "api/v1/teams/<int:pk>/invitations/": [("get", "team_see", None, "")],
+    "api/v1/teams/<int:pk>/invitations/<int:invitation_id>/": [("delete", "team_admin", None, "")],
     "api/v1/datasets/": [("get", "mine", None, ""), ("post", "team_create", _upload, "")],
     "api/v1/datasets/<int:pk>/": [
         ("get", "dataset_see", None, ""),
@@ -177,6 +182,8 @@ TABLE = {
         ("post", "job_manage", {"username": "zed"}, ""),
     ],
     "api/v1/jobs/<int:pk>/shares/<int:user_id>/": [("delete", "job_manage", None, "")],
+    "api/v1/jobs/<int:pk>/invitations/": [("get", "job_manage", None, "")],
+    "api/v1/jobs/<int:pk>/invitations/<int:invitation_id>/": [("delete", "job_manage", None, "")],
     "api/v1/jobs/": [
         ("get", "mine", None, "?search=secret"),
         (
@@ -218,6 +225,7 @@ TABLE = {
     "openai/v1/fine_tuning/jobs/<str:job_id>/checkpoints": [("get", "job_see", None, "")],
     "openai/v1/models": [("get", "mine", None, "")],
     "openai/v1/models/<path:model_id>": [("get", "job_see", None, "")],
+    "openai/v1/openapi.json": [("get", "public", None, "")],
     "openai/v1/completions": [
         ("post", "job_see", {"model": "{MODEL}", "prompt": "Hi", "max_tokens": 2}, "")
     ],
@@ -250,6 +258,7 @@ TABLE = {
     "jobs/<int:pk>/move/": [("post", "job_manage", {"team": ""}, "")],
     "jobs/<int:pk>/shares/": [("post", "job_manage", {"username": "zed"}, "")],
     "jobs/<int:pk>/shares/<int:user_id>/revoke/": [("post", "job_manage", None, "")],
+    "jobs/<int:pk>/invitations/<int:invitation_id>/revoke/": [("post", "job_manage", None, "")],
     "datasets/": [("get", "mine", None, "")],
     "datasets/sample/": [("post", "mine", None, "")],
     "datasets/<int:pk>/": [("get", "dataset_see", None, "")],

@@ -24,9 +24,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, TeamInvitation
 from jobs.models import Evaluation, Job, Webhook, WebhookDelivery
-from jobs.models.share import JobShare
+from jobs.models.share import JobShare, ShareInvitation
 from jobs.openai_api.shaping import model_name
 from tests.jobs.factories import add_history, give_tiny_model, make_dataset, make_job
 from tests.role_table import OK, ROLES, RULES, SECRET, SKIPPED, TABLE
@@ -79,6 +79,8 @@ def world(owner, other_user, django_user_model, settings):
     for shared in (job, model_job):
         JobShare.objects.create(job=shared, user=users["shared"])
     token, _ = ApiToken.issue(user=owner, name="ada's laptop")
+    team_invitation = TeamInvitation.objects.create(team=team, email="ivy@example.com")
+    share_invitation = ShareInvitation.objects.create(job=job, email="ivy@example.com")
     hook = Webhook.objects.create(
         owner=users["admin"], team=team, url="http://127.0.0.1:9/lab", events=["job.failed"]
     )
@@ -110,6 +112,8 @@ def world(owner, other_user, django_user_model, settings):
         "W": hook.pk,
         "WD": delivery.pk,
         "E": evaluation.pk,
+        "TI": team_invitation.pk,
+        "SI": share_invitation.pk,
     }
     return users, ids
 
@@ -136,6 +140,7 @@ def _url(route, ids, query):
         ("<int:pk>", "{J}"),
         ("<int:user_id>", "{zed}"),
         ("<int:step>", "999"),
+        ("<int:invitation_id>", "{SI}"),
         ("<str:file_id>", "file-{D}"),
         ("<str:job_id>", "ftjob-{J}"),
         ("<path:model_id>", "{MODEL}"),
@@ -144,7 +149,7 @@ def _url(route, ids, query):
     ]:
         path = path.replace(name, value)
     if route.startswith(("accounts/teams/", "api/v1/teams/")):
-        path = path.replace("{J}", "{T}")
+        path = path.replace("{J}", "{T}").replace("{SI}", "{TI}")
     if route.startswith(("datasets/", "api/v1/datasets/")):
         path = path.replace("{J}", "{D}")
     if route.startswith("accounts/tokens/"):

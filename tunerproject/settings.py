@@ -144,6 +144,8 @@ LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 50, minimum
 WORKER_TOKEN_CACHE_MB = env_int("WORKER_TOKEN_CACHE_MB", 2048, minimum=1)
 # Days failed sign-ins and the audit log are kept (accounts/tasks.py prunes them hourly)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=1)
+# Days an invitation by email (to a team, or to a job's share) waits for its address to sign in
+INVITATION_DAYS = env_int("INVITATION_DAYS", 14, minimum=1)
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
 
 # Throttles: requests allowed per user (or the username/email a signed-out form names) and per IP
@@ -163,6 +165,9 @@ THROTTLE_RATES = {
         ("launch", "ip"): "120/hour",
         ("generate", "user"): "30/min",
         ("generate", "ip"): "60/min",
+        # Adding people to a team or a job's shares (an email address is mailed an invitation)
+        ("invite", "user"): "30/hour",
+        ("invite", "ip"): "60/hour",
     }.items()
 }
 

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.teams import access, services
-from accounts.teams.models import Membership, Role, Team
+from accounts.teams.models import Membership, Role, Team, TeamInvitation
+from accounts.throttles import ThrottledActionsMixin
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -26,6 +27,28 @@ class MemberSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["user_id", "username", "email", "role", "added_at"]
         read_only_fields = fields
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField(help_text="Always `invited` (pending)")
+    invited_by = serializers.CharField(source="invited_by.username", read_only=True, default=None)
+    expires_at = serializers.DateTimeField(read_only=True)
+    detail = serializers.SerializerMethodField(help_text="What happens next, in words")
+
+    class Meta:
+        model = TeamInvitation
+        fields = ["id", "status", "email", "role", "invited_by", "created_at", "expires_at"]
+        fields += ["detail"]
+        read_only_fields = fields
+
+    def get_status(self, invitation: TeamInvitation) -> str:
+        return "invited"
+
+    def get_detail(self, invitation: TeamInvitation) -> str:
+        return (
+            f"Invitation mailed to {invitation.email}: whoever has an account with this address "
+            f"joins as {invitation.role} at their next sign-in, or once they sign up with it."
+        )
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -51,9 +74,15 @@ class TeamWriteSerializer(serializers.Serializer):
 
 class MemberAddSerializer(serializers.Serializer):
     username = serializers.CharField(
-        required=False, max_length=254, help_text="The user's username (or email)"
+        required=False,
+        max_length=254,
+        help_text="Their username: added at once (an address here is invited, as `email`)",
     )
-    email = serializers.CharField(required=False, max_length=254, help_text="Or their email")
+    email = serializers.EmailField(
+        required=False,
+        max_length=254,
+        help_text="Or an email address: invited (202), whether or not it has an account",
+    )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +142,9 @@ class TeamDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MemberListView(APIView):
+class MemberListView(ThrottledActionsMixin, APIView):
     pagination_class = None
+    throttled_actions = {"post": "invite"}
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
@@ -122,19 +152,51 @@ class MemberListView(APIView):
         rows = team.memberships.select_related("user")
         return Response(MemberSerializer(rows, many=True).data)
 
-    @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        request=MemberAddSerializer,
+        responses={201: MemberSerializer, 202: InvitationSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
-        """Add a user by username or email with a role: viewer, member or admin (admins)."""
+        """Add a user by username with a role: viewer, member or admin (admins). An email
+        address is invited instead: 202 and the invitation, the same answer whether or not an
+        account has it; it takes effect when that account signs in or signs up."""
         team = _team(request, pk, change=True)
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        membership = services.team_member_add(
+        added = services.team_member_add(
             team=team,
-            identifier=values.get("username") or values.get("email"),
+            identifier=values.get("email") or values.get("username"),
             role=values["role"],
+            by=cast(User, request.user),
+            field="email" if values.get("email") else "username",
         )
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        if isinstance(added, TeamInvitation):
+            return Response(InvitationSerializer(added).data, status=status.HTTP_202_ACCEPTED)
+        return Response(MemberSerializer(added).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationListView(APIView):
+    pagination_class = None
+
+    @extend_schema(responses=InvitationSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        """The team's pending invitations by email (its members see them)."""
+        team = _team(request, pk)
+        return Response(InvitationSerializer(team.invitations.pending(), many=True).data)
+
+
+class InvitationDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int, invitation_id: int) -> Response:
+        """Withdraw an invitation (admins)."""
+        team = _team(request, pk, change=True)
+        if not services.team_invitation_revoke(team=team, invitation_id=invitation_id):
+            return Response(
+                {"detail": f"No pending invitation with id {invitation_id} in this team."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MemberDetailView(APIView):

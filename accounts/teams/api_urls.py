@@ -11,4 +11,10 @@ urlpatterns = [
         api.MemberDetailView.as_view(),
         name="api-team-member",
     ),
+    path("<int:pk>/invitations/", api.InvitationListView.as_view(), name="api-team-invitations"),
+    path(
+        "<int:pk>/invitations/<int:invitation_id>/",
+        api.InvitationDetailView.as_view(),
+        name="api-team-invitation",
+    ),
 ]

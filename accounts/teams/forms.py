@@ -8,7 +8,12 @@ class TeamForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=254, label="Username or email")
+    username = forms.CharField(
+        max_length=254,
+        label="Username or email",
+        help_text="A username is added at once; an email address is mailed an invitation, which "
+        "takes effect when that address signs in or signs up.",
+    )
     role = forms.ChoiceField(
         choices=Role.choices,
         initial=Role.MEMBER,

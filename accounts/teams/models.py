@@ -2,7 +2,8 @@
 models). What a role may do is decided in one place, accounts.teams.access; here a role is only a
 rank."""
 
-from typing import TYPE_CHECKING, Self
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -91,3 +92,53 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+
+class InvitationQuerySet(models.QuerySet[Any]):
+    def pending(self) -> Self:
+        """Not yet past INVITATION_DAYS."""
+        since = timezone.now() - timedelta(days=settings.INVITATION_DAYS)
+        return self.filter(created_at__gte=since)
+
+    def for_email(self, email: str) -> Self:
+        return self.filter(email=normalise_email(email))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class EmailInvitation(models.Model):
+    """An invitation sent to an address, not to an account: whoever adds someone by email gets
+    the same answer whether or not an account has that address (so the answer discloses none).
+    It takes effect when the address's account signs in, or signs up and activates, within
+    INVITATION_DAYS (accounts.invitations). A team membership or a job share (jobs.models)."""
+
+    email = models.EmailField(max_length=254)  # lower case
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + timedelta(days=settings.INVITATION_DAYS)
+
+
+class TeamInvitation(EmailInvitation):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta(EmailInvitation.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["team", "email"], name="one_invitation_per_team_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.team} ({self.role})"

@@ -5,27 +5,32 @@ keep the team coherent (a team always keeps an admin, a user is in a team once).
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
 
-from accounts.teams.models import Membership, Role, Team
+from accounts.teams.models import Membership, Role, Team, TeamInvitation, normalise_email
+from tunerproject.ids import is_id
+from tunerproject.mail import send_after_response
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
 def user_find(*, identifier: str | None, field: str = "username") -> "User":
-    """The active user whose username or email is `identifier`; a ValidationError under
-    `field` otherwise (the same words whether or not such an account exists but is inactive)."""
+    """The active user whose username is `identifier`; a ValidationError under `field`
+    otherwise (the same words whether or not such an account exists but is inactive). An email
+    address is never looked up: it is invited (`team_invite`, jobs.sharing's `job_invite`)."""
     text = (identifier or "").strip()
-    users = get_user_model().objects.filter(is_active=True)
-    user = users.filter(username=text).first() if text else None
-    if user is None and "@" in text:
-        matches = list(users.filter(email__iexact=text)[:2])
-        user = matches[0] if len(matches) == 1 else None
+    user = get_user_model().objects.filter(is_active=True, username=text).first() if text else None
     if user is None:
-        raise ValidationError({field: [f"No user with username or email {text!r}."]})
+        raise ValidationError(
+            {field: [f"No user with username {text!r}. To invite someone, give their email."]}
+        )
     return user
 
 
@@ -49,14 +54,87 @@ def team_delete(*, team: Team) -> None:
     team.delete()
 
 
+def is_email(identifier: str | None) -> bool:
+    """An identifier with an @ names an address (invited), anything else a username (added)."""
+    return "@" in (identifier or "")
+
+
+def team_member_add(
+    *, team: Team, identifier: str | None, role: str, by: "User", field: str = "username"
+) -> Membership | TeamInvitation:
+    """A username: add that user with `role` at once. An email: invite the address."""
+    if is_email(identifier):
+        return team_invite(team=team, email=identifier or "", role=role, by=by, field=field)
+    return _member_add(team=team, identifier=identifier, role=role)
+
+
 @transaction.atomic
-def team_member_add(*, team: Team, identifier: str | None, role: str) -> Membership:
-    """Add the user named by username or email with `role`; refuse one already in the team."""
+def _member_add(*, team: Team, identifier: str | None, role: str) -> Membership:
+    """Add the user named by username with `role`; refuse one already in the team."""
     user = user_find(identifier=identifier)
     _check_role(role)
     if Membership.objects.filter(team=team, user=user).exists():
         raise ValidationError({"username": [f"{user.username} is already in “{team.name}”."]})
     return Membership.objects.create(team=team, user=user, role=role)
+
+
+@transaction.atomic
+def team_invite(
+    *, team: Team, email: str, role: str, by: "User", field: str = "email"
+) -> TeamInvitation:
+    """1. Save (or renew, with the new role) the invitation of `email` to `team`.
+    2. Mail the address, after the response.
+    The same work and the same answer whether an account has this address, has none, or is in
+    the team already: the invitation takes effect at its next sign-in (`invitations_claim`)."""
+    _check_role(role)
+    address = valid_email(email, field=field)
+    invitation, _ = TeamInvitation.objects.update_or_create(
+        team=team,
+        email=address,
+        defaults={"role": role, "invited_by": by, "created_at": timezone.now()},
+    )
+    context = {"invitation": invitation, "team": team, "by": by, "site": settings.SITE_URL}
+    send_after_response(
+        render_to_string("accounts/email/team_invitation_subject.txt", context).strip(),
+        render_to_string("accounts/email/team_invitation.txt", context),
+        address,
+    )
+    return invitation
+
+
+def team_invitation_revoke(*, team: Team, invitation_id: int | str) -> bool:
+    """Withdraw a pending invitation; False when the team has none with this id."""
+    if not is_id(invitation_id):
+        return False
+    return bool(team.invitations.filter(pk=invitation_id).delete()[0])
+
+
+@transaction.atomic
+def invitations_claim(*, user: "User") -> list[TeamInvitation]:
+    """Make the pending team invitations of the user's address memberships (a team they are in
+    already keeps their role); the ones that took effect. Expired ones are dropped."""
+    if not user.email:
+        return []
+    invitations = TeamInvitation.objects.for_email(user.email)
+    joined = []
+    for invitation in invitations.pending().select_related("team"):
+        _, created = Membership.objects.get_or_create(
+            team=invitation.team, user=user, defaults={"role": invitation.role}
+        )
+        if created:
+            joined.append(invitation)
+    invitations.delete()
+    return joined
+
+
+def valid_email(email: str, *, field: str = "email") -> str:
+    """The address in lower case, or a ValidationError under `field`."""
+    address = normalise_email(email)
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValidationError({field: [f"{email!r} is not an email address."]}) from None
+    return address
 
 
 @transaction.atomic

@@ -14,4 +14,9 @@ urlpatterns = [
         views.team_member_remove,
         name="team-member-remove",
     ),
+    path(
+        "<int:pk>/invitations/<int:invitation_id>/revoke/",
+        views.team_invitation_revoke,
+        name="team-invitation-revoke",
+    ),
 ]

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.pages import render_sections
 from accounts.teams import access, services
 from accounts.teams.forms import MemberAddForm, MemberRoleForm, TeamForm
-from accounts.teams.models import Team
+from accounts.teams.models import Team, TeamInvitation
+from accounts.throttles import portal_throttle
 
 
 def _team(request, pk, *, change=False):
@@ -52,6 +53,7 @@ def team_detail(request, pk):
         "role": team.role_of(request.user),
         "is_admin": access.may_change_team(request.user, team),
         "members": team.memberships.select_related("user"),
+        "invitations": team.invitations.pending().select_related("invited_by"),
         "add_form": MemberAddForm(),
         "role_choices": MemberRoleForm().fields["role"].choices,
         "sections": render_sections("team", request, team=team),  # its jobs and datasets (jobs)
@@ -87,20 +89,41 @@ def team_delete(request, pk):
 @require_POST
 def team_member_add(request, pk):
     team = _team(request, pk, change=True)
+    throttled = portal_throttle(request, "invite")
+    if throttled:
+        return throttled
     form = MemberAddForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not added: give a username or email and a role.")
         return redirect("team-detail", pk=team.pk)
     try:
-        membership = services.team_member_add(
-            team=team, identifier=form.cleaned_data["username"], role=form.cleaned_data["role"]
+        added = services.team_member_add(
+            team=team,
+            identifier=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
+            by=request.user,
         )
     except ValidationError as exc:
         _say(request, exc)
     else:
-        messages.success(
-            request, f"Added {membership.user.username} as {membership.get_role_display()}."
-        )
+        if isinstance(added, TeamInvitation):
+            messages.success(
+                request,
+                f"Invitation mailed to {added.email}: whoever has this address joins as "
+                f"{added.get_role_display().lower()} at their next sign-in, or once they sign up.",
+            )
+        else:
+            messages.success(request, f"Added {added.user.username} as {added.get_role_display()}.")
+    return redirect("team-detail", pk=team.pk)
+
+
+@login_required
+@require_POST
+def team_invitation_revoke(request, pk, invitation_id):
+    team = _team(request, pk, change=True)
+    if not services.team_invitation_revoke(team=team, invitation_id=invitation_id):
+        raise Http404("No such invitation")
+    messages.success(request, "Invitation withdrawn.")
     return redirect("team-detail", pk=team.pk)
 
 

@@ -19,7 +19,7 @@ from jobs.models.job import Job, JobQuerySet
 from jobs.models.job_lifecycle import job_state_changed
 from jobs.models.notifications import EmailPreference, Notification, Webhook, WebhookDelivery
 from jobs.models.records import Checkpoint, JobEvent, MetricPoint
-from jobs.models.share import JobShare
+from jobs.models.share import JobShare, ShareInvitation
 from jobs.models.worker import Worker, WorkerQuerySet
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "JobShare",
     "MetricPoint",
     "Notification",
+    "ShareInvitation",
     "Webhook",
     "WebhookDelivery",
     "Worker",

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.teams.models import EmailInvitation
+
 
 class JobShare(models.Model):
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="shares")
@@ -21,3 +23,17 @@ class JobShare(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} shared with {self.user}"
+
+
+class ShareInvitation(EmailInvitation):
+    """A read-only share of `job` for whichever account has `email` when it signs in."""
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="share_invitations")
+
+    class Meta(EmailInvitation.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["job", "email"], name="one_invitation_per_job_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} shared with {self.email} (invited)"

@@ -9,4 +9,14 @@ urlpatterns = [
         api.JobShareDetailView.as_view(),
         name="api-job-share",
     ),
+    path(
+        "jobs/<int:pk>/invitations/",
+        api.JobInvitationListView.as_view(),
+        name="api-job-invitations",
+    ),
+    path(
+        "jobs/<int:pk>/invitations/<int:invitation_id>/",
+        api.JobInvitationDetailView.as_view(),
+        name="api-job-invitation",
+    ),
 ]

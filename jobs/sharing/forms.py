@@ -37,5 +37,5 @@ class SpaceForm(forms.Form):
 
 class ShareForm(forms.Form):
     username = forms.CharField(
-        max_length=254, label="Share read-only with", help_text="Their username or email"
+        max_length=254, label="Share read-only with", help_text="A username, or an email (invited)"
     )

@@ -10,5 +10,10 @@ urlpatterns = [
         views.job_share_revoke,
         name="job-share-revoke",
     ),
+    path(
+        "jobs/<int:pk>/invitations/<int:invitation_id>/revoke/",
+        views.job_invitation_revoke,
+        name="job-invitation-revoke",
+    ),
     path("datasets/<int:pk>/move/", views.dataset_move, name="dataset-move"),
 ]

@@ -5,10 +5,13 @@ cannot see the thing gets 404 first."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from accounts.throttles import portal_throttle
 from jobs.models import Dataset, Job
+from jobs.models.share import ShareInvitation
 from jobs.sharing import access, services
 from jobs.sharing.forms import ShareForm, SpaceForm
 
@@ -53,16 +56,38 @@ def dataset_move(request, pk):
 @require_POST
 def job_share_add(request, pk):
     job = _owned(request, Job.objects.all(), pk)
+    throttled = portal_throttle(request, "invite")
+    if throttled:
+        return throttled
     form = ShareForm(request.POST)
-    if form.is_valid():
-        try:
-            share = services.job_share(job=job, identifier=form.cleaned_data["username"])
-        except ValidationError as exc:
-            messages.error(request, "Not shared: " + " ".join(exc.messages))
+    if not form.is_valid():
+        messages.error(request, "Not shared: give a username or email.")
+        return redirect("job-detail", pk=job.pk)
+    try:
+        share = services.job_share(
+            job=job, identifier=form.cleaned_data["username"], by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not shared: " + " ".join(exc.messages))
+    else:
+        if isinstance(share, ShareInvitation):
+            messages.success(
+                request,
+                f"Invitation mailed to {share.email}: whoever has this address sees the job, "
+                "read-only, from their next sign-in, or once they sign up.",
+            )
         else:
             messages.success(request, f"Shared read-only with {share.user.username}.")
-    else:
-        messages.error(request, "Not shared: give a username or email.")
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_invitation_revoke(request, pk, invitation_id):
+    job = _owned(request, Job.objects.all(), pk)
+    if not services.job_invitation_revoke(job=job, invitation_id=invitation_id):
+        raise Http404("No such invitation")
+    messages.success(request, "Invitation withdrawn.")
     return redirect("job-detail", pk=job.pk)
 
 

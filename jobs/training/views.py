@@ -132,6 +132,7 @@ def job_detail(request, pk):
         else None,
         "share_form": ShareForm() if owner_view else None,
         "shares": job.shares.select_related("user") if owner_view else [],
+        "share_invitations": job.share_invitations.pending() if owner_view else [],
         "notes_form": JobNotesForm(instance=job),
         "comparison": comparison.estimate_against_actual(job),
         "hyperparameters": comparison.hyperparameter_rows(job),
