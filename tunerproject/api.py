@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tunerproject.parsers import body_too_large
@@ -58,8 +59,24 @@ def _path_pattern(name):
 
 def query_params(serializer_class, request):
     """The request's query string validated by `serializer_class`: its validated data, or a
-    400 naming each parameter at fault."""
+    400 naming each parameter at fault. A parameter given empty (`?status=`) is a mistake, not
+    the parameter left out, unless the field allows blank text."""
     query = serializer_class(data=request.query_params)
-    if not query.is_valid():
-        raise ValidationError(query.errors)
+    blank = {
+        name: ["Give a value, or leave the parameter out."]
+        for name, field in query.fields.items()
+        if request.query_params.get(name, None) == "" and not getattr(field, "allow_blank", False)
+    }
+    if blank or not query.is_valid():
+        raise ValidationError({**(query.errors if not blank else {}), **blank})
     return query.validated_data
+
+
+class Pagination(PageNumberPagination):
+    """DRF's page numbers, with `?page=` (empty) refused like any other page that is not a
+    number, rather than read as the first page."""
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param, None) == "":
+            raise NotFound("Invalid page: a page is a number from 1.")
+        return super().get_page_number(request, paginator)

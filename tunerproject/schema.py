@@ -27,6 +27,24 @@ ERRORS = {
 
 
 class TunerAutoSchema(AutoSchema):
+    """drf-spectacular's schema, stating what the server enforces:
+    - request bodies are JSON: the API also parses forms, but a form cannot say null or nest an
+      object, so documenting it would promise requests the server must refuse (the dataset
+      upload, a file, declares multipart itself);
+    - a text field the server refuses blank has minLength 1 (ENFORCE_NON_BLANK_FIELDS) and, as
+      the server trims whitespace first, a pattern asking for one non-space character."""
+
+    def map_parsers(self):
+        return ["application/json"]
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        refuses_blank = isinstance(field, serializers.CharField) and not field.allow_blank
+        if refuses_blank and field.trim_whitespace and direction == "request":
+            if schema.get("type") == "string" and "pattern" not in schema:
+                schema["pattern"] = r"\S"
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, description in ERRORS.items():

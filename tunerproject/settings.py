@@ -316,7 +316,7 @@ REST_FRAMEWORK = {
         "tunerproject.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "tunerproject.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "tunerproject.schema.TunerAutoSchema",
     "EXCEPTION_HANDLER": "tunerproject.api.exception_handler",
@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge fetched from validator.swagger.io: the CSP allows images from this site only.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # A text field the server refuses blank says so (minLength 1; see tunerproject.schema).
+    "ENFORCE_NON_BLANK_FIELDS": True,
     # Jobs and datasets both have a `status`: each its own named enum in the schema.
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "jobs.models.Job.Status",

@@ -4,11 +4,15 @@ A team is seen by its members (anyone else's is a 404) and changed by its admins
 viewer gets 403); both through the permission layer (accounts.teams.access). Members are addressed
 by user id; they are added by username or email."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,6 +76,10 @@ class TeamWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
 
 
+class TeamPatchSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, help_text="A new name")
+
+
 class MemberAddSerializer(serializers.Serializer):
     username = serializers.CharField(
         required=False,
@@ -92,7 +100,14 @@ class MemberAddSerializer(serializers.Serializer):
 
 
 class MemberRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = serializers.ChoiceField(choices=Role.choices, required=False, help_text="A new role")
+
+
+class LastAdmin(APIException):
+    """A team always keeps an admin: a conflict with the team's state, not a bad request."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "last_admin"
 
 
 def _team(request: Request, pk: int, *, change: bool = False) -> Team:
@@ -126,13 +141,14 @@ class TeamDetailView(APIView):
         team = _team(request, pk)
         return Response(TeamSerializer(team, context={"request": request}).data)
 
-    @extend_schema(request=TeamWriteSerializer, responses=TeamSerializer)
+    @extend_schema(request=TeamPatchSerializer, responses=TeamSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        """Rename the team (admins)."""
+        """Rename the team (admins); without `name`, nothing changes."""
         team = _team(request, pk, change=True)
-        data = TeamWriteSerializer(data=request.data)
+        data = TeamPatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.team_rename(team=team, name=data.validated_data["name"])
+        if "name" in data.validated_data:
+            services.team_rename(team=team, name=data.validated_data["name"])
         return Response(TeamSerializer(team, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
@@ -214,13 +230,18 @@ class MemberDetailView(APIView):
 
     @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
     def patch(self, request: Request, pk: int, user_id: int) -> Response:
-        """Change a member's role (admins)."""
+        """Change a member's role (admins); without `role`, nothing changes. Demoting the
+        team's last admin is a 409."""
         membership = self._membership(request, pk, user_id)
         if membership is None:
             return _no_member(user_id)
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.team_member_set_role(membership=membership, role=data.validated_data["role"])
+        if "role" in data.validated_data:
+            with _last_admin_conflict():
+                services.team_member_set_role(
+                    membership=membership, role=data.validated_data["role"]
+                )
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(responses={204: None})
@@ -229,8 +250,19 @@ class MemberDetailView(APIView):
         membership = self._membership(request, pk, user_id, leaving_allowed=True)
         if membership is None:
             return _no_member(user_id)
-        services.team_member_remove(membership=membership)
+        with _last_admin_conflict():
+            services.team_member_remove(membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@contextmanager
+def _last_admin_conflict() -> Iterator[None]:
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if not services.is_last_admin_error(exc):
+            raise
+        raise LastAdmin({"role": exc.message_dict["role"]}) from exc
 
 
 def _no_member(user_id: int) -> Response:

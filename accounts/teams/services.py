@@ -154,6 +154,14 @@ def team_member_remove(*, membership: Membership) -> None:
     membership.delete()
 
 
+LAST_ADMIN = "the team's last admin"
+
+
+def is_last_admin_error(exc: ValidationError) -> bool:
+    """Whether `exc` is the refusal to leave a team without an admin."""
+    return any(LAST_ADMIN in message for message in exc.messages)
+
+
 def _keep_an_admin(membership: Membership, verb: str) -> None:
     # Lock the team's admin rows so two admins demoting each other cannot leave none.
     admins = list(
@@ -163,7 +171,7 @@ def _keep_an_admin(membership: Membership, verb: str) -> None:
     )
     if admins == [membership.pk]:
         raise ValidationError(
-            {"role": [f"Cannot {verb} the team's last admin: make someone else admin first."]}
+            {"role": [f"Cannot {verb} {LAST_ADMIN}: make someone else admin first."]}
         )
 
 

@@ -16,7 +16,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,7 +37,8 @@ from jobs.evaluations.services import (
 )
 from jobs.models import Dataset, Evaluation
 from jobs.training.responses import Conflict
-from tunerproject.api import query_params
+from tunerproject.api import Pagination, query_params
+from tunerproject.ids import ID_MAX
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
 
@@ -51,9 +51,12 @@ class CreateQuery(serializers.Serializer):
 
 class EvaluationListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Evaluation.Status.choices, required=False)
-    dataset = serializers.IntegerField(required=False)
+    dataset = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     job = serializers.IntegerField(
-        required=False, help_text="Evaluations of this job's model or made for it"
+        required=False,
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="Evaluations of this job's model or made for it",
     )
 
 
@@ -161,7 +164,7 @@ class EvaluationViewSet(
             )
         except ValueError as exc:
             raise ValidationError({"ordering": [str(exc)]}) from exc
-        paginator = PageNumberPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(ExampleSerializer(page, many=True).data)
 

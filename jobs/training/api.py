@@ -142,9 +142,7 @@ class JobViewSet(
         return JobSerializer
 
     def _list_query(self) -> dict[str, Any]:
-        query = JobListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return query.validated_data
+        return cast(dict[str, Any], query_params(JobListQuery, self.request))
 
     @extend_schema(
         parameters=[JobListQuery],
