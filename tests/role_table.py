@@ -303,5 +303,5 @@ TABLE |= {
 # Patterns with no object of a user's behind them, each with why it is not in the table.
 SKIPPED = {
     "api/v1/^(?P<unmatched>.*)$": "the API's JSON 404 for any unknown path",
-    "openai/v1/^(?P<unmatched>.*)$": "the OpenAI surface's 404 for any unknown path",
+    "openai/v1/^(?P<unmatched>(?s:.*))$": "the OpenAI surface's 404 for any unknown path",
 }

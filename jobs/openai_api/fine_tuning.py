@@ -30,6 +30,7 @@ from jobs.openai_api.shaping import (
 from jobs.planning.autoconfig import job_estimate
 from jobs.sharing import access
 from jobs.training.services import job_cancel, job_launch, job_pause, job_resume
+from tunerproject.parsers import UNSTORABLE, unstorable
 
 METADATA_FILTER = re.compile(r"^metadata\[([A-Za-z0-9_.-]{1,64})\]$")
 
@@ -43,8 +44,10 @@ def jobs(request: AuthenticatedRequest) -> JsonResponse:
         Job.objects.visible_to(request.user).select_related("base_model", "owner").order_by("-pk")
     )
     for index, (name, value) in enumerate(request.GET.items()):
-        match = METADATA_FILTER.match(name)
+        match = METADATA_FILTER.fullmatch(name)
         if match:
+            if unstorable(value):  # PostgreSQL refuses to compare with NUL: no job holds it
+                raise OpenAIError(f"{UNSTORABLE} (at {name}).", param=name)
             # The key is a plain key, never a lookup: k__regex must not reach the ORM as one.
             alias = f"metadata_value_{index}"
             rows = rows.alias(**{alias: KeyTextTransform(match.group(1), "metadata")})

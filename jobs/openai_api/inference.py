@@ -19,6 +19,7 @@ from jobs.openai_api.errors import OpenAIError
 from jobs.openai_api.requests import chat_messages, completion_prompt, model_key, sampling_request
 from jobs.openai_api.shaping import listing, model_name, model_object
 from jobs.playground import client, generation
+from tunerproject.ids import ID_MAX
 
 # A chat model learned turns as "Role: content" lines: a new header means its turn is over.
 CHAT_STOPS = ["\nUser:", "\nSystem:"]
@@ -33,8 +34,10 @@ def resolve_model(user: User, name: str) -> tuple[dict[str, Any], str | None]:
     """(spec for the pool, kind of data it was trained on or None for a base model)."""
     key = model_key(name)
     if key.startswith("job-"):
-        pk = key.removeprefix("job-")
-        job = Job.objects.visible_to(user).filter(pk=int(pk)).first() if pk.isdigit() else None
+        digits = key.removeprefix("job-")
+        # ASCII digits only: "²".isdigit() is true but int() refuses it.
+        pk = int(digits) if digits.isascii() and digits.isdigit() else 0
+        job = Job.objects.visible_to(user).filter(pk=pk).first() if 0 < pk <= ID_MAX else None
         if job is None:
             raise _model_not_found(name)
         if not job.has_model():
@@ -84,7 +87,7 @@ def completions(request: AuthenticatedRequest) -> JsonResponse | StreamingHttpRe
     options = sampling_request(body)
     prompt = completion_prompt(body)
     spec, _ = resolve_model(request.user, options["model"])
-    return _answer(request, body, options, spec, prompt, chat=False)
+    return _answer(request, options, spec, prompt, chat=False)
 
 
 @endpoint("POST")
@@ -99,7 +102,7 @@ def chat_completions(
     prompt = chat_prompt(kind, messages)
     if kind in ("chat", None):
         options["stop"] = options["stop"] + CHAT_STOPS
-    return _answer(request, body, options, spec, prompt, chat=True)
+    return _answer(request, options, spec, prompt, chat=True)
 
 
 def chat_prompt(kind: str | None, messages: list[dict[str, str]]) -> str:
@@ -117,7 +120,6 @@ def chat_prompt(kind: str | None, messages: list[dict[str, str]]) -> str:
 
 def _answer(
     request: AuthenticatedRequest,
-    body: dict[str, Any],
     options: dict[str, Any],
     spec: dict[str, Any],
     prompt: str,
@@ -144,8 +146,8 @@ def _answer(
         raise OpenAIError(
             str(exc), status=503, code="inference_unavailable", retry_after=1
         ) from exc
-    usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    response = StreamingHttpResponse(_sse(shape, events, usage), content_type="text/event-stream")
+    stream = _sse(shape, events, options["include_usage"])
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy must pass each event on at once
     return response

@@ -25,7 +25,7 @@ def _check(condition: object, message: str, param: str) -> None:
 
 def model_key(name: str) -> str:
     """The catalog key for a model name: `ft:…:ftjob-<id>` is the user's job `job-<id>`."""
-    match = FT_NAME.match(name)
+    match = FT_NAME.fullmatch(name)
     return f"job-{match.group(1)}" if match else name
 
 
@@ -63,7 +63,7 @@ def _suffix(value: Any) -> str:
     if value in (None, ""):
         return ""
     _check(
-        isinstance(value, str) and SUFFIX.match(value),
+        isinstance(value, str) and SUFFIX.fullmatch(value),
         "suffix is 1 to 64 letters, digits, '.', '_' or '-'.",
         "suffix",
     )
@@ -77,7 +77,7 @@ def _metadata(value: Any) -> dict[str, str]:
     _check(len(value) <= 16, "metadata holds at most 16 keys.", "metadata")
     for key, item in value.items():
         _check(
-            METADATA_KEY.match(key),
+            METADATA_KEY.fullmatch(key),
             f"metadata key {key!r}: 1 to 64 letters, digits, '.', '_' or '-'.",
             "metadata",
         )
@@ -182,7 +182,17 @@ def sampling_request(body: dict[str, Any]) -> dict[str, Any]:
         "stop": stop or [],
         "seed": seed,
         "stream": bool(body.get("stream", False)),
+        "include_usage": _include_usage(body.get("stream_options")),
     }
+
+
+def _include_usage(options: Any) -> bool:
+    _check(
+        options is None or isinstance(options, dict),
+        'stream_options must be an object such as {"include_usage": true}.',
+        "stream_options",
+    )
+    return bool((options or {}).get("include_usage"))
 
 
 def completion_prompt(body: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("models/<path:model_id>", inference.model_detail),
     path("completions", inference.completions),
     path("chat/completions", inference.chat_completions),
-    # Anything else under /openai/v1/: an OpenAI-shaped 404, not Django's HTML page.
-    re_path(r"^(?P<unmatched>.*)$", unknown_path),
+    # Anything else under /openai/v1/: an OpenAI-shaped 404, not Django's HTML page. (?s): a
+    # path holding a newline (%0A) is anything else too.
+    re_path(r"^(?P<unmatched>(?s:.*))$", unknown_path),
 ]

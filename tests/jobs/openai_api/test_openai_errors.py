@@ -175,3 +175,27 @@ def test_a_read_only_token_reads_but_cannot_upload_or_launch(owner, openai_for, 
     _raises(openai.PermissionDeniedError, lambda: _upload(reader), match="read-only")
     launch = lambda: reader.fine_tuning.jobs.create(model="builtin-tiny", training_file=upload.id)  # noqa: E731
     _raises(openai.PermissionDeniedError, launch, match="read-only")
+
+
+def test_odd_values_are_refused_by_name_never_a_server_error(owner, openai_for):
+    """Values that once reached the database or int() unchecked and answered 500."""
+    client = openai_for(owner)
+    _raises(
+        openai.BadRequestError,
+        lambda: list(client.fine_tuning.jobs.list(metadata={"project": "a\x00b"})),
+        param="metadata[project]",
+    )
+    _raises(
+        openai.NotFoundError,
+        lambda: client.completions.create(model="job-\u00b2", prompt="Hi"),
+        param="model",
+    )
+    _raises(
+        openai.BadRequestError,
+        lambda: client.completions.create(
+            model="builtin-tiny", prompt="Hi", stream=True, extra_body={"stream_options": "yes"}
+        ),
+        param="stream_options",
+    )
+    missing = _raises(openai.NotFoundError, lambda: client.models.retrieve("a\nb"))
+    assert missing.code == "unknown_url"  # the catch-all's JSON, not Django's HTML page
