@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from jobs.openai_api import files, fine_tuning, inference
+from jobs.openai_api import files, fine_tuning, inference, openapi
 from jobs.openai_api.errors import unknown_path
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("models/<path:model_id>", inference.model_detail),
     path("completions", inference.completions),
     path("chat/completions", inference.chat_completions),
+    path("openapi.json", openapi.openapi_json),
     # Anything else under /openai/v1/: an OpenAI-shaped 404, not Django's HTML page. (?s): a
     # path holding a newline (%0A) is anything else too.
     re_path(r"^(?P<unmatched>(?s:.*))$", unknown_path),
