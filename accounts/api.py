@@ -10,9 +10,10 @@ from rest_framework.views import APIView
 from accounts import lockout
 from accounts.models import ApiToken
 from accounts.throttles import ThrottledActionsMixin
+from tunerproject import serializers as strict
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(strict.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(required=False, max_length=100, help_text="Which client this is")
@@ -21,7 +22,7 @@ class TokenRequestSerializer(serializers.Serializer):
     )
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(strict.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
@@ -68,9 +69,11 @@ class TokenCreateView(ThrottledActionsMixin, APIView):
             )
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
+            # 401: the credentials sent do not authenticate (the request itself is well formed)
             return Response(
                 {"detail": "Unable to sign in with that username and password."},
-                status=status.HTTP_400_BAD_REQUEST,
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": 'Token realm="api"'},
             )
         lockout.clear_failures(username)
         # A sign-in like the portal's: last_login, the audit log, invitations taking effect.

@@ -3,6 +3,7 @@ that says what each role gets (see that module's docstring)."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.conftest import PASSWORD
 from tests.jobs.factories import LINES
 
 ROLES = ["owner", "admin", "member", "viewer", "shared", "outsider", "anonymous"]
@@ -51,17 +52,17 @@ RULES = {
         "owner": 403,
         "member": 403,
         "viewer": 403,
-        "shared": 400,
-        "outsider": 400,
+        "shared": 404,
+        "outsider": 404,
     },
     "own_token": {**dict.fromkeys(ROLES[:-1], 404), "owner": OK},
     # launching or uploading into the team: a viewer is refused, anyone outside names an
-    # unknown dataset or team (a 400 that says no more than for an id that does not exist)
-    "team_create": {**ALL, "viewer": 403, "shared": 400, "outsider": 400},
+    # unknown dataset or team (a 404 naming the field, as for an id that does not exist)
+    "team_create": {**ALL, "viewer": 403, "shared": 404, "outsider": 404},
     # a personal fine-tune on the team's file: a viewer may not train on it
     "file_train": {**ALL, "viewer": 400, "shared": 404, "outsider": 404},
     # an estimate on the team's dataset from the team's model
-    "estimate": {**ALL, "viewer": 400, "shared": 400, "outsider": 400},
+    "estimate": {**ALL, "viewer": 400, "shared": 404, "outsider": 404},
     # a checkpoint step the job does not keep: whoever sees the job is told which steps it
     # keeps (a 404 naming them), an outsider gets the plain 404 of a job that does not exist
     # operators' view of the fleet: staff only, and nobody in the world is staff
@@ -71,8 +72,8 @@ RULES = {
     # does not reach the team's evaluations
     "evaluation_see": {**ALL, "shared": 404, "outsider": 404},
     "evaluation_change": {**ALL, "viewer": 403, "shared": 404, "outsider": 404},
-    # a query naming the team's dataset: anyone outside names an unknown dataset (a 400)
-    "dataset_query": {**ALL, "shared": 400, "outsider": 400},
+    # a query naming the team's dataset: anyone outside names an unknown dataset (a 404)
+    "dataset_query": {**ALL, "shared": 404, "outsider": 404},
 }
 
 
@@ -120,7 +121,7 @@ TABLE = {
     "accounts/password/reset/done/": [("get", "public", None, "")],
     "accounts/reset/<uidb64>/<token>/": [("get", "public", None, "")],
     "accounts/reset/done/": [("get", "public", None, "")],
-    "api/v1/auth/token/": [("post", "public", {"username": "ada", "password": "wrong"}, "")],
+    "api/v1/auth/token/": [("post", "public", {"username": "ada", "password": PASSWORD}, "")],
     "api/v1/auth/logout/": [("post", "mine", None, "")],
     "api/v1/me/": [("get", "mine", None, "")],
     "api/v1/workers/": [("get", "staff_only", None, "")],
@@ -302,6 +303,6 @@ TABLE |= {
 }
 # Patterns with no object of a user's behind them, each with why it is not in the table.
 SKIPPED = {
-    "api/v1/^(?P<unmatched>.*)$": "the API's JSON 404 for any unknown path",
+    "api/v1/^(?P<unmatched>(?s:.*))$": "the API's JSON 404 for any unknown path",
     "openai/v1/^(?P<unmatched>(?s:.*))$": "the OpenAI surface's 404 for any unknown path",
 }

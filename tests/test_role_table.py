@@ -13,7 +13,7 @@ member or a viewer it answers 404, not 403: they cannot list the team's endpoint
 the endpoints (whose URLs and delivery logs name the team's receivers) must not be confirmed to
 them either, exactly as for an outsider. Registering one for the team is different: the team is
 one they know, so a member or viewer gets a 403 saying only admins may, while a user outside the
-team names an unknown team (a 400, as for datasets and jobs).
+team names an unknown team (a 404 naming the field, as for datasets and jobs).
 
 Each request runs in a transaction that is rolled back, so every role meets the same world.
 """
@@ -164,14 +164,22 @@ def _url(route, ids, query):
 
 
 def _body(body, ids):
+    """The body with its placeholders filled: "{D}" alone is the id itself (a number, as JSON
+    clients send ids), inside text it is spelled out ("job-{M}"). A file upload's form keeps
+    every value as text."""
     if callable(body):
         body = body()
     if body is None:
         return None
-    return {
-        key: value.format(**ids) if isinstance(value, str) and "{" in value else value
-        for key, value in body.items()
-    }
+    form = any(hasattr(value, "read") for value in body.values())
+    filled = {}
+    for key, value in body.items():
+        if isinstance(value, str) and "{" in value:
+            text = value.format(**ids)
+            whole_id = value.startswith("{") and value.endswith("}") and text.isdigit()
+            value = int(text) if whole_id and not form else text
+        filled[key] = value
+    return filled
 
 
 def _ask(client, method, url, body, kind):

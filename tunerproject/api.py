@@ -7,17 +7,22 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.fields import get_error_detail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tunerproject.parsers import body_too_large
 
+# Error codes of a field that names something which does not exist among the caller's: a request
+# whose every fault is one of these is a 404 (with the same body, naming the fields), as a URL
+# naming an unknown object is. DRF's related fields use "does_not_exist"; our services "not_found".
+NOT_FOUND_CODES = {"does_not_exist", "not_found"}
+
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        )
+        detail = get_error_detail(exc)  # keeps each message's code
+        exc = ValidationError(detail if isinstance(detail, dict) else {"detail": detail})
     if isinstance(exc, RequestDataTooBig):
         exc = body_too_large()
     elif isinstance(exc, SuspiciousOperation):  # Django would answer with an HTML 400 page
@@ -25,7 +30,20 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"detail": response.data}
+    if isinstance(exc, ValidationError):
+        codes = _codes(exc.get_codes())
+        if codes and codes <= NOT_FOUND_CODES:
+            response.status_code = 404
     return response
+
+
+def _codes(codes):
+    """Every error code in DRF's nested dicts and lists of codes."""
+    if isinstance(codes, dict):
+        return set().union(*(_codes(value) for value in codes.values()))
+    if isinstance(codes, list):
+        return set().union(*(_codes(value) for value in codes))
+    return {codes}
 
 
 def absolute_url(context, name, pk):

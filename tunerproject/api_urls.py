@@ -10,5 +10,5 @@ urlpatterns = [
     # Split: the page's start-up script is served as a file, so the CSP needs no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: whatever the patterns above do not match is a JSON 404, not an HTML page.
-    re_path(r"^(?P<unmatched>.*)$", api_not_found),
+    re_path(r"^(?P<unmatched>(?s:.*))$", api_not_found),
 ]

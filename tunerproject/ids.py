@@ -4,6 +4,8 @@ Both apps use these, so they sit here, below accounts and jobs: a malformed or o
 value is "not found" (None, False), never a database error.
 """
 
+from django.core.exceptions import ValidationError
+
 DB_INT_MAX = 2**63 - 1  # the widest integer SQLite and PostgreSQL compare a column with
 ID_MAX = 2**31 - 1  # the largest id an integer primary key holds
 
@@ -25,3 +27,10 @@ def is_id(value: object) -> bool:
         return 0 < int(value) <= ID_MAX  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
+
+
+def unknown(field: str, message: str) -> ValidationError:
+    """The error for a field that names something which does not exist among the caller's
+    things: a form shows it like any other; the API answers 404 (code "not_found", see
+    tunerproject.api.NOT_FOUND_CODES)."""
+    return ValidationError({field: ValidationError(message, code="not_found")})

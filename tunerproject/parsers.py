@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.http import QueryDict
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils import json  # refuses NaN and Infinity, as DRF's parser does
 
 
@@ -97,10 +97,8 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - nested too deeply.") from None
         except ValueError as exc:  # includes a body that is not valid in its encoding
             raise ParseError(f"JSON parse error - {exc}") from None
-        where = unstorable(data)
-        if where is not None:
-            field = where.split(".")[0].split("[")[0] or "non_field_errors"
-            raise ValidationError({field: [f"{UNSTORABLE} (at {where})."]})
+        # NUL and lone surrogates are refused where they would be kept: in the fields a
+        # serializer reads (tunerproject.serializers), not in names the server ignores.
         return data
 
 

@@ -20,9 +20,10 @@ from rest_framework.views import APIView
 from accounts.teams import access, services
 from accounts.teams.models import Membership, Role, Team, TeamInvitation
 from accounts.throttles import ThrottledActionsMixin
+from tunerproject import serializers as strict
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(strict.ModelSerializer):
     user_id = serializers.IntegerField(source="user.pk", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
@@ -33,8 +34,9 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class InvitationSerializer(strict.ModelSerializer):
     status = serializers.SerializerMethodField(help_text="Always `invited` (pending)")
+    email = serializers.CharField(read_only=True, help_text="The address, as invited")
     invited_by = serializers.CharField(source="invited_by.username", read_only=True, default=None)
     expires_at = serializers.DateTimeField(read_only=True)
     detail = serializers.SerializerMethodField(help_text="What happens next, in words")
@@ -55,7 +57,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         )
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(strict.ModelSerializer):
     role = serializers.SerializerMethodField(help_text="Your role in this team")
     members = serializers.SerializerMethodField(help_text="How many members it has")
 
@@ -72,26 +74,30 @@ class TeamSerializer(serializers.ModelSerializer):
         return team.memberships.count()
 
 
-class TeamWriteSerializer(serializers.Serializer):
+class TeamWriteSerializer(strict.Serializer):
     name = serializers.CharField(max_length=100)
 
 
-class TeamPatchSerializer(serializers.Serializer):
+class TeamPatchSerializer(strict.Serializer):
     name = serializers.CharField(max_length=100, required=False, help_text="A new name")
 
 
-class MemberAddSerializer(serializers.Serializer):
+class MemberAddSerializer(strict.Serializer):
     username = serializers.CharField(
         required=False,
         max_length=254,
         help_text="Their username: added at once (an address here is invited, as `email`)",
     )
-    email = serializers.EmailField(
+    email = serializers.RegexField(
+        f"^{services.EMAIL_PATTERN}$",
         required=False,
         max_length=254,
+        trim_whitespace=False,
+        error_messages={"invalid": "Not an email address (name@domain, without spaces)."},
         help_text="Or an email address: invited (202), whether or not it has an account",
     )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+    one_of_required = ["username", "email"]  # the schema's anyOf (tunerproject.schema)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("username") or attrs.get("email")):
@@ -99,7 +105,7 @@ class MemberAddSerializer(serializers.Serializer):
         return attrs
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(strict.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False, help_text="A new role")
 
 

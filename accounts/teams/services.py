@@ -3,18 +3,18 @@
 Who may call them is decided before, by the permission layer (accounts.teams.access): these only
 keep the team coherent (a team always keeps an admin, a user is in a team once)."""
 
+import re
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.teams.models import Membership, Role, Team, TeamInvitation, normalise_email
-from tunerproject.ids import is_id
+from tunerproject.ids import is_id, unknown
 from tunerproject.mail import send_after_response
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ def user_find(*, identifier: str | None, field: str = "username") -> "User":
     text = (identifier or "").strip()
     user = get_user_model().objects.filter(is_active=True, username=text).first() if text else None
     if user is None:
-        raise ValidationError(
-            {field: [f"No user with username {text!r}. To invite someone, give their email."]}
+        raise unknown(
+            field, f"No user with username {text!r}. To invite someone, give their email."
         )
     return user
 
@@ -54,9 +54,15 @@ def team_delete(*, team: Team) -> None:
     team.delete()
 
 
+# An address as the API states it (the schema's pattern): something, @, something, no spaces.
+# Whether it can receive mail is the mail server's business: an invitation that never arrives
+# is never claimed, and lapses.
+EMAIL_PATTERN = r"[^@\s\x00]+@[^@\s\x00]+"
+
+
 def is_email(identifier: str | None) -> bool:
-    """An identifier with an @ names an address (invited), anything else a username (added)."""
-    return "@" in (identifier or "")
+    """An identifier shaped like an address names one (invited); anything else a username."""
+    return re.fullmatch(EMAIL_PATTERN, (identifier or "").strip()) is not None
 
 
 def team_member_add(
@@ -130,10 +136,8 @@ def invitations_claim(*, user: "User") -> list[TeamInvitation]:
 def valid_email(email: str, *, field: str = "email") -> str:
     """The address in lower case, or a ValidationError under `field`."""
     address = normalise_email(email)
-    try:
-        validate_email(address)
-    except ValidationError:
-        raise ValidationError({field: [f"{email!r} is not an email address."]}) from None
+    if not is_email(address) or len(address) > 254:
+        raise ValidationError({field: [f"{email!r} is not an email address (name@domain)."]})
     return address
 
 

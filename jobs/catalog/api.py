@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.catalog.services import catalog_for
+from tunerproject import serializers as strict
 
 
-class BaseModelEntrySerializer(serializers.Serializer):
+class BaseModelEntrySerializer(strict.Serializer):
     """One entry of jobs.catalog.services.catalog_for(user); documents the shape for the schema."""
 
     key = serializers.CharField()

@@ -29,7 +29,7 @@ from jobs.engine.constants import (
 )
 from jobs.models import BaseModel, Checkpoint, Job
 from jobs.storage import files
-from tunerproject.ids import DB_INT_MAX, parse_int
+from tunerproject.ids import DB_INT_MAX, parse_int, unknown
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -383,7 +383,7 @@ def resolve_base_model(*, owner: "User", key: str | None) -> tuple[BaseModel, Jo
         return _resolve_job(owner, key)
     row = BaseModel.objects.active().filter(key=key).first()
     if row is None:
-        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+        raise unknown("base_model", f"Unknown base model {key!r}.")
     _, available, reason = availability(row, show_paths=owner.is_staff)
     if not available:
         raise ValidationError({"base_model": [reason]})
@@ -408,13 +408,13 @@ def _resolve_checkpoint(owner: "User", key: str) -> tuple[BaseModel, Job]:
     """A kept checkpoint of a job that has stopped (its checkpoints no longer change)."""
     match = CHECKPOINT_KEY.fullmatch(key)
     if match is None:  # callers pass checkpoint keys only
-        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+        raise unknown("base_model", f"Unknown base model {key!r}.")
     job_id, step = (int(g) for g in match.groups())
     job = None
     if job_id <= DB_INT_MAX and step <= DB_INT_MAX:
         job = Job.objects.visible_to(owner).select_related("base_model").filter(pk=job_id).first()
     if job is None:
-        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+        raise unknown("base_model", f"Unknown base model {key!r}.")
     if not job.is_finished:
         raise ValidationError(
             {
@@ -443,7 +443,7 @@ def _resolve_job(owner: "User", key: str) -> tuple[BaseModel, Job]:
     if job_id is not None:
         job = Job.objects.visible_to(owner).select_related("base_model").filter(pk=job_id).first()
     if job is None:
-        raise ValidationError({"base_model": [f"Unknown base model {key!r}."]})
+        raise unknown("base_model", f"Unknown base model {key!r}.")
     if not job.has_model():
         raise ValidationError({"base_model": [job.no_model_reason()]})
     assert job.base_model is not None  # the column allows None; every job names its root model

@@ -8,7 +8,6 @@ for a viewer). Serializers validate and shape; jobs.datasets.services does the w
 from typing import cast
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +17,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
@@ -73,25 +71,19 @@ class DatasetListView(ThrottledActionsMixin, ListModelMixin, GenericAPIView):
         request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
     )
     def post(self, request: Request) -> Response:
-        try:
-            services.dataset_check_request_size(content_length=request.META.get("CONTENT_LENGTH"))
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        services.dataset_check_request_size(content_length=request.META.get("CONTENT_LENGTH"))
         upload = DatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        try:
-            dataset = services.dataset_create(
-                owner=cast(User, request.user),  # signed in: IsAuthenticated is the default
-                upload=data["file"],
-                name=data.get("name", ""),
-                column_mapping=data.get("column_mapping") or None,
-                encoding=data.get("encoding", ""),
-                skip_invalid_rows=data["skip_invalid_rows"],
-                team_id=data.get("team"),
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        dataset = services.dataset_create(
+            owner=cast(User, request.user),  # signed in: IsAuthenticated is the default
+            upload=data["file"],
+            name=data.get("name", ""),
+            column_mapping=data.get("column_mapping") or None,
+            encoding=data.get("encoding", ""),
+            skip_invalid_rows=data["skip_invalid_rows"],
+            team_id=data.get("team"),
+        )
         body = DatasetSerializer(dataset, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -124,10 +116,7 @@ class DatasetDetailView(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         dataset = _dataset(request, pk, change=True)
-        try:
-            services.dataset_delete(dataset=dataset)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        services.dataset_delete(dataset=dataset)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -10,11 +10,12 @@ from rest_framework import serializers
 
 from jobs.models import Dataset
 from jobs.sharing.serializers import TEAM_HELP
+from tunerproject import serializers as strict
 from tunerproject.api import absolute_url
 from tunerproject.parsers import UNSTORABLE, unstorable
 
 
-class DatasetStatsSerializer(serializers.Serializer):
+class DatasetStatsSerializer(strict.Serializer):
     mean_tokens = serializers.FloatField()
     p95_tokens = serializers.IntegerField()
     max_tokens = serializers.IntegerField()
@@ -28,7 +29,7 @@ class DatasetStatsSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField(help_text="Examples identical to an earlier one")
 
 
-class DatasetErrorSerializer(serializers.Serializer):
+class DatasetErrorSerializer(strict.Serializer):
     line = serializers.IntegerField(
         allow_null=True, help_text="Line (or CSV row start) in the file; null for the whole file"
     )
@@ -36,7 +37,7 @@ class DatasetErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+class DatasetSerializer(strict.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     is_valid = serializers.BooleanField(  # type: ignore[assignment]
         read_only=True, help_text="True when jobs may use it"
@@ -102,7 +103,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         return self._absolute("api-dataset-download", dataset)
 
 
-class DatasetUpdateSerializer(serializers.Serializer):
+class DatasetUpdateSerializer(strict.Serializer):
     name = serializers.CharField(required=False, max_length=200)
     team = serializers.IntegerField(
         required=False, allow_null=True, help_text=f"{TEAM_HELP} (the dataset's owner only)"
@@ -120,7 +121,7 @@ class MappingField(serializers.JSONField):
             raise serializers.ValidationError("Not valid JSON: nested too deeply.") from None
 
 
-class DatasetUploadSerializer(serializers.Serializer):
+class DatasetUploadSerializer(strict.Serializer):
     file = serializers.FileField(help_text=".txt, .csv, .json (an array of objects) or .jsonl")
     team = serializers.IntegerField(required=False, allow_null=True, help_text=TEAM_HELP)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -164,14 +165,14 @@ class DatasetUploadSerializer(serializers.Serializer):
         return value
 
 
-class PreviewSegmentSerializer(serializers.Serializer):
+class PreviewSegmentSerializer(strict.Serializer):
     text = serializers.CharField()
     loss = serializers.BooleanField(
         help_text="True where the model is trained to produce this text"
     )
 
 
-class PreviewExampleSerializer(serializers.Serializer):
+class PreviewExampleSerializer(strict.Serializer):
     line = serializers.IntegerField()
     tokens = serializers.IntegerField()
     segments = PreviewSegmentSerializer(many=True)

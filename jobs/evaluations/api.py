@@ -37,19 +37,20 @@ from jobs.evaluations.services import (
 )
 from jobs.models import Dataset, Evaluation
 from jobs.training.responses import Conflict
+from tunerproject import serializers as strict
 from tunerproject.api import Pagination, query_params
-from tunerproject.ids import ID_MAX
+from tunerproject.ids import ID_MAX, unknown
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
 
 
-class CreateQuery(serializers.Serializer):
+class CreateQuery(strict.Serializer):
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Check and estimate only; queue nothing"
     )
 
 
-class EvaluationListQuery(serializers.Serializer):
+class EvaluationListQuery(strict.Serializer):
     status = serializers.ChoiceField(choices=Evaluation.Status.choices, required=False)
     dataset = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     job = serializers.IntegerField(
@@ -107,7 +108,7 @@ class EvaluationViewSet(
         user = cast(User, request.user)
         dataset = Dataset.objects.visible_to(user).filter(pk=values["dataset"]).first()
         if dataset is None:
-            raise ValidationError({"dataset": [f"No dataset with id {values['dataset']}."]})
+            raise unknown("dataset", f"No dataset with id {values['dataset']}.")
         request_ = {
             "owner": user,
             "model": values["model"],
@@ -183,7 +184,7 @@ class EvaluationViewSet(
         query = query_params(LeaderboardQuery, request)
         dataset = Dataset.objects.visible_to(request.user).filter(pk=query["dataset"]).first()
         if dataset is None:
-            raise ValidationError({"dataset": [f"No dataset with id {query['dataset']}."]})
+            raise unknown("dataset", f"No dataset with id {query['dataset']}.")
         rows = compare.leaderboard(request.user, dataset_id=dataset.pk, metric=query["metric"])
         return Response(
             {

@@ -7,7 +7,9 @@ from rest_framework import serializers
 
 from jobs.evaluations.compare import FILTERS
 from jobs.evaluations.metrics import METRICS
+from jobs.evaluations.services import GENERATION_DEFAULTS, GENERATION_LIMITS
 from jobs.models import Evaluation, EvaluationEvent
+from tunerproject import serializers as strict
 from tunerproject.api import absolute_url
 
 GENERATION_HELP = (
@@ -16,14 +18,33 @@ GENERATION_HELP = (
 )
 
 
-class SummaryFigureSerializer(serializers.Serializer):
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {
+                "type": "number" if isinstance(GENERATION_DEFAULTS[name], float) else "integer",
+                "minimum": low,
+                "maximum": high,
+            }
+            for name, (low, high) in GENERATION_LIMITS.items()
+        },
+        "additionalProperties": False,
+    }
+)
+class GenerationField(serializers.DictField):
+    """Generation settings by name, checked by jobs.evaluations.services (other names are
+    refused, as the schema says)."""
+
+
+class SummaryFigureSerializer(strict.Serializer):
     value = serializers.FloatField(allow_null=True)
     ci_low = serializers.FloatField(allow_null=True, help_text="95% bootstrap interval, low end")
     ci_high = serializers.FloatField(allow_null=True, help_text="95% bootstrap interval, high end")
     n = serializers.IntegerField(help_text="Examples the figure is computed on")
 
 
-class EvaluationCreateSerializer(serializers.Serializer):
+class EvaluationCreateSerializer(strict.Serializer):
     model = serializers.CharField(
         max_length=200,
         help_text="A catalog key (builtin-tiny, gpt2), job-<id>, or job-<id>-step-<n>",
@@ -50,13 +71,13 @@ class EvaluationCreateSerializer(serializers.Serializer):
     max_examples = serializers.IntegerField(
         required=False, allow_null=True, default=None, help_text="Evaluate a seeded sample of N"
     )
-    generation = serializers.DictField(required=False, default=dict, help_text=GENERATION_HELP)
+    generation = GenerationField(required=False, default=dict, help_text=GENERATION_HELP)
     team = serializers.IntegerField(
         required=False, allow_null=True, default=None, help_text="One of your teams, or null"
     )
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class EvaluationSerializer(strict.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     progress = serializers.SerializerMethodField()
@@ -137,7 +158,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
         }
 
 
-class ExampleQuery(serializers.Serializer):
+class ExampleQuery(strict.Serializer):
     ordering = serializers.CharField(
         required=False,
         default="index",
@@ -154,7 +175,7 @@ class ExampleQuery(serializers.Serializer):
     against = serializers.IntegerField(required=False, help_text="An evaluation to compare with")
 
 
-class ExampleSerializer(serializers.Serializer):
+class ExampleSerializer(strict.Serializer):
     index = serializers.IntegerField(help_text="The example's position in the dataset (0-based)")
     prompt = serializers.CharField()
     reference = serializers.CharField()
@@ -173,12 +194,12 @@ class ExampleSerializer(serializers.Serializer):
     change = serializers.CharField(allow_null=True)
 
 
-class EvaluationEventSerializer(serializers.ModelSerializer):
+class EvaluationEventSerializer(strict.ModelSerializer):
     class Meta:
         model = EvaluationEvent
         fields = ["id", "created_at", "level", "message"]
 
 
-class LeaderboardQuery(serializers.Serializer):
+class LeaderboardQuery(strict.Serializer):
     dataset = serializers.IntegerField()
     metric = serializers.ChoiceField(choices=list(METRICS))

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.models.worker import Worker
+from tunerproject import serializers as strict
 
 
-class WorkerSerializer(serializers.ModelSerializer):
+class WorkerSerializer(strict.ModelSerializer):
     live = serializers.BooleanField(source="is_live", help_text="Seen within the heartbeat timeout")
     current_job: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True

@@ -9,12 +9,10 @@ again.
 from typing import cast
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,10 +20,11 @@ from rest_framework.views import APIView
 from jobs.models.notifications import EVENT_TYPES, Webhook, WebhookDelivery
 from jobs.notifications import services
 from jobs.sharing import access
+from tunerproject import serializers as strict
 from tunerproject.api import absolute_url
 
 
-class WebhookSerializer(serializers.ModelSerializer):
+class WebhookSerializer(strict.ModelSerializer):
     deliveries_url = serializers.SerializerMethodField()
     active = serializers.SerializerMethodField(
         help_text="False for a team's endpoint whose registrar is no longer its admin"
@@ -67,8 +66,15 @@ class WebhookCreatedSerializer(WebhookSerializer):
         read_only_fields = fields
 
 
-class WebhookCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="http:// or https:// endpoint")
+class WebhookCreateSerializer(strict.Serializer):
+    url = serializers.RegexField(
+        r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\x00]+[^\x00]*$",
+        max_length=500,
+        error_messages={
+            "invalid": "A webhook URL must start with http:// or https:// and name a host."
+        },
+        help_text="http:// or https:// endpoint on a public address",
+    )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, max_length=20
     )
@@ -80,7 +86,7 @@ class WebhookCreateSerializer(serializers.Serializer):
     )
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(strict.ModelSerializer):
     status = serializers.ChoiceField(
         source="state",
         choices=WebhookDelivery.State.choices,
@@ -133,11 +139,8 @@ class WebhookViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         user = cast(User, request.user)  # signed in: IsAuthenticated is the default
-        try:
-            team = services.webhook_team_for(user=user, team_id=fields.pop("team", None))
-            webhook = services.webhook_create(owner=user, team=team, **fields)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
+        team = services.webhook_team_for(user=user, team_id=fields.pop("team", None))
+        webhook = services.webhook_create(owner=user, team=team, **fields)
         body = WebhookCreatedSerializer(webhook, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -36,7 +36,7 @@ from jobs.models.notifications import (
 from jobs.notifications import enqueue as queue
 from jobs.notifications import sending
 from jobs.sharing import access
-from tunerproject.ids import is_id
+from tunerproject.ids import is_id, unknown
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -179,7 +179,7 @@ def webhook_team_for(*, user: "User", team_id: int | str | None) -> Team | None:
         return None
     team = Team.objects.visible_to(user).filter(pk=team_id).first() if is_id(team_id) else None
     if team is None:
-        raise ValidationError({"team": [f"No team with id {team_id} among your teams."]})
+        raise unknown("team", f"No team with id {team_id} among your teams.")
     if not access.may_change(user, team):
         raise PermissionDenied(
             f"Only an admin of team “{team.name}” registers webhooks for it; you are "

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from jobs.engine.constants import LORA_HYPERPARAMETERS
+from tunerproject import serializers as strict
 
 HYPERPARAMETERS = [
     "epochs",
@@ -31,8 +32,10 @@ HYPERPARAMETERS = [
 ]
 
 
-class HyperparametersSerializer(serializers.Serializer):
+class HyperparametersSerializer(strict.Serializer):
     """Types and ranges of the values a user may fix; a null means "choose for me"."""
+
+    closed = True  # any other name is refused (requested_hyperparameters)
 
     epochs = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
     learning_rate = serializers.FloatField(

@@ -16,9 +16,10 @@ from accounts.throttles import ThrottledActionsMixin
 from jobs.models import Job
 from jobs.models.share import JobShare, ShareInvitation
 from jobs.sharing import access, services
+from tunerproject import serializers as strict
 
 
-class ShareSerializer(serializers.ModelSerializer):
+class ShareSerializer(strict.ModelSerializer):
     user_id = serializers.IntegerField(source="user.pk", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
 
@@ -28,8 +29,9 @@ class ShareSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ShareInvitationSerializer(serializers.ModelSerializer):
+class ShareInvitationSerializer(strict.ModelSerializer):
     status = serializers.SerializerMethodField(help_text="Always `invited` (pending)")
+    email = serializers.CharField(read_only=True, help_text="The address, as invited")
     invited_by = serializers.CharField(source="invited_by.username", read_only=True, default=None)
     expires_at = serializers.DateTimeField(read_only=True)
     detail = serializers.SerializerMethodField(help_text="What happens next, in words")
@@ -49,7 +51,7 @@ class ShareInvitationSerializer(serializers.ModelSerializer):
         )
 
 
-class ShareAddSerializer(serializers.Serializer):
+class ShareAddSerializer(strict.Serializer):
     username = serializers.CharField(
         max_length=254,
         help_text="Their username (shared at once) or an email address (invited: 202)",

@@ -17,7 +17,7 @@ from accounts.teams.services import is_email, user_find, valid_email
 from jobs.models import Dataset, Job
 from jobs.models.share import JobShare, ShareInvitation
 from jobs.sharing import access
-from tunerproject.ids import is_id
+from tunerproject.ids import is_id, unknown
 from tunerproject.mail import send_after_response
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def team_for(*, user: "User", team_id: int | str | None, field: str = "team") ->
         return None
     team = Team.objects.visible_to(user).filter(pk=team_id).first() if is_id(team_id) else None
     if team is None:
-        raise ValidationError({field: [f"No team with id {team_id} among your teams."]})
+        raise unknown(field, f"No team with id {team_id} among your teams.")
     if not access.may_add_to_team(user, team.pk):
         raise PermissionDenied(
             f"You are a viewer of team “{team.name}”: only members and admins add datasets and "

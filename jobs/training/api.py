@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, Throttled, ValidationError
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -53,6 +53,7 @@ from jobs.training.serializers import (
     cursor_page_serializer,
 )
 from jobs.training.services import job_cancel, job_delete, job_launch
+from tunerproject import serializers as strict
 from tunerproject.api import query_params
 
 _Row = TypeVar("_Row")  # a queryset's row type (filter_queryset keeps it)
@@ -63,7 +64,7 @@ class InferenceUnavailable(APIException):
     default_code = "inference_unavailable"
 
 
-class AfterStepQuery(serializers.Serializer):
+class AfterStepQuery(strict.Serializer):
     after_id = serializers.IntegerField(
         default=0, help_text="Only points written after the point with this id (the cursor)"
     )
@@ -81,11 +82,11 @@ class DownloadNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
-class AfterIdQuery(serializers.Serializer):
+class AfterIdQuery(strict.Serializer):
     after = serializers.IntegerField(default=0, help_text="Only events with a larger id")
 
 
-class JobListQuery(serializers.Serializer):
+class JobListQuery(strict.Serializer):
     status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
     search = serializers.CharField(required=False, help_text="Part of the job's name")
     full = serializers.BooleanField(
@@ -323,8 +324,8 @@ class JobViewSet(
             result = generation.generate(job=job, user=request.user, **data.validated_data)
         except generation.ModelNotReady as exc:
             raise Conflict(str(exc)) from exc
-        except generation.NotAChatModel as exc:
-            raise ValidationError({"system": [str(exc)]}) from exc
+        except generation.NotAChatModel as exc:  # the job's training data, not the request
+            raise Conflict({"system": [str(exc)]}) from exc
         except generation.Busy as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except client.Unavailable as exc:
@@ -339,7 +340,7 @@ def _page(request: Request, results: list[Any], following: dict[str, Any] | None
     return Response({"results": results, "next": next_url})
 
 
-class EstimateResponseSerializer(serializers.Serializer):
+class EstimateResponseSerializer(strict.Serializer):
     hyperparameters = serializers.DictField()
     reasons = serializers.DictField(child=serializers.CharField())
     fixed = serializers.ListField(child=serializers.CharField())

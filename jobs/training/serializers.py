@@ -6,13 +6,20 @@ from rest_framework import serializers
 
 from jobs.fleet.queue_position import queue_standing
 from jobs.models import BaseModel, Checkpoint, Dataset, Job, JobEvent, MetricPoint
-from jobs.planning.hyperparameters import HYPERPARAMETERS
+from jobs.planning.hyperparameters import HYPERPARAMETERS, HyperparametersSerializer
 from jobs.sharing.serializers import team_field
 from jobs.training.downloads import GGUF_QUANTS, MODEL_FORMATS
 from jobs.training.evaluation_summary import brief, headline, job_evaluations
+from tunerproject import serializers as strict
 from tunerproject.api import absolute_url
 
 MAX_NEW_TOKENS = 256
+
+
+@extend_schema_field(HyperparametersSerializer)
+class HyperparametersField(serializers.DictField):
+    """The values a user fixes, by name: checked (names, types, ranges) when the job is planned
+    (jobs.planning.hyperparameters); the schema lists each with its range."""
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -30,7 +37,7 @@ class OwnDatasetField(serializers.PrimaryKeyRelatedField):
         return Dataset.objects.visible_to(self.context["request"].user)
 
 
-class ProgressSerializer(serializers.Serializer):
+class ProgressSerializer(strict.Serializer):
     step = serializers.IntegerField()
     total_steps = serializers.IntegerField()
     percent = serializers.IntegerField(source="progress_percent")
@@ -52,7 +59,7 @@ class JobUrlField(serializers.Field):
         return absolute_url(self.context, self.route, job.pk)
 
 
-class JobUrlsSerializer(serializers.Serializer):
+class JobUrlsSerializer(strict.Serializer):
     metrics = JobUrlField("api-job-metrics")
     events = JobUrlField("api-job-events")
     checkpoints = JobUrlField("api-job-checkpoints")
@@ -61,7 +68,7 @@ class JobUrlsSerializer(serializers.Serializer):
     portal = JobUrlField("job-detail")
 
 
-class QueueStandingSerializer(serializers.Serializer):
+class QueueStandingSerializer(strict.Serializer):
     position = serializers.IntegerField(help_text="1: the next job a free worker of its pool takes")
     ahead = serializers.IntegerField()
     estimated_start = serializers.DateTimeField(allow_null=True)
@@ -70,7 +77,7 @@ class QueueStandingSerializer(serializers.Serializer):
     )
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(strict.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     queue = serializers.SerializerMethodField(
@@ -161,7 +168,7 @@ class JobSerializer(serializers.ModelSerializer):
         return None if standing is None else QueueStandingSerializer(standing).data
 
 
-class JobSummarySerializer(serializers.ModelSerializer):
+class JobSummarySerializer(strict.ModelSerializer):
     """A job as a list shows it: what it is, where it stands and where to read more. Every field
     has the same name and shape as in the full job (JobSerializer), which a list gives with
     ?full=1."""
@@ -206,7 +213,7 @@ class JobSummarySerializer(serializers.ModelSerializer):
         return absolute_url(self.context, "api-job-detail", job.pk)
 
 
-class JobRequestSerializer(serializers.Serializer):
+class JobRequestSerializer(strict.Serializer):
     """What a job is made of: the fields a launch (POST /jobs/) and an estimate
     (POST /jobs/estimate/) share, so both accept and refuse the same values."""
 
@@ -222,7 +229,7 @@ class JobRequestSerializer(serializers.Serializer):
         help_text="A key from GET /api/v1/base-models/: builtin-tiny, gpt2, job-<id>…",
     )
     method = serializers.ChoiceField(choices=Job.Method.choices, default=Job.Method.FULL)
-    hyperparameters = serializers.DictField(
+    hyperparameters = HyperparametersField(
         required=False,
         default=dict,
         help_text="Values you fix; the rest are auto-configured. Names: "
@@ -265,9 +272,11 @@ class JobCreateSerializer(JobRequestSerializer):
     )
 
 
-class JobUpdateSerializer(serializers.ModelSerializer):
+class JobUpdateSerializer(strict.ModelSerializer):
     """Name and notes, and `team` (its owner only: moves it between spaces). Any other field sent
     is refused by name rather than ignored, so a client never reads a 200 as "status changed"."""
+
+    closed = True  # the schema says so: additionalProperties false
 
     team = team_field()
 
@@ -292,7 +301,7 @@ class JobUpdateSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
 
-class MetricPointSerializer(serializers.ModelSerializer):
+class MetricPointSerializer(strict.ModelSerializer):
     class Meta:
         model = MetricPoint
         fields = [
@@ -311,13 +320,13 @@ class MetricPointSerializer(serializers.ModelSerializer):
         ]
 
 
-class JobEventSerializer(serializers.ModelSerializer):
+class JobEventSerializer(strict.ModelSerializer):
     class Meta:
         model = JobEvent
         fields = ["id", "created_at", "level", "kind", "message", "data"]
 
 
-class CheckpointSerializer(serializers.ModelSerializer):
+class CheckpointSerializer(strict.ModelSerializer):
     class Meta:
         model = Checkpoint
         fields = ["id", "step", "size_bytes", "eval_loss", "is_final", "created_at"]
@@ -326,14 +335,14 @@ class CheckpointSerializer(serializers.ModelSerializer):
 MAX_HISTORY_TURNS = 50
 
 
-class ChatTurnSerializer(serializers.Serializer):
+class ChatTurnSerializer(strict.Serializer):
     """One earlier turn of a playground conversation."""
 
     role = serializers.ChoiceField(["user", "assistant"])
     content = serializers.CharField(max_length=4000, trim_whitespace=False, allow_blank=True)
 
 
-class GenerateRequestSerializer(serializers.Serializer):
+class GenerateRequestSerializer(strict.Serializer):
     """A playground request: the API's body and, through jobs.training.forms.PlaygroundForm, the
     page's fields (same limits, defaults and labels)."""
 
@@ -375,7 +384,7 @@ class GenerateRequestSerializer(serializers.Serializer):
     compare_base = serializers.BooleanField(default=True, label="Also answer with the base model")
 
 
-class GenerateResponseSerializer(serializers.Serializer):
+class GenerateResponseSerializer(strict.Serializer):
     prompt_used = serializers.CharField(
         help_text="The exact text given to the models: the prompt in the job's training format"
     )
@@ -397,7 +406,7 @@ def cursor_page_serializer(name, item_serializer):
     )
 
 
-class ModelQuery(serializers.Serializer):
+class ModelQuery(strict.Serializer):
     format = serializers.ChoiceField(
         choices=MODEL_FORMATS,
         default="zip",

@@ -36,7 +36,7 @@ def test_a_wrong_password_gets_no_token(api_client, owner):
     response = api_client.post(
         "/api/v1/auth/token/", {"username": "ada", "password": "nope"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert "username and password" in response.json()["detail"]
 
 

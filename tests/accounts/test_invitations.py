@@ -148,15 +148,18 @@ def test_an_invitation_lapses_and_can_be_withdrawn(
     assert carol.memberships.count() == 0
 
 
-def test_a_bad_address_names_the_field(owner_api, owner):
+def test_a_bad_address_names_the_field_and_a_non_address_is_a_username(owner_api, owner):
     team = make_team(owner)
     by_email = invite(owner_api, team, "not an address")
-    assert by_email.status_code == 400 and "email" in by_email.json()
+    assert by_email.status_code == 400
+    assert by_email.json()["email"] == ["Not an email address (name@domain, without spaces)."]
     by_username = owner_api.post(
         f"/api/v1/teams/{team.pk}/members/", {"username": "x@"}, format="json"
     )
-    assert by_username.status_code == 400
-    assert by_username.json()["username"] == ["'x@' is not an email address."]
+    assert by_username.status_code == 404  # no such user: the field names what was not found
+    assert by_username.json()["username"] == [
+        "No user with username 'x@'. To invite someone, give their email."
+    ]
 
 
 def test_a_job_shared_by_email_appears_at_the_invitees_sign_in(

@@ -62,7 +62,7 @@ def test_the_token_endpoint_shares_the_lockout_and_says_when_to_retry(api_client
             api_client.post(
                 "/api/v1/auth/token/", {"username": "ada", "password": "bad"}, format="json"
             ).status_code
-            == 400
+            == 401
         )
     response = api_client.post(
         "/api/v1/auth/token/", {"username": "ada", "password": password}, format="json"

@@ -43,7 +43,7 @@ def test_adding_someone_unknown_or_twice_or_with_a_bad_role_says_what_is_wrong(
     team = make_team(owner, viewer=other_user)
     url = f"/api/v1/teams/{team.pk}/members/"
     unknown = owner_api.post(url, {"username": "nobody"}, format="json")
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404
     assert unknown.json()["username"] == [
         "No user with username 'nobody'. To invite someone, give their email."
     ]

@@ -21,7 +21,7 @@ def test_token_creation_is_throttled_per_username_with_retry_after(api_client, o
     set_rates(settings, token_user="2/hour", token_ip="100/hour")
     for _ in range(2):
         body = {"username": "ada", "password": "bad"}
-        assert api_client.post("/api/v1/auth/token/", body, format="json").status_code == 400
+        assert api_client.post("/api/v1/auth/token/", body, format="json").status_code == 401
     response = api_client.post(
         "/api/v1/auth/token/", {"username": "ada", "password": "x"}, format="json"
     )
@@ -32,7 +32,7 @@ def test_token_creation_is_throttled_per_username_with_retry_after(api_client, o
     other = api_client.post(
         "/api/v1/auth/token/", {"username": "bob", "password": "bad"}, format="json"
     )
-    assert other.status_code == 400
+    assert other.status_code == 401
 
 
 def test_token_creation_is_throttled_per_address_across_usernames(api_client, settings):
@@ -43,13 +43,13 @@ def test_token_creation_is_throttled_per_address_across_usernames(api_client, se
         ).status_code
         for i in range(4)
     ]
-    assert codes == [400, 400, 400, 429]
+    assert codes == [401, 401, 401, 429]
 
 
 def test_job_launch_and_generation_are_throttled_per_user(owner_api, settings):
     set_rates(settings, launch_user="1/hour", generate_user="1/hour")
     body = {"name": "x", "dataset": 999, "base_model": "builtin-tiny"}
-    assert owner_api.post("/api/v1/jobs/", body, format="json").status_code == 400
+    assert owner_api.post("/api/v1/jobs/", body, format="json").status_code == 404
     response = owner_api.post("/api/v1/jobs/", body, format="json")
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 3600  # until the hour's window ends
@@ -133,7 +133,7 @@ def test_concurrent_wrong_passwords_check_the_password_at_most_the_limit(owner, 
         user_login_failed.disconnect(count_check)
     assert len(codes) == 24
     assert len(checked) <= 5
-    assert codes.count(400) == len(checked)
+    assert codes.count(401) == len(checked)
     assert codes.count(429) == 24 - len(checked)
 
 

@@ -132,7 +132,7 @@ def test_another_users_model_dataset_and_evaluation_do_not_exist_for_you(
     dataset = other_api.post(
         URL, {"model": "builtin-tiny", "dataset": qa_dataset.pk}, format="json"
     )
-    assert dataset.status_code == 400 and "dataset" in dataset.json()
+    assert dataset.status_code == 404 and "dataset" in dataset.json()
     mine = owner_api.post(URL, {"model": "builtin-tiny", "dataset": qa_dataset.pk}, format="json")
     url = mine.json()["url"]
     assert other_api.get(url).status_code == 404

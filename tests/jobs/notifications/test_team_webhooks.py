@@ -67,7 +67,7 @@ def test_a_member_or_viewer_is_told_only_admins_register_and_an_outsider_names_n
             f"Only an admin of team “Lab” registers webhooks for it; you are {role} there."
         )
     outside = register(other_api, "http://127.0.0.1:9/x", ["job.failed"], team=team.pk)
-    assert outside.status_code == 400
+    assert outside.status_code == 404
     assert outside.json()["team"] == [f"No team with id {team.pk} among your teams."]
     assert register(other_api, "http://127.0.0.1:9/x", ["job.failed"], team="x").status_code == 400
     assert not Webhook.objects.exists()

@@ -54,7 +54,7 @@ def test_another_users_dataset_reads_as_no_such_dataset(owner, other_api):
     response = other_api.post(
         URL, {"dataset": dataset.pk, "base_model": "builtin-tiny"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json() == {"dataset": [f"No dataset with id {dataset.pk}"]}
     missing = other_api.post(URL, {"dataset": 999999, "base_model": "builtin-tiny"}, format="json")
     assert missing.json() == {"dataset": ["No dataset with id 999999"]}

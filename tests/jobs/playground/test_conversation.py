@@ -36,7 +36,7 @@ def test_a_job_not_trained_on_chat_refuses_a_system_prompt(owner_api, owner):
     job = make_job(owner, make_dataset(owner))
     give_tiny_model(job)
     response = ask(owner_api, job, prompt="The fox", system="Be brief.")
-    assert response.status_code == 400
+    assert response.status_code == 409  # the job was not trained for it: its state, not the request
     assert "apply only to chat-trained models" in response.json()["system"][0]
 
 

@@ -44,7 +44,7 @@ def test_an_owner_shares_a_job_read_only_and_revokes_it(owner, owner_api, other_
 def test_sharing_with_nobody_or_oneself_says_so(owner_api, owner):
     job = make_job(owner)
     unknown = owner_api.post(f"/api/v1/jobs/{job.pk}/shares/", {"username": "zed"}, format="json")
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404
     assert unknown.json()["username"] == [
         "No user with username 'zed'. To invite someone, give their email."
     ]

@@ -65,7 +65,7 @@ def test_a_viewer_may_not_upload_into_or_launch_in_the_team(lab, owner):
 def test_a_team_one_is_not_in_reads_as_unknown(lab, owner):
     other_team = make_team(lab["bob"], name="Elsewhere")
     response = _upload(token_client(owner), other_team.pk)
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json()["team"] == [f"No team with id {other_team.pk} among your teams."]
 
 
@@ -121,7 +121,7 @@ def test_a_teams_succeeded_jobs_are_base_models_for_its_members_only(lab, owner)
     refused = outsider.post(
         "/api/v1/jobs/estimate/", {"dataset": own.pk, "base_model": key}, format="json"
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 404
     assert refused.json()["base_model"] == [f"Unknown base model {key!r}."]
     meg_data = make_dataset(lab["meg"])
     child = _launch(token_client(lab["meg"]), meg_data.pk, None)

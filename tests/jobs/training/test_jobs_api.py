@@ -106,7 +106,7 @@ def test_launching_on_someone_elses_dataset_is_a_field_error(owner_api, other_us
         {"name": "x", "dataset": theirs.pk, "base_model": "builtin-tiny"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "dataset" in response.json()
     assert not Job.objects.exists()
 
@@ -116,7 +116,7 @@ def test_launching_with_an_unknown_base_model_says_which_field(owner_api, owner)
     response = owner_api.post(
         "/api/v1/jobs/", {"name": "x", "dataset": dataset.pk, "base_model": "gpt-9"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "base_model" in response.json()
 
 

@@ -17,7 +17,7 @@ def test_launching_on_a_dataset_that_is_not_mine_says_no_dataset_with_that_id(
     for pk in (theirs.pk, theirs.pk + 1000):
         body = {"name": "x", "dataset": mine.pk, "base_model": "builtin-tiny", field: pk}
         response = owner_api.post("/api/v1/jobs/", body, format="json")
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert response.json() == {field: [f"No dataset with id {pk}"]}
     assert not Job.objects.exists()
 

@@ -58,5 +58,5 @@ def test_continuing_from_a_job_id_that_is_not_a_plain_number_is_a_field_error(ow
         {"name": "x", "dataset": dataset.pk, "base_model": f"job-{SUPERSCRIPT_TWO}"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "Unknown base model" in response.json()["base_model"][0]

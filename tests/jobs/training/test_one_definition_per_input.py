@@ -64,7 +64,7 @@ def test_launch_and_estimate_refuse_the_same_bad_fields_with_the_same_words(owne
     assert "no more than 100 characters" in launched["base_model"][0]
     assert '"half" is not a valid choice.' in launched["method"][0]
     launched, estimated = launch_and_estimate(owner_api, dataset="abc")
-    assert launched == estimated == {"dataset": ["A dataset id is a number, not str."]}
+    assert launched == estimated == {"dataset": ["Expected an integer, got a string."]}
 
 
 def test_the_playground_page_asks_for_what_the_api_accepts_with_the_same_defaults(
