@@ -1,14 +1,16 @@
-"""Does sign-up tell whether an address has an account? The time the client waits for the
-answer, for a taken address and for a new one, with mail going to an SMTP relay that takes
---smtp-ms per message (a real relay takes tens to hundreds of milliseconds).
+"""Do sign-up and password reset tell whether an address has an account? The time the client
+waits for the answer, for an address with an account and for one without, with mail going to an
+SMTP relay that takes --smtp-ms per message (a real relay takes tens to hundreds of
+milliseconds). Sign-up mails both kinds of address; a password reset mails only an account's.
 
 Usage:  .venv/bin/python bench/signup_timing.py [--rounds 15] [--smtp-ms 150]
 
 1. Migrate a fresh SQLite database; one account with taken@example.com; throttles off; mail
    through Django's SMTP backend to a relay on 127.0.0.1 that waits --smtp-ms before accepting.
 2. Each round posts the sign-up form through the WSGI application as a server does, once with
-   the taken address and once with a new one; "answered" is the time until the response body
-   is in hand, "with its mail" adds closing the response, when tunerproject.mail sends.
+   the taken address and once with a new one, then the password-reset form for the taken
+   address and for an unknown one; "answered" is the time until the response body is in hand,
+   "with its mail" adds closing the response, when tunerproject.mail sends.
 3. Print the median and the spread (min-max) of each, in milliseconds.
 """
 
@@ -37,6 +39,8 @@ def setup_django(workdir, smtp_port):
         EMAIL_PORT=str(smtp_port),
         THROTTLE_SIGNUP_USER="off",
         THROTTLE_SIGNUP_IP="off",
+        THROTTLE_PASSWORD_RESET_USER="off",
+        THROTTLE_PASSWORD_RESET_IP="off",
     )
     sys.path.insert(0, str(ROOT))
     import django
@@ -83,19 +87,16 @@ def slow_relay(delay_s):
 
 def post_sign_up(application, username, email):
     """(seconds until the body is in hand, seconds until the response is closed)."""
+    form = {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD}
+    return post_form(application, "/accounts/signup/", form)
+
+
+def post_form(application, path, form):
     from django.test import RequestFactory
 
     secret = "b" * 32  # the CSRF cookie's secret, sent back as the form's token
     request = RequestFactory().post(
-        "/accounts/signup/",
-        {
-            "username": username,
-            "email": email,
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "csrfmiddlewaretoken": secret,
-        },
-        HTTP_COOKIE=f"csrftoken={secret}",
+        path, {**form, "csrfmiddlewaretoken": secret}, HTTP_COOKIE=f"csrftoken={secret}"
     )
     statuses = []
     start = time.perf_counter()
@@ -105,7 +106,7 @@ def post_sign_up(application, username, email):
     body.close()
     closed = time.perf_counter() - start
     if not statuses[0].startswith("302"):
-        raise SystemExit(f"sign-up answered {statuses[0]}, not a redirect to the next page")
+        raise SystemExit(f"{path} answered {statuses[0]}, not a redirect to the next page")
     return answered, closed
 
 
@@ -128,15 +129,20 @@ def main():
 
         User.objects.create_user("taken", "taken@example.com", PASSWORD)
         post_sign_up(application, "warmup", "warmup@example.com")
-        times = {"taken": [], "new": []}
+        reset = "/accounts/password/reset/"
+        times = {"sign-up taken": [], "sign-up new": [], "reset account": [], "reset none": []}
         for i in range(args.rounds):
-            times["taken"].append(post_sign_up(application, f"t{i}", "taken@example.com"))
-            times["new"].append(post_sign_up(application, f"n{i}", f"n{i}@example.com"))
-    print(f"sign-up, {args.rounds} rounds, SMTP relay {args.smtp_ms:.0f} ms a message")
-    print("address   answered (median, min-max)   with its mail")
+            times["sign-up taken"].append(post_sign_up(application, f"t{i}", "taken@example.com"))
+            times["sign-up new"].append(post_sign_up(application, f"n{i}", f"n{i}@example.com"))
+            times["reset account"].append(
+                post_form(application, reset, {"email": "taken@example.com"})
+            )
+            times["reset none"].append(post_form(application, reset, {"email": f"z{i}@x.org"}))
+    print(f"{args.rounds} rounds, SMTP relay {args.smtp_ms:.0f} ms a message")
+    print("form, address    answered (median, min-max)   with its mail")
     for kind, pairs in times.items():
         answered, closed = zip(*pairs, strict=True)
-        print(f"{kind:8}  {summary(answered)}      {summary(closed)}")
+        print(f"{kind:15}  {summary(answered)}      {summary(closed)}")
 
 
 if __name__ == "__main__":
