@@ -40,7 +40,9 @@ def test_a_viewer_sees_the_team_job_and_cannot_cancel_it(
     page.get_by_label("Username or email").fill("vic@example.com")
     page.get_by_label("Role", exact=True).select_option("viewer")
     page.get_by_role("button", name="Add member").click()
-    expect(page.locator("#members tr[data-username=vic]")).to_contain_text("Viewer")
+    # An address is invited: vic joins when he signs in (below), not before.
+    expect(page.locator("#invitations li[data-email='vic@example.com']")).to_contain_text("Viewer")
+    expect(page.locator("#members tr[data-username=vic]")).to_have_count(0)
     page.screenshot(path=str(_path(f"team-members-{label}")), full_page=True)
 
     page.goto(f"{base}/jobs/{job.pk}/")
@@ -51,6 +53,7 @@ def test_a_viewer_sees_the_team_job_and_cannot_cancel_it(
 
     viewer = new_context(viewport=viewport).new_page()
     _sign_in(viewer, base, "vic")
+    expect(viewer.get_by_text("You joined the team “Lab” as viewer.")).to_be_visible()
     expect(viewer.get_by_role("link", name="Team training run")).to_be_visible()
     viewer.get_by_role("link", name="Team training run").click()
     expect(viewer.locator("#job-space")).to_contain_text("read-only for you")
