@@ -65,6 +65,14 @@ class TunerAutoSchema(AutoSchema):
             schema["minItems"] = max(1, schema.get("minItems", 0))
         return schema
 
+    def _get_request_body(self, direction="request"):
+        """A body whose serializer needs one of several fields must be sent (an absent body
+        has none of them)."""
+        body = super()._get_request_body(direction)
+        if body is not None and getattr(self.get_request_serializer(), "one_of_required", None):
+            body["required"] = True
+        return body
+
     def _map_basic_serializer(self, serializer, direction):
         """A serializer that needs one of several fields says so with `one_of_required`
         (its validate() refuses a request with none): the schema's anyOf of `required`."""

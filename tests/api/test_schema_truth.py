@@ -86,6 +86,8 @@ def test_closed_objects_list_their_names_and_ranges(owner_api):
     assert create["properties"]["batch_size"] == {"type": "integer", "minimum": 1, "maximum": 64}
     member = spec["components"]["schemas"]["MemberAdd"]
     assert member["anyOf"] == [{"required": ["username"]}, {"required": ["email"]}]
+    members = spec["paths"]["/api/v1/teams/{id}/members/"]["post"]["requestBody"]
+    assert members["required"] is True
 
 
 def test_an_unknown_path_with_a_newline_is_a_json_404(owner_api):
