@@ -2,6 +2,7 @@
 SIGTERM (systemd's way) or SIGINT (a terminal's Ctrl-C) stops within 10 s with nothing left
 behind; Ctrl-C on scripts/run.sh stops web and worker within 5 s without gunicorn's "SIGKILL"."""
 
+import contextlib
 import http.client
 import os
 import signal
@@ -104,6 +105,7 @@ def test_ctrl_c_on_run_sh_stops_web_and_worker_within_5_s(qcluster, tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # run.sh plays the terminal's foreground group
         )
+        tree = []
         try:
             wait_for(lambda: healthy(port), 120, "the web server answers")
             wait_for(lambda: "running." in log_path.read_text(), 60, "the worker starts")
@@ -114,8 +116,13 @@ def test_ctrl_c_on_run_sh_stops_web_and_worker_within_5_s(qcluster, tmp_path):
             assert time.monotonic() - started < 5
         finally:
             if run.poll() is None:
+                # Shown with the failure: how far run.sh's stop() got (once seen, unexplained).
+                print(log_path.read_text()[-6000:])
                 os.killpg(run.pid, signal.SIGKILL)
                 run.wait()
+                for process in tree[1:]:  # each in a session of its own: not in run.sh's group
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        process.kill()
     wait_for(lambda: not still_there(tree[1:]), 2, "every process of the tree ends")
     output = log_path.read_text()
     assert "SIGKILL" not in output and "out of memory" not in output
