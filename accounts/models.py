@@ -11,6 +11,7 @@ from accounts.client_ip import client_ip
 
 # Re-exported: Django loads accounts.models as the app's models.
 from accounts.teams.models import Membership, Team, TeamInvitation  # noqa: F401
+from accounts.throttle_counts import ThrottleCount  # noqa: F401
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -168,15 +169,3 @@ class AuditEvent(models.Model):
             ip_address=client_ip(request),
             detail=detail[:300],
         )
-
-
-class ThrottleCount(models.Model):
-    """How many times one client did one action in one window of its rate (accounts.throttles):
-    incremented in one statement, so concurrent requests are counted exactly."""
-
-    key = models.CharField(max_length=120, unique=True)  # scope, hashed client, window number
-    count = models.IntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)  # the window's end: then it can go
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"

@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.client_ip import client_ip
-from accounts.models import ThrottleCount
+from accounts.throttle_counts import ThrottleCount
 
 PRUNE_CHANCE = 0.01  # a request in a hundred deletes the rows of windows that have ended
 
